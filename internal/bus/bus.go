@@ -1,0 +1,180 @@
+// Package bus connects Parley's nodes through NATS. With no URL it starts an
+// in-process NATS server that listens on no port, so a single node runs the
+// very code a cluster runs; with a URL it joins the operator's NATS cluster.
+//
+// Only ephemeral signals and delivery notices travel here: everything a
+// device must not lose is in the store before it is published.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// ErrNoResponders is returned by Request when nobody listens on the subject.
+var ErrNoResponders = errors.New("bus: no responders")
+
+// Config says which NATS to use.
+type Config struct {
+	// URL of an external NATS cluster, comma-separated for several seeds.
+	// Empty starts an in-process server.
+	URL string
+	// Name identifies this node's connection in NATS monitoring.
+	Name string
+}
+
+// Bus is a connection to NATS, and the in-process server when it owns one.
+type Bus struct {
+	nc  *nats.Conn
+	srv *natsserver.Server
+	log *slog.Logger
+}
+
+// Open connects to cfg.URL, or starts an in-process server when it is empty.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	b := &Bus{log: log}
+	opts := []nats.Option{
+		nats.Name(cfg.Name),
+		// A node must ride out a NATS restart: keep reconnecting forever and
+		// buffer publishes meanwhile (they are notices; the store has the data).
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectBufSize(16 << 20),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("bus disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Warn("bus error", "subject", subj, "err", err)
+		}),
+	}
+	if cfg.URL == "" {
+		srv, err := natsserver.NewServer(&natsserver.Options{
+			ServerName:      "parley-embedded",
+			DontListen:      true,
+			NoLog:           true,
+			NoSigs:          true,
+			MaxPayload:      8 << 20,
+			MaxPending:      256 << 20,
+			WriteDeadline:   10 * time.Second,
+			NoSystemAccount: true,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bus: embedded server: %w", err)
+		}
+		srv.Start()
+		if !srv.ReadyForConnections(10 * time.Second) {
+			srv.Shutdown()
+			return nil, errors.New("bus: embedded server did not start")
+		}
+		b.srv = srv
+		opts = append(opts, nats.InProcessServer(srv))
+	} else {
+		opts = append(opts, nats.RetryOnFailedConnect(false))
+	}
+	url := cfg.URL
+	if url == "" {
+		url = nats.DefaultURL // ignored: InProcessServer takes precedence
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		if b.srv != nil {
+			b.srv.Shutdown()
+		}
+		return nil, fmt.Errorf("bus: connect: %w", err)
+	}
+	b.nc = nc
+	return b, nil
+}
+
+// Embedded reports whether the bus runs its own in-process server.
+func (b *Bus) Embedded() bool { return b.srv != nil }
+
+// Publish sends data to every subscriber of subject. It returns once NATS
+// has the message in its outbound buffer.
+func (b *Bus) Publish(subject string, data []byte) error {
+	if err := b.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("bus: publish: %w", err)
+	}
+	return nil
+}
+
+// Subscribe delivers subject's messages into ch. Many subscriptions may share
+// one channel, so a node serves any number of devices with one dispatcher
+// goroutine instead of one per subscription.
+func (b *Bus) Subscribe(subject string, ch chan *nats.Msg) (*nats.Subscription, error) {
+	sub, err := b.nc.ChanSubscribe(subject, ch)
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	// Slow consumers must not stall the node's NATS connection: the
+	// dispatcher drops what does not fit, and the store still has it.
+	_ = sub.SetPendingLimits(1<<16, 64<<20)
+	return sub, nil
+}
+
+// Handle calls fn for each message on subject, in a goroutine of its own.
+// For the few node-level subjects (provisioning, presence probes).
+func (b *Bus) Handle(subject string, fn func(*nats.Msg)) (*nats.Subscription, error) {
+	sub, err := b.nc.Subscribe(subject, fn)
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	return sub, nil
+}
+
+// Request sends data and waits for the first reply.
+func (b *Bus) Request(ctx context.Context, subject string, data []byte) ([]byte, error) {
+	msg, err := b.nc.RequestWithContext(ctx, subject, data)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, ErrNoResponders
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bus: request %s: %w", subject, err)
+	}
+	return msg.Data, nil
+}
+
+// Flush waits until NATS has processed everything published so far.
+func (b *Bus) Flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return b.nc.FlushWithContext(ctx)
+}
+
+// Ping reports whether the bus connection is up; /healthz uses it.
+func (b *Bus) Ping() error {
+	if !b.nc.IsConnected() {
+		return errors.New("bus: not connected")
+	}
+	return nil
+}
+
+// Close drains the connection and stops the in-process server.
+func (b *Bus) Close() {
+	if err := b.nc.Drain(); err != nil {
+		b.nc.Close()
+	}
+	for b.nc.IsDraining() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+}

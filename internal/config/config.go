@@ -1,0 +1,197 @@
+// Package config is the one description of how a Parley server runs. Every
+// field's zero value means "the default", which Defaults fills in and which is
+// documented beside the field; Validate reports every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures `parley serve`.
+type Config struct {
+	// Listen is the address of the HTTP and WebSocket listener. Default 127.0.0.1:8080.
+	Listen string
+	// TLSCert and TLSKey are PEM files; with both set the listener speaks TLS.
+	TLSCert, TLSKey string
+	// Store is the database: a SQLite path (sqlite:PATH or a bare path) or a
+	// postgres:// URL. Default sqlite:./parley-data/parley.db.
+	Store string
+	// NATS is the URL of an external NATS cluster; empty runs one in-process.
+	NATS string
+	// NodeName names this node in logs and NATS. Default: the host name.
+	NodeName string
+
+	// CodeSender says how one-time codes reach people: "log" (default: the
+	// server log, for development), "webhook" (POST to CodeWebhookURL), or
+	// "fixed" (always FixedCode; allowed only when Listen is loopback).
+	CodeSender string
+	// CodeWebhookURL receives {phone, code, transport, locale} as JSON.
+	CodeWebhookURL string
+	// CodeWebhookSecret signs webhook bodies (X-Parley-Signature: sha256=HMAC).
+	CodeWebhookSecret string
+	// CodeSecret keys the hashes under which codes are stored; every node of
+	// a cluster must share it. Empty uses a built-in key.
+	CodeSecret string
+	// FixedCode is the code the fixed sender accepts. Default 123456.
+	FixedCode string
+
+	// CodeInterval is the least time between two codes for one number.
+	// Default 1 minute (and at most 5 codes per number and hour).
+	CodeInterval time.Duration
+	// IPRateLimit is how many code requests, registrations and links one IP
+	// address may make per hour, each. Default 100; negative turns the
+	// per-address limit off (load tests on loopback). Per-number limits stay.
+	IPRateLimit int
+
+	// MaxFrameBytes bounds one WebSocket frame. Default 256 KiB.
+	MaxFrameBytes int
+	// KeepAlive is how often the server pings an idle connection. Default 30s.
+	KeepAlive time.Duration
+	// MaxDevices is the number of devices per account, primary included. Default 5.
+	MaxDevices int
+	// MailboxMaxQueue bounds the envelopes queued per device. Default 50 000.
+	MailboxMaxQueue int
+	// MailboxTTL is how long an undelivered envelope is kept. Default 30 days.
+	MailboxTTL time.Duration
+	// DedupWindow is how long a message id is remembered to drop resends. Default 7 days.
+	DedupWindow time.Duration
+	// PreKeyLowThreshold: below this many one-time prekeys the device is told
+	// to upload more. Default 10.
+	PreKeyLowThreshold int
+	// ShutdownTimeout bounds a graceful shutdown. Default 15s.
+	ShutdownTimeout time.Duration
+
+	// LogLevel is debug, info (default), warn or error; LogFormat text (default) or json.
+	LogLevel, LogFormat string
+}
+
+// Defaults returns c with every unset field at its default.
+func (c Config) Defaults() Config {
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.Listen, "127.0.0.1:8080")
+	set(&c.Store, "sqlite:./parley-data/parley.db")
+	set(&c.CodeSender, "log")
+	set(&c.FixedCode, "123456")
+	set(&c.LogLevel, "info")
+	set(&c.LogFormat, "text")
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = 256 << 10
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.CodeInterval == 0 {
+		c.CodeInterval = time.Minute
+	}
+	if c.IPRateLimit == 0 {
+		c.IPRateLimit = 100
+	}
+	if c.MaxDevices == 0 {
+		c.MaxDevices = 5
+	}
+	if c.MailboxMaxQueue == 0 {
+		c.MailboxMaxQueue = 50_000
+	}
+	if c.MailboxTTL == 0 {
+		c.MailboxTTL = 30 * 24 * time.Hour
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = 7 * 24 * time.Hour
+	}
+	if c.PreKeyLowThreshold == 0 {
+		c.PreKeyLowThreshold = 10
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	return c
+}
+
+// Validate returns every problem with c, joined, or nil.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls: set both the certificate and the key, or neither")
+	}
+	if strings.HasPrefix(c.Store, "postgres") {
+		if _, err := url.Parse(c.Store); err != nil {
+			bad("store: bad PostgreSQL URL")
+		}
+	}
+	if c.NATS != "" {
+		for _, u := range strings.Split(c.NATS, ",") {
+			if pu, err := url.Parse(strings.TrimSpace(u)); err != nil || pu.Host == "" {
+				bad("nats: %q is not a URL", u)
+			}
+		}
+	}
+	switch c.CodeSender {
+	case "log":
+	case "webhook":
+		if u, err := url.Parse(c.CodeWebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("code sender webhook: needs an http(s) URL")
+		}
+	case "fixed":
+		if err == nil && !IsLoopback(host) {
+			bad("code sender fixed: allowed only when listening on a loopback address, not %q", host)
+		}
+		if len(c.FixedCode) != 6 || strings.Trim(c.FixedCode, "0123456789") != "" {
+			bad("fixed code: must be 6 digits")
+		}
+	default:
+		bad("code sender: %q is not log, webhook or fixed", c.CodeSender)
+	}
+	if c.MaxFrameBytes < 4<<10 || c.MaxFrameBytes > 16<<20 {
+		bad("max frame bytes: %d is outside 4 KiB..16 MiB", c.MaxFrameBytes)
+	}
+	if c.KeepAlive < time.Second {
+		bad("keepalive: %v is below 1s", c.KeepAlive)
+	}
+	if c.MaxDevices < 1 || c.MaxDevices > 16 {
+		bad("max devices: %d is outside 1..16", c.MaxDevices)
+	}
+	if c.MailboxMaxQueue < 1 {
+		bad("mailbox max queue: must be positive")
+	}
+	if c.MailboxTTL < time.Minute {
+		bad("mailbox ttl: %v is below a minute", c.MailboxTTL)
+	}
+	if c.DedupWindow < time.Minute {
+		bad("dedup window: %v is below a minute", c.DedupWindow)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log format: %q is not text or json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether host (a name or an address, no port) can only
+// be reached from this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,358 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley/proto/buspb"
+	"github.com/parley-im/parley/proto/wirepb"
+	"github.com/parley-im/parley/types"
+)
+
+// Close codes beyond the standard ones; docs/protocol.md lists them.
+const (
+	closeReplaced       websocket.StatusCode = 4001
+	closeDeviceRemoved  websocket.StatusCode = 4002
+	closeAccountDeleted websocket.StatusCode = 4003
+)
+
+const maxAuthFailures = 3
+
+// conn is one client connection.
+type conn struct {
+	s         *Server
+	ws        *websocket.Conn
+	id        string // names this connection in kicks
+	remote    string
+	challenge []byte
+
+	ctx    context.Context // ends when the connection does
+	cancel context.CancelFunc
+
+	// Set by the reader goroutine during the handshake; read after authed
+	// is closed by other goroutines.
+	version   uint32
+	addr      types.Address
+	authFails int
+	authed    chan struct{} // closed once a device is authenticated
+	isAuthed  atomic.Bool
+
+	sem      chan struct{} // bounds requests in progress
+	reqMu    sync.Mutex    // orders begin against shutdown
+	stopping bool
+	requests sync.WaitGroup
+
+	// Pushes from the hub; the loop goroutine writes them.
+	inbox    chan *wirepb.Envelope
+	events   chan *wirepb.ServerFrame
+	wake     chan struct{} // rescan the mailbox
+	overflow atomic.Bool   // inbox dropped something: rescan
+	privacy  chan types.AccountID
+
+	d delivery
+
+	pmu      sync.Mutex
+	watching map[types.AccountID]bool // presence subscriptions: account -> visible
+	provAddr string
+
+	closeOnce sync.Once
+}
+
+func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		s: s, ws: ws, id: randomID(12), remote: remote,
+		challenge: make([]byte, 32),
+		ctx:       ctx, cancel: cancel,
+		authed:   make(chan struct{}),
+		sem:      make(chan struct{}, s.cfg.MaxConcurrent),
+		inbox:    make(chan *wirepb.Envelope, 256),
+		events:   make(chan *wirepb.ServerFrame, 64),
+		wake:     make(chan struct{}, 1),
+		privacy:  make(chan types.AccountID, 16),
+		watching: make(map[types.AccountID]bool),
+	}
+	_, _ = rand.Read(c.challenge)
+	c.d.init(s.cfg.Window)
+	return c
+}
+
+// serve runs the connection until it ends.
+func (c *conn) serve() {
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); c.loop() }()
+	err := c.read()
+	// Requests in progress finish first: a send that was read is answered,
+	// and its envelope is durable, before the connection goes.
+	c.requests.Wait()
+	c.cancel()
+	<-loopDone
+	c.teardown()
+	var ce websocket.CloseError
+	if err != nil && !errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
+		c.s.Log.Debug("connection ended", "err", err)
+	}
+	c.close(websocket.StatusNormalClosure, "")
+}
+
+// read is the reader goroutine: it decodes frames and dispatches them.
+func (c *conn) read() error {
+	hctx, hcancel := context.WithTimeout(c.ctx, c.s.cfg.HelloTimeout)
+	defer hcancel()
+	first := true
+	for {
+		rctx := c.ctx
+		if first {
+			rctx = hctx
+		}
+		typ, data, err := c.ws.Read(rctx)
+		if err != nil {
+			if first && errors.Is(err, context.DeadlineExceeded) {
+				c.close(websocket.StatusPolicyViolation, "no hello")
+			}
+			return err
+		}
+		if typ != websocket.MessageBinary {
+			c.reply(0, nil, errBadRequest("frames must be binary protobuf ClientFrames"))
+			continue
+		}
+		f := new(wirepb.ClientFrame)
+		if err := proto.Unmarshal(data, f); err != nil {
+			c.reply(0, nil, errBadRequest("undecodable frame"))
+			continue
+		}
+		if first {
+			h := f.GetHello()
+			if h == nil {
+				c.reply(f.Id, nil, errBadRequest("the first frame must be Hello"))
+				c.close(websocket.StatusProtocolError, "hello expected")
+				return errors.New("no hello")
+			}
+			if !c.hello(f.Id, h) {
+				return errors.New("no common version")
+			}
+			first = false
+			continue
+		}
+		if !c.dispatch(f) {
+			return errors.New("closed by handler")
+		}
+	}
+}
+
+// hello negotiates the version; false ends the connection.
+func (c *conn) hello(id uint64, h *wirepb.Hello) bool {
+	c.s.Metrics.Requests.WithLabelValues("hello").Inc()
+	lo, hi := h.MinVersion, h.MaxVersion
+	if hi == 0 {
+		hi = lo
+	}
+	v := min(hi, uint32(MaxVersion))
+	if lo > hi || v < lo || v < MinVersion {
+		c.reply(id, nil, wireErr(wirepb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, "this server speaks protocol versions 1 to 1"))
+		c.close(websocket.StatusProtocolError, "unsupported version")
+		return false
+	}
+	c.version = v
+	c.reply(id, &wirepb.Response{Result: &wirepb.Response_Hello{Hello: &wirepb.HelloResult{
+		Version: v, Challenge: c.challenge, ServerTimeMs: time.Now().UnixMilli(),
+		MaxFrameBytes: uint32(c.s.cfg.MaxFrameBytes), KeepaliveSeconds: uint32(c.s.cfg.KeepAlive / time.Second),
+	}}}, nil)
+	return true
+}
+
+// reply writes the response to request id: res on success, else e.
+func (c *conn) reply(id uint64, res *wirepb.Response, e *wirepb.Error) {
+	if e != nil {
+		c.s.Metrics.Errors.WithLabelValues(e.Code.String()).Inc()
+		res = &wirepb.Response{Error: e}
+	} else if id == 0 {
+		return // fire and forget
+	}
+	res.Id = id
+	c.write(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Response{Response: res}})
+}
+
+// write sends one frame. A reader too slow to take it within WriteTimeout
+// is disconnected: its queued envelopes wait in the store for its return.
+func (c *conn) write(f *wirepb.ServerFrame) bool {
+	data, err := proto.Marshal(f)
+	if err != nil {
+		c.s.Log.Error("encoding frame", "err", err)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageBinary, data); err != nil {
+		c.cancel()
+		return false
+	}
+	return true
+}
+
+// close closes the WebSocket once, with code and reason.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		// The close handshake first: cancelling the context would make the
+		// library drop the connection without telling the client why.
+		go func() {
+			_ = c.ws.Close(code, reason)
+			c.cancel()
+		}()
+	})
+}
+
+// begin counts a request in progress; false once the server is stopping.
+func (c *conn) begin() bool {
+	c.reqMu.Lock()
+	defer c.reqMu.Unlock()
+	if c.stopping {
+		return false
+	}
+	c.requests.Add(1)
+	return true
+}
+
+// shutdown is the server going away: new requests are refused, those in
+// progress are answered, then the connection closes with "going away".
+func (c *conn) shutdown() {
+	c.reqMu.Lock()
+	c.stopping = true
+	c.reqMu.Unlock()
+	go func() {
+		c.requests.Wait()
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	}()
+}
+
+// loop writes what the server pushes and keeps the connection alive.
+func (c *conn) loop() {
+	ka := time.NewTicker(c.s.cfg.KeepAlive)
+	defer ka.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.authed:
+			c.deliverLoop(ka.C)
+			return
+		case f := <-c.events: // provisioning messages reach unauthenticated devices
+			if !c.write(f) {
+				return
+			}
+		case <-ka.C:
+			if !c.ping() {
+				return
+			}
+		}
+	}
+}
+
+// ping checks the peer answers within a keep-alive interval.
+func (c *conn) ping() bool {
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.KeepAlive)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.close(websocket.StatusPolicyViolation, "keep-alive timeout")
+		return false
+	}
+	return true
+}
+
+// onEvent is called by the hub's dispatcher: it must never block.
+func (c *conn) onEvent(ev *buspb.Event) {
+	switch b := ev.Body.(type) {
+	case *buspb.Event_Deliver:
+		select {
+		case c.inbox <- b.Deliver:
+		default:
+			// The envelope is in the store; note that the loop must read it there.
+			c.overflow.Store(true)
+			c.s.Metrics.BusDropped.Inc()
+			c.nudge()
+		}
+	case *buspb.Event_Kick:
+		if b.Kick.KeepConn == c.id {
+			return
+		}
+		switch b.Kick.Reason {
+		case buspb.KickReason_KICK_REASON_DEVICE_REMOVED:
+			c.close(closeDeviceRemoved, "device removed")
+		case buspb.KickReason_KICK_REASON_ACCOUNT_DELETED:
+			c.close(closeAccountDeleted, "account deleted")
+		default:
+			c.close(closeReplaced, "replaced by a newer connection")
+		}
+	case *buspb.Event_PrekeysLow:
+		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_PrekeysLow{PrekeysLow: b.PrekeysLow}})
+	case *buspb.Event_Typing:
+		if types.AccountID(b.Typing.From) == c.addr.Account && types.DeviceID(b.Typing.FromDevice) == c.addr.Device {
+			return // the typist's own device
+		}
+		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Typing{Typing: b.Typing}})
+	case *buspb.Event_Presence:
+		acct, err := types.AccountIDFromBytes(b.Presence.Account)
+		if err != nil {
+			return
+		}
+		c.pmu.Lock()
+		visible := c.watching[acct]
+		c.pmu.Unlock()
+		if visible {
+			c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Presence{Presence: b.Presence}})
+		}
+	case *buspb.Event_PrivacyChanged:
+		if acct, err := types.AccountIDFromBytes(b.PrivacyChanged.Account); err == nil {
+			select {
+			case c.privacy <- acct:
+			default:
+			}
+		}
+	case *buspb.Event_Provision:
+		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Provision{Provision: b.Provision}})
+	}
+}
+
+// push queues a signal for the loop; signals are best effort.
+func (c *conn) push(f *wirepb.ServerFrame) {
+	select {
+	case c.events <- f:
+	default:
+	}
+}
+
+func (c *conn) nudge() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// teardown leaves the hub and tells presence the device went away.
+func (c *conn) teardown() {
+	if c.provAddr != "" {
+		c.s.hub.leave(provSubject(c.provAddr), c)
+	}
+	c.pmu.Lock()
+	for acct := range c.watching {
+		c.s.hub.leave(presenceSubject(acct), c)
+	}
+	c.pmu.Unlock()
+	if !c.isAuthed.Load() {
+		return
+	}
+	for _, subj := range deviceSubjects(c.addr) {
+		c.s.hub.leave(subj, c)
+	}
+	c.s.Metrics.Authenticated.Dec()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.s.Presence.Offline(ctx, c.addr)
+}

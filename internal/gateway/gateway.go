@@ -1,0 +1,180 @@
+// Package gateway is Parley's WebSocket endpoint (/v1/ws): the handshake and
+// version negotiation, device authentication, decoding of client frames and
+// dispatch to the domain services, pushing of envelopes and signals to
+// devices, keep-alive, and back-pressure for slow readers. docs/protocol.md
+// describes what a client sees.
+//
+// Each connection has two goroutines: one reads frames, one (the loop)
+// writes everything the server pushes and runs the keep-alive. Responses
+// are written by whichever goroutine handled the request; the WebSocket
+// library serialises writes.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parley-im/parley/internal/account"
+	"github.com/parley-im/parley/internal/bus"
+	"github.com/parley-im/parley/internal/mailbox"
+	"github.com/parley-im/parley/internal/metrics"
+	"github.com/parley-im/parley/internal/prekey"
+	"github.com/parley-im/parley/internal/presence"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Protocol versions this server speaks.
+const (
+	MinVersion = 1
+	MaxVersion = 1
+)
+
+// Config tunes the gateway; zero values take the defaults noted.
+type Config struct {
+	MaxFrameBytes int           // default 256 KiB
+	KeepAlive     time.Duration // default 30s
+	// Window is how many envelopes a device may have unacknowledged before
+	// the server waits for acks. Default 1000.
+	Window int
+	// HelloTimeout bounds the wait for the first frame. Default 10s.
+	HelloTimeout time.Duration
+	// WriteTimeout bounds one frame write; a reader slower than that is
+	// disconnected (its envelopes stay queued). Default 10s.
+	WriteTimeout time.Duration
+	// MaxConcurrent bounds the requests one connection has in progress. Default 32.
+	MaxConcurrent int
+}
+
+func (c *Config) defaults() {
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = 256 << 10
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.Window == 0 {
+		c.Window = 1000
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = 32
+	}
+}
+
+// Deps are the services the gateway dispatches to.
+type Deps struct {
+	Store    store.Store
+	Bus      *bus.Bus
+	Accounts *account.Service
+	PreKeys  *prekey.Directory
+	Mailbox  *mailbox.Service
+	Presence *presence.Service
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+}
+
+// Server is the gateway of one node.
+type Server struct {
+	Deps
+	cfg Config
+	hub *hub
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	closing  bool
+	handlers sync.WaitGroup // connections' goroutines
+}
+
+// New returns a gateway; Close stops it.
+func New(cfg Config, d Deps) *Server {
+	cfg.defaults()
+	s := &Server{Deps: d, cfg: cfg, conns: make(map[*conn]struct{})}
+	s.hub = newHub(d.Bus, d.Log, d.Metrics)
+	return s
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Compression would cost each connection a flate state and buy
+		// little: envelopes are ciphertext.
+		CompressionMode: websocket.CompressionDisabled,
+		// Browsers (the web client) connect from other origins; auth is by
+		// device proof, not cookies, so cross-origin use is harmless.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
+	c := newConn(s, ws, remoteIP(r))
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	s.Metrics.Connections.Inc()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.Metrics.Connections.Dec()
+		s.handlers.Done()
+	}()
+	c.serve()
+}
+
+// Shutdown stops reading from every connection, lets requests in progress
+// finish (so every send acked is durable), then closes the connections with
+// "going away" so clients reconnect elsewhere.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.handlers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Log.Warn("gateway shutdown timed out", "connections", len(conns))
+	}
+	s.hub.close()
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

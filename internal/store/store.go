@@ -1,0 +1,257 @@
+// Package store declares what Parley's server keeps and how it asks for it:
+// one small, context-first interface per domain, composed into Store. The
+// one implementation, sqlstore, speaks SQLite (the embedded default) and
+// PostgreSQL; storetest is the conformance suite both must pass.
+//
+// The server is a courier, not an archive: besides accounts, devices and
+// their public keys it holds only opaque envelopes until they are acked.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parley-im/parley/types"
+)
+
+// Errors every implementation returns, wrapped or not, so callers can use
+// errors.Is.
+var (
+	ErrNotFound     = errors.New("store: not found")
+	ErrConflict     = errors.New("store: already exists")
+	ErrDeviceLimit  = errors.New("store: device limit reached")
+	ErrMailboxFull  = errors.New("store: mailbox full")
+	ErrCodeAttempts = errors.New("store: too many code attempts")
+)
+
+// Store is every concern together, as the server wires it.
+type Store interface {
+	Accounts
+	Devices
+	Codes
+	RateLimits
+	PreKeys
+	Mailbox
+	Privacy
+	// Ping checks the database answers; /healthz uses it.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Visibility says who may see an account's last seen and online state.
+type Visibility int
+
+const (
+	VisibleEveryone Visibility = iota
+	VisibleContacts
+	VisibleNobody
+)
+
+// Account is one registered phone number's account.
+type Account struct {
+	ID        types.AccountID
+	Phone     string // E.164
+	CreatedAt time.Time
+	// LastSeen is when a device of the account was last connected; zero if never.
+	LastSeen time.Time
+}
+
+// Device is one device of an account with its public keys. Secrets never
+// reach the server: AuthKey is an Ed25519 public key that the device proves
+// possession of on every connection.
+type Device struct {
+	Account        types.AccountID
+	ID             types.DeviceID
+	AuthKey        []byte // Ed25519 public key, 32 bytes
+	IdentityKey    []byte // 0x05 ‖ 32 bytes
+	RegistrationID uint32
+	Name           []byte // opaque, encrypted by the client
+	CreatedAt      time.Time
+	LastSeen       time.Time
+}
+
+// Accounts keeps accounts. Creating, re-registering and deleting change
+// devices too, atomically, so no half-made account is ever visible.
+type Accounts interface {
+	// CreateAccount stores a new account with its primary device (and that
+	// device's signed and last-resort prekeys, when keys holds them).
+	// ErrConflict if the phone number already has an account.
+	CreateAccount(ctx context.Context, a Account, primary Device, keys PreKeySet) error
+	Account(ctx context.Context, id types.AccountID) (Account, error)
+	AccountByPhone(ctx context.Context, phone string) (Account, error)
+	// ReplaceDevices removes every device of the account, with its prekeys and
+	// mailbox, and installs primary (device 1) with its keys: a re-registration.
+	ReplaceDevices(ctx context.Context, id types.AccountID, primary Device, keys PreKeySet) error
+	// ChangePhone moves the account to a new number. ErrConflict if taken.
+	ChangePhone(ctx context.Context, id types.AccountID, phone string) error
+	// DeleteAccount removes the account and everything held for it: devices,
+	// prekeys, queued envelopes, privacy settings and contact lists.
+	DeleteAccount(ctx context.Context, id types.AccountID) error
+	SetLastSeen(ctx context.Context, id types.AccountID, dev types.DeviceID, t time.Time) error
+}
+
+// Devices keeps the devices of accounts.
+type Devices interface {
+	// AddDevice gives d the lowest free device id above 1 and stores it with
+	// keys. ErrDeviceLimit if the account already has max devices in all.
+	AddDevice(ctx context.Context, d Device, keys PreKeySet, max int) (types.DeviceID, error)
+	Device(ctx context.Context, acct types.AccountID, dev types.DeviceID) (Device, error)
+	// Devices lists an account's devices by id. ErrNotFound if the account has none.
+	Devices(ctx context.Context, acct types.AccountID) ([]Device, error)
+	// RemoveDevice deletes a device with its prekeys and mailbox.
+	RemoveDevice(ctx context.Context, acct types.AccountID, dev types.DeviceID) error
+}
+
+// CodePurpose separates codes so a registration code cannot link a device.
+type CodePurpose int
+
+const (
+	PurposeRegister CodePurpose = iota + 1 // keyed by phone number
+	PurposeLink                            // keyed by the link code's hash
+)
+
+// Code is a one-time code, stored only as a hash.
+type Code struct {
+	Purpose   CodePurpose
+	Key       string // phone number, or the hex hash of a link code
+	Hash      []byte // HMAC of the code
+	Account   types.AccountID
+	ExpiresAt time.Time
+	Attempts  int
+}
+
+// Codes keeps one-time verification and link codes.
+type Codes interface {
+	// PutCode stores c, replacing any earlier code with the same purpose and key.
+	PutCode(ctx context.Context, c Code) error
+	// CheckCode counts one attempt on the code and returns it. It returns
+	// ErrNotFound if there is none or it expired, and ErrCodeAttempts
+	// (without counting) once maxAttempts attempts were made.
+	CheckCode(ctx context.Context, p CodePurpose, key string, maxAttempts int, now time.Time) (Code, error)
+	DeleteCode(ctx context.Context, p CodePurpose, key string) error
+}
+
+// RateLimits counts events in fixed windows, shared by every node.
+type RateLimits interface {
+	// Allow counts one event for key and reports whether it is within limit
+	// events per window; if not, also how long until the window ends.
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
+// PreKeyKind says what a prekey is for.
+type PreKeyKind int
+
+const (
+	SignedEC        PreKeyKind = iota + 1 // one per device, replaced on rotation
+	LastResortKyber                       // one per device, replaced on rotation
+	OneTimeEC                             // many, each handed out once
+	OneTimeKyber                          // many, each handed out once
+)
+
+// PreKey is one public prekey as its device uploaded it.
+type PreKey struct {
+	ID        uint32
+	Public    []byte
+	Signature []byte // empty for one-time EC prekeys
+}
+
+// PreKeySet is what a device uploads; nil and empty members leave the
+// stored keys of that kind alone.
+type PreKeySet struct {
+	SignedEC        *PreKey
+	LastResortKyber *PreKey
+	OneTimeEC       []PreKey // replaces every unclaimed one-time EC prekey
+	OneTimeKyber    []PreKey // replaces every unclaimed one-time Kyber prekey
+}
+
+// Bundle is what a sender needs to start a session with one device.
+type Bundle struct {
+	Device   Device
+	SignedEC PreKey
+	OneTime  *PreKey // nil when none was left
+	Kyber    PreKey  // a one-time Kyber prekey, or the last-resort one
+	// KyberLastResort is true when Kyber is the last-resort key.
+	KyberLastResort bool
+}
+
+// PreKeys keeps the prekey directory.
+type PreKeys interface {
+	SetPreKeys(ctx context.Context, acct types.AccountID, dev types.DeviceID, keys PreKeySet) error
+	// PreKeyCounts returns how many one-time EC and Kyber prekeys are left.
+	PreKeyCounts(ctx context.Context, acct types.AccountID, dev types.DeviceID) (ec, kyber int, err error)
+	// ClaimBundle returns the device's bundle and removes the one-time keys
+	// it hands out, atomically: no key is ever handed out twice, also with
+	// many callers on many nodes at once. ErrNotFound if the device does not
+	// exist or has no signed prekey.
+	ClaimBundle(ctx context.Context, acct types.AccountID, dev types.DeviceID) (Bundle, error)
+}
+
+// Envelope is an opaque message for one device, as stored.
+type Envelope struct {
+	ID         uint64 // assigned by the store, increasing per store
+	Account    types.AccountID
+	Device     types.DeviceID
+	MessageID  types.MessageID
+	Sender     types.Address
+	Type       uint32
+	Content    []byte
+	ClientTime time.Time
+	ServerTime time.Time
+	ExpiresAt  time.Time
+}
+
+// Append is one accepted Send: one envelope per destination device, stored
+// all or nothing.
+type Append struct {
+	Sender      types.Address
+	MessageID   types.MessageID
+	Destination types.AccountID
+	Envelopes   []Envelope // IDs are set by the store
+
+	// Set by Mailbox.Append:
+	Duplicate   bool             // the sender already sent this message id to this destination
+	FullDevices []types.DeviceID // with Err == ErrMailboxFull
+	Err         error
+}
+
+// Mailbox keeps envelopes until their device acks them.
+type Mailbox interface {
+	// Append stores every Append of the batch in one transaction, each one
+	// all or nothing: a duplicate (same sender, message id and destination
+	// less than dedupWindow ago) is marked Duplicate and stores nothing; one that
+	// would put a device above maxQueue envelopes gets Err = ErrMailboxFull.
+	// The returned error is for the batch as a whole (nothing stored).
+	Append(ctx context.Context, batch []*Append, maxQueue int, dedupWindow time.Duration, now time.Time) error
+	// Fetch returns up to limit envelopes of the device with ID > after,
+	// in ID order.
+	Fetch(ctx context.Context, acct types.AccountID, dev types.DeviceID, after uint64, limit int) ([]Envelope, error)
+	// DeleteEnvelopes removes the device's envelopes with these ids, in one
+	// transaction; ids of other devices are left alone. It returns how many
+	// were removed.
+	DeleteEnvelopes(ctx context.Context, acct types.AccountID, dev types.DeviceID, ids []uint64) (int, error)
+	// QueueLength is how many envelopes wait for the device.
+	QueueLength(ctx context.Context, acct types.AccountID, dev types.DeviceID) (int, error)
+	// Expire removes up to limit envelopes that expired before now, and
+	// expired dedup records; it returns how many envelopes it removed.
+	Expire(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// PrivacySettings is what an account shares about its presence.
+type PrivacySettings struct {
+	LastSeen Visibility
+	Contacts []types.AccountID // who counts as a contact for VisibleContacts
+}
+
+// Privacy keeps presence privacy settings.
+type Privacy interface {
+	// PrivacySettings returns the account's settings; the default (everyone,
+	// no contacts) for an account that never set any.
+	PrivacySettings(ctx context.Context, acct types.AccountID) (PrivacySettings, error)
+	// SetVisibility changes who sees the last seen.
+	SetVisibility(ctx context.Context, acct types.AccountID, v Visibility) error
+	// SetContacts replaces the account's contact list.
+	SetContacts(ctx context.Context, acct types.AccountID, contacts []types.AccountID) error
+	// IsContact reports whether owner lists other as a contact.
+	IsContact(ctx context.Context, owner, other types.AccountID) (bool, error)
+}
