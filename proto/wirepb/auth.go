@@ -1,3 +1,5 @@
+// Package wirepb is the generated Go of proto/wire.proto, the client⇄server
+// wire protocol, plus the few helpers both sides need to speak it.
 package wirepb
 
 import "encoding/binary"

@@ -1,0 +1,69 @@
+# Parley's everyday commands. `make` alone lists them; `make test` is THE
+# test command, the one CI runs (.ci/run).
+
+GO        ?= go
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+BENCHPKGS ?= ./internal/store/... ./internal/server/...
+ARGS      ?=
+PROTOC_GEN_GO_VERSION := v1.36.12
+
+# The backends the suite tests besides the embedded ones; set one to empty
+# (make test PARLEY_TEST_POSTGRES=) to leave that backend out.
+PARLEY_TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+PARLEY_TEST_NATS     ?= nats://127.0.0.1:4222
+export PARLEY_TEST_POSTGRES PARLEY_TEST_NATS
+
+SHELL       := bash
+.SHELLFLAGS := -euo pipefail -c
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.DEFAULT_GOAL := help
+.PHONY: help build run services test test-short fuzz bench gen lint clean
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## build bin/parley
+	$(GO) build -o bin/parley ./cmd/parley
+
+run: ## run parley serve on the embedded defaults (pass flags with ARGS="--listen ...")
+	$(GO) run ./cmd/parley serve $(ARGS)
+
+services: ## start local PostgreSQL and NATS if they are down
+	@scripts/services.sh
+
+test: services ## THE test command: vet, then every test with -race, PostgreSQL and NATS included
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-short: services ## the tests in -short mode, without -race: quick feedback
+	$(GO) test -short -count=1 -timeout 10m ./...
+
+fuzz: ## run every Fuzz target for FUZZTIME (default 30s) each
+	@targets=$$($(GO) test -list '^Fuzz' ./... | awk ' \
+		/^Fuzz/ { names = names " " $$1; next } \
+		/^ok/   { if (names != "") print $$2 names; names = "" }'); \
+	if [ -z "$$targets" ]; then echo "fuzz: no Fuzz targets"; exit 0; fi; \
+	while read -r pkg names; do \
+		for name in $$names; do \
+			echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done <<< "$$targets"
+
+bench: services ## run the store and server benchmarks (BENCHTIME, default 1s)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(BENCHPKGS)
+
+gen: ## regenerate proto/wirepb and proto/buspb (installs protoc and protoc-gen-go if missing)
+	@command -v protoc >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y protobuf-compiler; }
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./proto
+
+lint: ## check formatting (gofmt) and run go vet
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+clean: ## remove bin/
+	rm -rf bin

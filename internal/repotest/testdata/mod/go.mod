@@ -1,0 +1,3 @@
+module example.org/fixture
+
+go 1.26

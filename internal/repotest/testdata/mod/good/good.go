@@ -1,0 +1,2 @@
+// Package good has its doc comment in one file.
+package good

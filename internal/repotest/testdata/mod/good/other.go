@@ -1,0 +1,3 @@
+// Copyright notice, kept apart from the package clause.
+
+package good

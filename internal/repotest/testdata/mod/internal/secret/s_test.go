@@ -1,0 +1,5 @@
+package secret
+
+import "fmt"
+
+func helper() { fmt.Println("tests may print") }

@@ -1,0 +1,2 @@
+// Package twodocs is documented here too.
+package twodocs

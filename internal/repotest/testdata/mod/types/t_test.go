@@ -1,0 +1,3 @@
+package types
+
+import _ "example.org/fixture/internal/cli"

@@ -1,0 +1,2 @@
+// This package does things.
+package wrongdoc

@@ -1,0 +1,113 @@
+package server_test
+
+import (
+	"context"
+	"encoding/binary"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/internal/testserver"
+	"github.com/parley-im/parley/proto/wirepb"
+	"github.com/parley-im/parley/types"
+)
+
+// BenchmarkMessageThroughput measures the whole path of a message through
+// one node over real WebSockets on loopback: a sender's Send is stored
+// durably (group commit), pushed to the online recipient, acked, and
+// deleted. b.N messages are spread over pairs of devices; the figures are
+// messages per second until the last ack is answered, and the latency from
+// send to receipt.
+func BenchmarkMessageThroughput(b *testing.B) {
+	for _, backend := range testserver.Backends {
+		b.Run(string(backend), func(b *testing.B) {
+			const pairs, inflightPerSender = 16, 16
+			srv := testserver.Start(b, testserver.Options{Backend: backend})
+			senders := make([]*transport.Conn, pairs)
+			receivers := make([]*transport.Conn, pairs)
+			dests := make([]*testserver.Device, pairs)
+			for i := range pairs {
+				senders[i] = srv.Dial(b)
+				testserver.Register(b, senders[i])
+				receivers[i] = srv.Dial(b)
+				dests[i] = testserver.Register(b, receivers[i])
+			}
+			var (
+				acked   atomic.Int64
+				latMu   sync.Mutex
+				lat     []time.Duration
+				allDone = make(chan struct{})
+				once    sync.Once
+			)
+			total := int64(b.N)
+			for _, rc := range receivers {
+				go func() {
+					for f := range rc.Events() {
+						envs := f.GetDeliver().GetEnvelopes()
+						if len(envs) == 0 {
+							continue
+						}
+						now := time.Now()
+						ids := make([]uint64, len(envs))
+						latMu.Lock()
+						for i, e := range envs {
+							ids[i] = e.Id
+							lat = append(lat, now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(e.Content)))))
+						}
+						latMu.Unlock()
+						go func() {
+							if _, err := rc.Call(context.Background(), &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Ack{Ack: &wirepb.Ack{Ids: ids}}}); err != nil {
+								return
+							}
+							if acked.Add(int64(len(ids))) >= total {
+								once.Do(func() { close(allDone) })
+							}
+						}()
+					}
+				}()
+			}
+			payload := make([]byte, 160) // the size of a short text message after encryption
+			b.ResetTimer()
+			start := time.Now()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for i := range pairs {
+				for range inflightPerSender {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= total {
+							content := slices.Clone(payload)
+							binary.BigEndian.PutUint64(content, uint64(time.Now().UnixNano()))
+							mid := types.NewMessageID()
+							_, err := senders[i].Call(context.Background(), &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Send{Send: &wirepb.Send{
+								MessageId: mid[:], Destination: dests[i].Addr.Account[:],
+								Envelopes: []*wirepb.OutgoingEnvelope{{DeviceId: 1, Type: 1, Content: content}}}}})
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			select {
+			case <-allDone:
+			case <-time.After(2 * time.Minute):
+				b.Fatalf("only %d of %d acked", acked.Load(), total)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(total)/elapsed.Seconds(), "msgs/s")
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+		})
+	}
+}
