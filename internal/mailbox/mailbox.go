@@ -116,28 +116,18 @@ type Service struct {
 	m   Metrics
 	log *slog.Logger
 
-	reqs    chan *request
-	mu      sync.RWMutex // guards closed against sends racing Close
-	closed  bool
-	writers sync.WaitGroup
+	appends *committer[*store.Append]
+	deletes *committer[store.Deletion]
 	stop    chan struct{}
 	sweeper sync.WaitGroup
-}
-
-type request struct {
-	a    *store.Append
-	done chan struct{}
 }
 
 // New starts the service's writers and expiry sweeper.
 func New(st store.Store, pub Publisher, cfg Config, m Metrics, log *slog.Logger) *Service {
 	cfg.defaults()
-	s := &Service{st: st, pub: pub, cfg: cfg, m: m, log: log,
-		reqs: make(chan *request, cfg.MaxBatch*cfg.Writers), stop: make(chan struct{})}
-	for range cfg.Writers {
-		s.writers.Add(1)
-		go s.writer()
-	}
+	s := &Service{st: st, pub: pub, cfg: cfg, m: m, log: log, stop: make(chan struct{})}
+	s.appends = newCommitter(cfg.Writers, cfg.MaxBatch, s.commit)
+	s.deletes = newCommitter(cfg.Writers, cfg.MaxBatch, s.commitDeletes)
 	s.sweeper.Add(1)
 	go s.sweep()
 	return s
@@ -220,23 +210,14 @@ func (s *Service) Submit(ctx context.Context, from types.Address, msg Outgoing) 
 			ExpiresAt: now.Add(s.cfg.TTL),
 		})
 	}
-	r := &request{a: a, done: make(chan struct{})}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return nil, ErrClosed
-	}
-	select {
-	case s.reqs <- r:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return nil, ctx.Err()
+	done, err := s.appends.submitErr(ctx, a)
+	if err != nil {
+		return nil, err
 	}
 	// Once queued, the request is committed or failed by the writer even if
 	// ctx ends: the wait has no context, so "accepted" is never a guess.
 	return func() (bool, error) {
-		<-r.done
+		<-done
 		switch {
 		case a.Err == nil:
 			return a.Duplicate, nil
@@ -298,41 +279,9 @@ func matchDevices(from types.Address, msg Outgoing, devs []store.Device) error {
 	return &mm
 }
 
-// writer gathers whatever sends are waiting into one transaction.
-func (s *Service) writer() {
-	defer s.writers.Done()
-	batch := make([]*request, 0, s.cfg.MaxBatch)
-	appends := make([]*store.Append, 0, s.cfg.MaxBatch)
-	for {
-		r, ok := <-s.reqs
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], r)
-	gather:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		appends = appends[:0]
-		for _, r := range batch {
-			appends = append(appends, r.a)
-		}
-		s.commit(appends)
-		for _, r := range batch {
-			close(r.done)
-		}
-	}
-}
-
-func (s *Service) commit(batch []*store.Append) {
+// commit stores one group of sends and publishes what it stored. Each
+// Append carries its own outcome; a failed batch sets every one's Err.
+func (s *Service) commit(batch []*store.Append) error {
 	start := time.Now()
 	// The batch must not die with one caller's context: others wait on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -349,7 +298,7 @@ func (s *Service) commit(batch []*store.Append) {
 		for _, a := range batch {
 			a.Err = err
 		}
-		return
+		return nil
 	}
 	n := 0
 	for _, a := range batch {
@@ -365,6 +314,7 @@ func (s *Service) commit(batch []*store.Append) {
 	if s.m.Appended != nil {
 		s.m.Appended(n)
 	}
+	return nil
 }
 
 // publish tells the node holding the device about the envelope. A lost
@@ -394,14 +344,34 @@ func (s *Service) Fetch(ctx context.Context, a types.Address, after uint64, limi
 	return s.st.Fetch(ctx, a.Account, a.Device, after, limit)
 }
 
-// Ack deletes envelopes the device has stored. The gateway has checked that
-// they were delivered to this device.
+// Ack deletes envelopes the device has stored, together with the acks of
+// other devices in one transaction. The gateway has checked that they were
+// delivered to this device.
 func (s *Service) Ack(ctx context.Context, a types.Address, ids []uint64) error {
-	n, err := s.st.DeleteEnvelopes(ctx, a.Account, a.Device, ids)
-	if err == nil && s.m.Deleted != nil {
+	done, err := s.deletes.submitErr(ctx, store.Deletion{Account: a.Account, Device: a.Device, IDs: ids})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Service) commitDeletes(batch []store.Deletion) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.st.DeleteBatch(ctx, batch)
+	if err != nil {
+		s.log.Error("mailbox delete failed", "acks", len(batch), "err", err)
+		return err
+	}
+	if s.m.Deleted != nil {
 		s.m.Deleted(n)
 	}
-	return err
+	return nil
 }
 
 // QueueLength is how many envelopes wait for the device.
@@ -444,17 +414,12 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 }
 
-// Close stops taking sends, commits every send already taken, and stops.
+// Close stops taking sends and acks, commits every one already taken, and stops.
 func (s *Service) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.appends.close() {
 		return
 	}
-	s.closed = true
-	close(s.reqs)
-	s.mu.Unlock()
-	s.writers.Wait()
+	s.deletes.close()
 	close(s.stop)
 	s.sweeper.Wait()
 }

@@ -3,7 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/binary"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,10 +108,40 @@ func BenchmarkMessageThroughput(b *testing.B) {
 			b.StopTimer()
 			slices.Sort(lat)
 			b.ReportMetric(float64(total)/elapsed.Seconds(), "msgs/s")
+			if commits, sends, secs := commitStats(b, srv.HTTP); commits > 0 {
+				b.ReportMetric(sends/commits, "sends/commit")
+				b.ReportMetric(secs/commits*1000, "commit-ms")
+			}
 			if len(lat) > 0 {
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			}
 		})
 	}
+}
+
+// commitStats reads the group-commit histograms from the node's /metrics.
+func commitStats(b *testing.B, base string) (commits, sends, seconds float64) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch name {
+		case "parley_mailbox_commit_sends_count":
+			commits = v
+		case "parley_mailbox_commit_sends_sum":
+			sends = v
+		case "parley_mailbox_commit_seconds_sum":
+			seconds = v
+		}
+	}
+	return commits, sends, seconds
 }

@@ -215,6 +215,13 @@ type Append struct {
 	Err         error
 }
 
+// Deletion is one device's acked envelopes.
+type Deletion struct {
+	Account types.AccountID
+	Device  types.DeviceID
+	IDs     []uint64
+}
+
 // Mailbox keeps envelopes until their device acks them.
 type Mailbox interface {
 	// Append stores every Append of the batch in one transaction, each one
@@ -230,6 +237,10 @@ type Mailbox interface {
 	// transaction; ids of other devices are left alone. It returns how many
 	// were removed.
 	DeleteEnvelopes(ctx context.Context, acct types.AccountID, dev types.DeviceID, ids []uint64) (int, error)
+	// DeleteBatch removes the envelopes of every Deletion in one
+	// transaction, with DeleteEnvelopes' rules for each, and returns how many
+	// were removed in all.
+	DeleteBatch(ctx context.Context, dels []Deletion) (int, error)
 	// QueueLength is how many envelopes wait for the device.
 	QueueLength(ctx context.Context, acct types.AccountID, dev types.DeviceID) (int, error)
 	// Expire removes up to limit envelopes that expired before now, and

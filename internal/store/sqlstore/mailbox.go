@@ -342,42 +342,132 @@ func (s *Store) Fetch(ctx context.Context, acct types.AccountID, dev types.Devic
 
 // DeleteEnvelopes removes the device's envelopes among ids.
 func (s *Store) DeleteEnvelopes(ctx context.Context, acct types.AccountID, dev types.DeviceID, ids []uint64) (int, error) {
-	if len(ids) == 0 {
+	n, err := s.DeleteBatch(ctx, []store.Deletion{{Account: acct, Device: dev, IDs: ids}})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete envelopes of %s.%d: %w", acct, dev, err)
+	}
+	return n, nil
+}
+
+// DeleteBatch removes the acked envelopes of many devices in one
+// transaction: acks arrive one device at a time, and committing each alone
+// would cost an fsync per ack. Like Append it costs a fixed handful of
+// statements whatever the batch's size: lock the devices, delete, recount.
+func (s *Store) DeleteBatch(ctx context.Context, dels []store.Deletion) (int, error) {
+	var total int
+	for _, d := range dels {
+		total += len(d.IDs)
+	}
+	if total == 0 {
 		return 0, nil
 	}
 	var removed int64
 	err := s.inTx(ctx, func(tx db) error {
 		removed = 0
-		if err := s.lockDevice(ctx, tx, acct, dev); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // no device, nothing of it to remove
+		if s.d.rowLocks {
+			accts := make([]types.AccountID, 0, len(dels))
+			for _, d := range dels {
+				accts = append(accts, d.Account)
 			}
-			return err
+			slices.SortFunc(accts, func(a, b types.AccountID) int { return bytes.Compare(a[:], b[:]) })
+			if _, err := s.lockDevices(ctx, tx, slices.Compact(accts)); err != nil {
+				return err
+			}
 		}
-		for _, part := range chunks(ids, 1) {
-			args := make([]any, 0, 2+len(part))
-			args = append(args, idArg(acct), int64(dev))
-			for _, id := range part {
-				args = append(args, clampU64(id))
+		gone := make(map[address]int64)
+		for _, part := range deletionChunks(dels) {
+			var where strings.Builder
+			var args []any
+			for _, d := range part {
+				if where.Len() > 0 {
+					where.WriteString(" OR ")
+				}
+				where.WriteString("(account_id = ? AND device_id = ? AND id IN (" + placeholders(len(d.IDs)) + "))")
+				args = append(args, idArg(d.Account), int64(d.Device))
+				for _, id := range d.IDs {
+					args = append(args, clampU64(id))
+				}
 			}
-			n, err := tx.execN(ctx, `DELETE FROM mailbox_envelopes WHERE account_id = ? AND device_id = ? AND id IN (`+
-				placeholders(len(part))+`)`, args...)
+			rows, err := tx.query(ctx, `DELETE FROM mailbox_envelopes WHERE `+where.String()+` RETURNING account_id, device_id`, args...)
 			if err != nil {
 				return err
 			}
-			removed += n
+			for rows.Next() {
+				var (
+					k   address
+					dev int64
+				)
+				if err := rows.Scan(scanAccount(&k.acct), &dev); err != nil {
+					rows.Close()
+					return err
+				}
+				k.dev = types.DeviceID(dev)
+				gone[k]++
+				removed++
+			}
+			if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+				return err
+			}
 		}
-		if removed == 0 {
-			return nil
-		}
-		_, err := tx.exec(ctx, `UPDATE devices SET queued = queued - ? WHERE account_id = ? AND device_id = ?`,
-			removed, idArg(acct), int64(dev))
-		return err
+		return s.decQueued(ctx, tx, gone)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete envelopes of %s.%d: %w", acct, dev, err)
+		return 0, fmt.Errorf("sqlstore: delete envelopes: %w", err)
 	}
 	return int(removed), nil
+}
+
+// deletionChunks splits deletions into statements of at most maxParams
+// parameters; one deletion with more ids than that is split too.
+func deletionChunks(dels []store.Deletion) [][]store.Deletion {
+	var (
+		out  [][]store.Deletion
+		cur  []store.Deletion
+		used int
+	)
+	for _, d := range dels {
+		for len(d.IDs) > 0 {
+			n := min(len(d.IDs), maxParams-2)
+			if used+2+n > maxParams && len(cur) > 0 {
+				out, cur, used = append(out, cur), nil, 0
+			}
+			cur = append(cur, store.Deletion{Account: d.Account, Device: d.Device, IDs: d.IDs[:n]})
+			used += 2 + n
+			d.IDs = d.IDs[n:]
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// decQueued lowers the queue lengths of devices by what was removed.
+func (s *Store) decQueued(ctx context.Context, tx db, gone map[address]int64) error {
+	keys := make([]address, 0, len(gone))
+	for k := range gone {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareAddress)
+	for _, part := range chunks(keys, 5) {
+		var set, where strings.Builder
+		setArgs := make([]any, 0, 3*len(part))
+		whereArgs := make([]any, 0, 2*len(part))
+		for i, k := range part {
+			set.WriteString(" WHEN account_id = ? AND device_id = ? THEN ?")
+			setArgs = append(setArgs, idArg(k.acct), int64(k.dev), gone[k])
+			if i > 0 {
+				where.WriteString(" OR ")
+			}
+			where.WriteString("(account_id = ? AND device_id = ?)")
+			whereArgs = append(whereArgs, idArg(k.acct), int64(k.dev))
+		}
+		if _, err := tx.exec(ctx, `UPDATE devices SET queued = queued - CASE`+set.String()+` ELSE 0 END WHERE `+where.String(),
+			append(setArgs, whereArgs...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // QueueLength returns how many envelopes wait for the device, or ErrNotFound

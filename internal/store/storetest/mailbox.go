@@ -302,6 +302,36 @@ var mailboxTests = []test{
 		}
 	}},
 
+	{"DeleteBatch removes many devices' envelopes at once", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		sender, to := pair(t, s)
+		_, other := pair(t, s)
+		appendOK(t, s, t0,
+			newAppend(sender, types.NewMessageID(), to.ID, 1, 2),
+			newAppend(sender, types.NewMessageID(), to.ID, 1),
+			newAppend(sender, types.NewMessageID(), other.ID, 1))
+		one, two, three := envelopeIDs(fetchAll(t, s, to.ID, 1)), envelopeIDs(fetchAll(t, s, to.ID, 2)), envelopeIDs(fetchAll(t, s, other.ID, 1))
+		n, err := s.DeleteBatch(ctx, []store.Deletion{
+			{Account: other.ID, Device: 1, IDs: three},
+			{Account: to.ID, Device: 1, IDs: []uint64{one[1], two[0]}}, // two[0] is device 2's: left alone
+			{Account: to.ID, Device: 2, IDs: nil},
+			{Account: types.NewAccountID(), Device: 1, IDs: []uint64{one[0]}}, // no such device
+		})
+		noErr(t, "DeleteBatch", err)
+		if n != 2 {
+			t.Errorf("DeleteBatch removed %d, want 2", n)
+		}
+		if got := envelopeIDs(fetchAll(t, s, to.ID, 1)); !slices.Equal(got, one[:1]) {
+			t.Errorf("device 1 holds %v, want %v", got, one[:1])
+		}
+		if got := envelopeIDs(fetchAll(t, s, to.ID, 2)); !slices.Equal(got, two) {
+			t.Errorf("device 2 holds %v, want %v", got, two)
+		}
+		if a, b, c := queueLength(t, s, to.ID, 1), queueLength(t, s, to.ID, 2), queueLength(t, s, other.ID, 1); a != 1 || b != 1 || c != 0 {
+			t.Errorf("QueueLength = %d, %d, %d; want 1, 1, 0", a, b, c)
+		}
+	}},
+
 	{"envelope ids keep increasing after the queue empties", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		sender, to := pair(t, s)
