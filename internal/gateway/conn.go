@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -293,7 +294,7 @@ func (c *conn) onEvent(ev *buspb.Event) {
 	case *buspb.Event_PrekeysLow:
 		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_PrekeysLow{PrekeysLow: b.PrekeysLow}})
 	case *buspb.Event_Typing:
-		if types.AccountID(b.Typing.From) == c.addr.Account && types.DeviceID(b.Typing.FromDevice) == c.addr.Device {
+		if bytes.Equal(b.Typing.From, c.addr.Account[:]) && types.DeviceID(b.Typing.FromDevice) == c.addr.Device {
 			return // the typist's own device
 		}
 		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Typing{Typing: b.Typing}})

@@ -109,6 +109,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	return s, nil
 }
 
+// Bus is the node's bus, for tests that speak to other nodes' subjects.
+func (s *Server) Bus() *bus.Bus { return s.bus }
+
 // Handler serves the server's HTTP endpoints.
 func (s *Server) Handler() http.Handler { return s.handler }
 

@@ -59,9 +59,19 @@ type Server struct {
 	HTTP   string // http://127.0.0.1:port
 	Config config.Config
 
+	srv    *server.Server
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+}
+
+// Publish puts raw bytes on the node's bus, as another node (or a broken
+// one) would.
+func (s *Server) Publish(subject string, data []byte) error {
+	if err := s.srv.Bus().Publish(subject, data); err != nil {
+		return err
+	}
+	return s.srv.Bus().Flush(context.Background())
 }
 
 // DSN returns a store DSN for backend b, fresh for this test.
@@ -114,7 +124,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	s := &Server{
 		URL: "ws://" + ln.Addr().String() + "/v1/ws", HTTP: "http://" + ln.Addr().String(),
-		Config: cfg, cancel: cancel, done: make(chan error, 1),
+		Config: cfg, srv: srv, cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(s.Stop)
