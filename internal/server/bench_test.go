@@ -145,3 +145,71 @@ func commitStats(b *testing.B, base string) (commits, sends, seconds float64) {
 	}
 	return commits, sends, seconds
 }
+
+// BenchmarkDrain measures how fast a device that comes online receives and
+// acks a backlog of 10 000 queued envelopes (the store-and-forward path:
+// fetch in pages, push, ack, delete).
+func BenchmarkDrain(b *testing.B) {
+	for _, backend := range testserver.Backends {
+		b.Run(string(backend), func(b *testing.B) {
+			const backlog = 10_000
+			srv := testserver.Start(b, testserver.Options{Backend: backend})
+			ac, bc := srv.Dial(b), srv.Dial(b)
+			testserver.Register(b, ac)
+			bob := testserver.Register(b, bc)
+			bc.Close()
+			payload := make([]byte, 160)
+			var total time.Duration
+			for range b.N {
+				b.StopTimer()
+				var wg sync.WaitGroup
+				var next atomic.Int64
+				for range 32 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= backlog {
+							mid := types.NewMessageID()
+							if _, err := ac.Call(context.Background(), &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Send{Send: &wirepb.Send{
+								MessageId: mid[:], Destination: bob.Addr.Account[:],
+								Envelopes: []*wirepb.OutgoingEnvelope{{DeviceId: 1, Type: 1, Content: payload}}}}}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StartTimer()
+				start := time.Now()
+				c := srv.Connect(b, bob)
+				got := 0
+				var ackWG sync.WaitGroup
+				for got < backlog {
+					f := <-c.Events()
+					envs := f.GetDeliver().GetEnvelopes()
+					if len(envs) == 0 {
+						continue
+					}
+					got += len(envs)
+					ids := make([]uint64, len(envs))
+					for i, e := range envs {
+						ids[i] = e.Id
+					}
+					ackWG.Add(1)
+					go func() {
+						defer ackWG.Done()
+						if _, err := c.Call(context.Background(), &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Ack{Ack: &wirepb.Ack{Ids: ids}}}); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				ackWG.Wait()
+				total += time.Since(start)
+				c.Close()
+			}
+			b.ReportMetric(total.Seconds()*1000/float64(b.N), "ms/backlog")
+			b.ReportMetric(float64(backlog*b.N)/total.Seconds(), "envelopes/s")
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -248,3 +249,18 @@ func (s *Server) Connect(t testing.TB, d *Device) *transport.Conn {
 
 // IsPostgres reports whether dsn names PostgreSQL.
 func IsPostgres(dsn string) bool { return strings.HasPrefix(dsn, "postgres") }
+
+// ExternalNATS returns the NATS URL tests share (PARLEY_TEST_NATS). Without
+// it the test is skipped, or fails under CI, where a missing service is a
+// broken pipeline.
+func ExternalNATS(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("PARLEY_TEST_NATS")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("PARLEY_TEST_NATS is not set; CI must provide NATS")
+		}
+		t.Skip("PARLEY_TEST_NATS is not set; skipping external NATS")
+	}
+	return u
+}
