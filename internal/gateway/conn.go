@@ -61,7 +61,7 @@ type conn struct {
 
 	pmu      sync.Mutex
 	watching map[types.AccountID]bool // presence subscriptions: account -> visible
-	provAddr string
+	provAddr string                   // the provisioning address, once opened
 
 	closeOnce sync.Once
 }
@@ -338,10 +338,10 @@ func (c *conn) nudge() {
 
 // teardown leaves the hub and tells presence the device went away.
 func (c *conn) teardown() {
+	c.pmu.Lock()
 	if c.provAddr != "" {
 		c.s.hub.leave(provSubject(c.provAddr), c)
 	}
-	c.pmu.Lock()
 	for acct := range c.watching {
 		c.s.hub.leave(presenceSubject(acct), c)
 	}

@@ -363,15 +363,16 @@ func (c *conn) handleDeleteAccount(f *wirepb.ClientFrame) (*wirepb.Response, err
 var errAnswered = errors.New("answered")
 
 func (c *conn) handleProvisionOpen(*wirepb.ClientFrame) (*wirepb.Response, error) {
-	if c.provAddr != "" {
-		return &wirepb.Response{Result: &wirepb.Response_ProvisionOpen{ProvisionOpen: &wirepb.ProvisionOpenResult{Address: c.provAddr}}}, nil
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.provAddr == "" {
+		addr := randomID(16)
+		if err := c.s.hub.join(provSubject(addr), c); err != nil {
+			return nil, err
+		}
+		c.provAddr = addr
 	}
-	addr := randomID(16)
-	if err := c.s.hub.join(provSubject(addr), c); err != nil {
-		return nil, err
-	}
-	c.provAddr = addr
-	return &wirepb.Response{Result: &wirepb.Response_ProvisionOpen{ProvisionOpen: &wirepb.ProvisionOpenResult{Address: addr}}}, nil
+	return &wirepb.Response{Result: &wirepb.Response_ProvisionOpen{ProvisionOpen: &wirepb.ProvisionOpenResult{Address: c.provAddr}}}, nil
 }
 
 func (c *conn) handleProvisionSend(f *wirepb.ClientFrame) (*wirepb.Response, error) {
