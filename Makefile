@@ -3,8 +3,6 @@
 
 GO        ?= go
 FUZZTIME  ?= 30s
-BENCHTIME ?= 1s
-BENCHPKGS ?= ./internal/store/... ./internal/server/...
 ARGS      ?=
 PROTOC_GEN_GO_VERSION := v1.36.12
 
@@ -53,8 +51,10 @@ fuzz: ## run every Fuzz target for FUZZTIME (default 30s) each
 		done; \
 	done <<< "$$targets"
 
-bench: services ## run the store and server benchmarks (BENCHTIME, default 1s)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(BENCHPKGS)
+bench: services ## run the benchmarks BENCHMARKS.md reports, with its commands
+	$(GO) test -run '^$$' -bench MessageThroughput -benchtime 20000x -count 3 ./internal/server/
+	$(GO) test -run '^$$' -bench Drain -benchtime 3x -count 2 ./internal/server/
+	$(GO) test -run '^$$' -bench . -count 2 ./internal/store/sqlstore/
 
 gen: ## regenerate proto/wirepb and proto/buspb (installs protoc and protoc-gen-go if missing)
 	@command -v protoc >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y protobuf-compiler; }
