@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/ed25519"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
@@ -247,4 +250,33 @@ func TestBadInput(t *testing.T) {
 		callErr(t, c, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_RequestCode{RequestCode: &wirepb.RequestCode{Phone: "12345"}}},
 			wirepb.ErrorCode_ERROR_CODE_BAD_REQUEST)
 	})
+}
+
+// TestKeepAlive: a peer that stops answering pings is disconnected, while
+// one that answers them stays.
+func TestKeepAlive(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{Config: func(c *config.Config) { c.KeepAlive = time.Second }})
+	ctx := ctxT(t)
+	alive := srv.Dial(t) // its reader answers pings
+	ws, _, err := websocket.Dial(ctx, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	hello, _ := proto.Marshal(&wirepb.ClientFrame{Id: 1, Body: &wirepb.ClientFrame_Hello{Hello: &wirepb.Hello{MinVersion: 1, MaxVersion: 1}}})
+	if err := ws.Write(ctx, websocket.MessageBinary, hello); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Not reading means not answering pings.
+	time.Sleep(3500 * time.Millisecond)
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, _, err = ws.Read(rctx)
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a peer that ignored pings is still connected (%v)", err)
+	}
+	call(t, alive, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Ping{Ping: &wirepb.Ping{}}})
 }
