@@ -1,30 +1,17 @@
-package bus
+package bus_test
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/parley-im/parley/internal/bus"
+	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/types"
 )
-
-// NATSURL returns the external NATS to test against, failing under CI when
-// none is configured and skipping otherwise.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("PARLEY_TEST_NATS")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PARLEY_TEST_NATS is not set; CI must test against a real NATS")
-		}
-		t.Skip("PARLEY_TEST_NATS not set")
-	}
-	return u
-}
 
 func TestBus(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,11 +19,11 @@ func TestBus(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"embedded", func(*testing.T) string { return "" }},
-		{"external", natsURL},
+		{"external", func(t *testing.T) string { return testserver.ExternalNATS(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			b, err := Open(ctx, Config{URL: tc.url(t), Name: "test"}, slog.New(slog.DiscardHandler))
+			b, err := bus.Open(ctx, bus.Config{URL: tc.url(t), Name: "test"}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +33,7 @@ func TestBus(t *testing.T) {
 			}
 			addr := types.Address{Account: types.NewAccountID(), Device: 2}
 			ch := make(chan *nats.Msg, 4)
-			sub, err := b.Subscribe(DeviceSubject(addr), ch)
+			sub, err := b.Subscribe(bus.DeviceSubject(addr), ch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +41,7 @@ func TestBus(t *testing.T) {
 			if err := b.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.Publish(DeviceSubject(addr), []byte("hi")); err != nil {
+			if err := b.Publish(bus.DeviceSubject(addr), []byte("hi")); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -71,19 +58,19 @@ func TestBus(t *testing.T) {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			start := time.Now()
-			if _, err := b.Request(rctx, ProbeSubject(acct), nil); !errors.Is(err, ErrNoResponders) {
+			if _, err := b.Request(rctx, bus.ProbeSubject(acct), nil); !errors.Is(err, bus.ErrNoResponders) {
 				t.Fatalf("probe without responders: %v", err)
 			}
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("no-responders took %v", d)
 			}
-			h, err := b.Handle(ProbeSubject(acct), func(m *nats.Msg) { _ = m.Respond([]byte("yes")) })
+			h, err := b.Handle(bus.ProbeSubject(acct), func(m *nats.Msg) { _ = m.Respond([]byte("yes")) })
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer h.Unsubscribe()
 			_ = b.Flush(ctx)
-			got, err := b.Request(rctx, ProbeSubject(acct), nil)
+			got, err := b.Request(rctx, bus.ProbeSubject(acct), nil)
 			if err != nil || string(got) != "yes" {
 				t.Fatalf("probe: %q %v", got, err)
 			}

@@ -274,11 +274,27 @@ func (s *Store) insertEnvelopes(ctx context.Context, tx db, stored []*store.Appe
 	return nil
 }
 
-// setQueued writes the new queue lengths of the touched devices in one
-// statement per chunk, under the locks taken by lockDevices.
+// setQueued writes the new queue lengths of the touched devices, under the
+// locks taken by lockDevices.
 func (s *Store) setQueued(ctx context.Context, tx db, queued map[address]int64, touched map[address]bool) error {
-	keys := make([]address, 0, len(touched))
+	vals := make(map[address]int64, len(touched))
 	for k := range touched {
+		vals[k] = queued[k]
+	}
+	return s.updateQueued(ctx, tx, vals, "CASE", "ELSE queued END")
+}
+
+// decQueued lowers the queue lengths of devices by what was removed.
+func (s *Store) decQueued(ctx context.Context, tx db, gone map[address]int64) error {
+	return s.updateQueued(ctx, tx, gone, "queued - CASE", "ELSE 0 END")
+}
+
+// updateQueued sets each device's queue count to head, one WHEN per device
+// giving its value, then tail: one statement per chunk of devices, in
+// address order.
+func (s *Store) updateQueued(ctx context.Context, tx db, vals map[address]int64, head, tail string) error {
+	keys := make([]address, 0, len(vals))
+	for k := range vals {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareAddress)
@@ -288,14 +304,14 @@ func (s *Store) setQueued(ctx context.Context, tx db, queued map[address]int64, 
 		whereArgs := make([]any, 0, 2*len(part))
 		for i, k := range part {
 			set.WriteString(" WHEN account_id = ? AND device_id = ? THEN ?")
-			setArgs = append(setArgs, idArg(k.acct), int64(k.dev), queued[k])
+			setArgs = append(setArgs, idArg(k.acct), int64(k.dev), vals[k])
 			if i > 0 {
 				where.WriteString(" OR ")
 			}
 			where.WriteString("(account_id = ? AND device_id = ?)")
 			whereArgs = append(whereArgs, idArg(k.acct), int64(k.dev))
 		}
-		if _, err := tx.exec(ctx, `UPDATE devices SET queued = CASE`+set.String()+` ELSE queued END WHERE `+where.String(),
+		if _, err := tx.exec(ctx, `UPDATE devices SET queued = `+head+set.String()+` `+tail+` WHERE `+where.String(),
 			append(setArgs, whereArgs...)...); err != nil {
 			return err
 		}
@@ -440,34 +456,6 @@ func deletionChunks(dels []store.Deletion) [][]store.Deletion {
 		out = append(out, cur)
 	}
 	return out
-}
-
-// decQueued lowers the queue lengths of devices by what was removed.
-func (s *Store) decQueued(ctx context.Context, tx db, gone map[address]int64) error {
-	keys := make([]address, 0, len(gone))
-	for k := range gone {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareAddress)
-	for _, part := range chunks(keys, 5) {
-		var set, where strings.Builder
-		setArgs := make([]any, 0, 3*len(part))
-		whereArgs := make([]any, 0, 2*len(part))
-		for i, k := range part {
-			set.WriteString(" WHEN account_id = ? AND device_id = ? THEN ?")
-			setArgs = append(setArgs, idArg(k.acct), int64(k.dev), gone[k])
-			if i > 0 {
-				where.WriteString(" OR ")
-			}
-			where.WriteString("(account_id = ? AND device_id = ?)")
-			whereArgs = append(whereArgs, idArg(k.acct), int64(k.dev))
-		}
-		if _, err := tx.exec(ctx, `UPDATE devices SET queued = queued - CASE`+set.String()+` ELSE 0 END WHERE `+where.String(),
-			append(setArgs, whereArgs...)...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // QueueLength returns how many envelopes wait for the device, or ErrNotFound
