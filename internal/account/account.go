@@ -207,11 +207,9 @@ func (d NewDevice) validate() error {
 	if len(d.Name) > 256 {
 		return fmt.Errorf("%w: device name longer than 256 bytes", ErrInvalidInput)
 	}
-	if err := prekey.CheckSigned(store.SignedEC, d.SignedPreKey); err != nil {
-		return fmt.Errorf("%w: signed prekey: %v", ErrInvalidInput, err)
-	}
-	if err := prekey.CheckSigned(store.LastResortKyber, d.LastResort); err != nil {
-		return fmt.Errorf("%w: last-resort kyber prekey: %v", ErrInvalidInput, err)
+	sp, lr := d.SignedPreKey, d.LastResort
+	if err := prekey.CheckSet(d.IdentityKey, store.PreKeySet{SignedEC: &sp, LastResortKyber: &lr}); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	return nil
 }

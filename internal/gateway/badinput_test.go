@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/proto/wirepb"
@@ -279,4 +280,41 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatalf("a peer that ignored pings is still connected (%v)", err)
 	}
 	call(t, alive, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Ping{Ping: &wirepb.Ping{}}})
+}
+
+// TestPreKeySignatures: signed prekeys must be signed by the device's own
+// identity key, at registration and on upload.
+func TestPreKeySignatures(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	c := srv.Dial(t)
+	dev := testserver.Register(t, c)
+	other, _ := testserver.NewDeviceKeys()
+	stranger := testserver.SignedKey(mustKeyPair(t).Private, 5, testserver.ECKey())
+	for name, set := range map[string]*wirepb.SetPreKeys{
+		"signed by another key":      {SignedPrekey: stranger},
+		"signature of another key":   {SignedPrekey: &wirepb.SignedPreKey{KeyId: 6, PublicKey: testserver.ECKey(), Signature: dev.Keys.SignedPrekey.Signature}},
+		"kyber signed by a stranger": {OneTimeKyber: []*wirepb.SignedPreKey{testserver.SignedKey(mustKeyPair(t).Private, 7, testserver.KyberKey())}},
+	} {
+		e := callErr(t, c, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_SetPrekeys{SetPrekeys: set}}, wirepb.ErrorCode_ERROR_CODE_BAD_REQUEST)
+		if !strings.Contains(e.Message, "signature") {
+			t.Errorf("%s: %q does not say the signature is wrong", name, e.Message)
+		}
+	}
+	call(t, c, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_SetPrekeys{SetPrekeys: &wirepb.SetPreKeys{SignedPrekey: dev.Sign(9, testserver.ECKey())}}})
+
+	// Registration with prekeys signed by a key other than the identity key.
+	phone := testserver.NewPhone()
+	call(t, c, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_RequestCode{RequestCode: &wirepb.RequestCode{Phone: phone}}})
+	keys, _ := testserver.NewDeviceKeys()
+	keys.SignedPrekey = other.SignedPrekey
+	callErr(t, c, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Register{Register: &wirepb.Register{Phone: phone, Code: testserver.Code, Device: keys}}},
+		wirepb.ErrorCode_ERROR_CODE_BAD_REQUEST)
+}
+
+func mustKeyPair(t *testing.T) curve.KeyPair {
+	kp, err := curve.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
 }

@@ -72,7 +72,7 @@ func TestPreKeysLow(t *testing.T) {
 	}
 	var kyber []*wirepb.SignedPreKey
 	for i := range 11 {
-		kyber = append(kyber, &wirepb.SignedPreKey{KeyId: uint32(200 + i), PublicKey: testserver.KyberKey(), Signature: testserver.Random(64)})
+		kyber = append(kyber, bob.Sign(uint32(200+i), testserver.KyberKey()))
 	}
 	call(t, bc, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_SetPrekeys{SetPrekeys: &wirepb.SetPreKeys{OneTimePrekeys: keys, OneTimeKyber: kyber}}})
 	count := call(t, bc, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_GetPrekeyCount{GetPrekeyCount: &wirepb.GetPreKeyCount{}}}).GetPrekeyCount()

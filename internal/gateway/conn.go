@@ -44,6 +44,7 @@ type conn struct {
 	authFails int
 	authed    chan struct{} // closed once a device is authenticated
 	isAuthed  atomic.Bool
+	authedAt  int64 // unix nanoseconds, set before isAuthed
 
 	sem      chan struct{} // bounds requests in progress
 	reqMu    sync.Mutex    // orders begin against shutdown
@@ -284,6 +285,11 @@ func (c *conn) onEvent(ev *buspb.Event) {
 			return
 		}
 		switch b.Kick.Reason {
+		case buspb.KickReason_KICK_REASON_REPLACED:
+			if b.Kick.AuthenticatedNs < c.authedAt || (b.Kick.AuthenticatedNs == c.authedAt && b.Kick.KeepConn < c.id) {
+				return // from a connection older than this one
+			}
+			c.close(closeReplaced, "replaced by a newer connection")
 		case buspb.KickReason_KICK_REASON_DEVICE_REMOVED:
 			c.close(closeDeviceRemoved, "device removed")
 		case buspb.KickReason_KICK_REASON_ACCOUNT_DELETED:

@@ -156,7 +156,7 @@ func TestMessageFlow(t *testing.T) {
 
 		// Bob uploads one-time keys; Alice fetches his bundle and gets one of them.
 		otk := &wirepb.SignedPreKey{KeyId: 77, PublicKey: testserver.ECKey()}
-		kyb := &wirepb.SignedPreKey{KeyId: 78, PublicKey: testserver.KyberKey(), Signature: testserver.Random(64)}
+		kyb := bob.Sign(78, testserver.KyberKey())
 		call(t, bc, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_SetPrekeys{SetPrekeys: &wirepb.SetPreKeys{
 			OneTimePrekeys: []*wirepb.SignedPreKey{otk}, OneTimeKyber: []*wirepb.SignedPreKey{kyb}}}})
 		bundle := call(t, ac, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_GetBundle{GetBundle: &wirepb.GetBundle{

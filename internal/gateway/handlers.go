@@ -168,6 +168,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 		return true
 	}
 	c.addr = addr
+	c.authedAt = time.Now().UnixNano()
 	for _, subj := range deviceSubjects(addr) {
 		if err := c.s.hub.join(subj, c); err != nil {
 			c.reply(id, nil, toWire(err, c.s.Log, c.ref(id)))
@@ -179,7 +180,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	c.s.Metrics.Authenticated.Inc()
 	// One connection per device: an older one (on any node) gives way.
 	c.publish(bus.DeviceSubject(addr), &buspb.Event{Body: &buspb.Event_Kick{Kick: &buspb.Kick{
-		KeepConn: c.id, Reason: buspb.KickReason_KICK_REASON_REPLACED}}})
+		KeepConn: c.id, Reason: buspb.KickReason_KICK_REASON_REPLACED, AuthenticatedNs: c.authedAt}}})
 	c.s.Presence.Online(c.ctx, addr)
 	ec, kyber, err := c.s.PreKeys.Counts(c.ctx, addr)
 	if err != nil {

@@ -4,9 +4,10 @@
 // out exactly once; and a device running low is told to upload more.
 //
 // The server checks key encodings (libsignal's 0x05 and 0x08 type bytes and
-// lengths) so a broken client cannot poison the directory with keys nobody
-// can use. It does not verify the XEdDSA signatures: the recipient of a
-// bundle does that, and the server cannot be trusted to anyway.
+// lengths) and the XEdDSA signatures of signed keys under the device's
+// identity key, so a broken client cannot poison the directory with keys
+// every sender would reject. Recipients of a bundle check again: the server
+// is not trusted with that.
 package prekey
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/types"
 )
@@ -78,15 +80,29 @@ func CheckSigned(kind store.PreKeyKind, k store.PreKey) error {
 	return nil
 }
 
-// CheckSet checks every key of an upload, and that key ids are unique per kind.
-func CheckSet(s store.PreKeySet) error {
+// VerifySigned checks k's XEdDSA signature over its serialized public key,
+// made with the identity key (0x05‖32) of its device.
+func VerifySigned(identity []byte, k store.PreKey) error {
+	id, err := curve.ParsePublicKey(identity)
+	if err != nil {
+		return fmt.Errorf("%w: identity key: %v", ErrInvalidKey, err)
+	}
+	if !id.Verify(k.Public, k.Signature) {
+		return fmt.Errorf("%w: signature does not verify under the device's identity key", ErrInvalidKey)
+	}
+	return nil
+}
+
+// CheckSet checks every key of an upload by a device with the given
+// identity key: encodings, signatures, and that key ids are unique per kind.
+func CheckSet(identity []byte, s store.PreKeySet) error {
 	if s.SignedEC != nil {
-		if err := CheckSigned(store.SignedEC, *s.SignedEC); err != nil {
+		if err := checkSignedBy(identity, store.SignedEC, *s.SignedEC); err != nil {
 			return fmt.Errorf("signed prekey: %w", err)
 		}
 	}
 	if s.LastResortKyber != nil {
-		if err := CheckSigned(store.LastResortKyber, *s.LastResortKyber); err != nil {
+		if err := checkSignedBy(identity, store.LastResortKyber, *s.LastResortKyber); err != nil {
 			return fmt.Errorf("last-resort kyber prekey: %w", err)
 		}
 	}
@@ -100,7 +116,7 @@ func CheckSet(s store.PreKeySet) error {
 		}
 		seen := make(map[uint32]bool, len(l.keys))
 		for _, k := range l.keys {
-			if err := CheckSigned(l.kind, k); err != nil {
+			if err := checkSignedBy(identity, l.kind, k); err != nil {
 				return fmt.Errorf("%s %d: %w", l.name, k.ID, err)
 			}
 			if seen[k.ID] {
@@ -110,6 +126,18 @@ func CheckSet(s store.PreKeySet) error {
 		}
 	}
 	return nil
+}
+
+// checkSignedBy checks a key's encoding and, for the kinds that carry one,
+// its signature.
+func checkSignedBy(identity []byte, kind store.PreKeyKind, k store.PreKey) error {
+	if err := CheckSigned(kind, k); err != nil {
+		return err
+	}
+	if kind == store.OneTimeEC {
+		return nil
+	}
+	return VerifySigned(identity, k)
 }
 
 // LowNotifier tells a device that its one-time prekeys run low.
@@ -133,7 +161,14 @@ func New(st store.Store, n LowNotifier, threshold int, log *slog.Logger) *Direct
 
 // Set stores a device's upload after checking it.
 func (d *Directory) Set(ctx context.Context, a types.Address, keys store.PreKeySet) error {
-	if err := CheckSet(keys); err != nil {
+	dev, err := d.st.Device(ctx, a.Account, a.Device)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := CheckSet(dev.IdentityKey, keys); err != nil {
 		return err
 	}
 	return d.st.SetPreKeys(ctx, a.Account, a.Device, keys)

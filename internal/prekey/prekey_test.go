@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/internal/store"
 )
 
@@ -43,21 +44,45 @@ func TestCheckSigned(t *testing.T) {
 }
 
 func TestCheckSet(t *testing.T) {
+	id, err := curve.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(pub []byte) store.PreKey {
+		sig, err := id.Private.Sign(nil, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.PreKey{Public: pub, Signature: sig[:]}
+	}
+	identity := id.Public.Bytes()
 	dup := store.PreKeySet{OneTimeEC: []store.PreKey{{ID: 1, Public: ec()}, {ID: 1, Public: ec()}}}
-	if err := CheckSet(dup); !errors.Is(err, ErrInvalidKey) {
+	if err := CheckSet(identity, dup); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("duplicate ids: %v", err)
 	}
 	many := store.PreKeySet{}
 	for i := range MaxOneTimeBatch + 1 {
 		many.OneTimeEC = append(many.OneTimeEC, store.PreKey{ID: uint32(i), Public: ec()})
 	}
-	if err := CheckSet(many); !errors.Is(err, ErrInvalidKey) {
+	if err := CheckSet(identity, many); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("oversized batch: %v", err)
 	}
-	ok := store.PreKeySet{SignedEC: &store.PreKey{Public: ec(), Signature: sig()},
-		OneTimeKyber: []store.PreKey{{ID: 1, Public: kyber(), Signature: sig()}}}
-	if err := CheckSet(ok); err != nil {
+	spk, kyb := signed(ec()), signed(kyber())
+	ok := store.PreKeySet{SignedEC: &spk, OneTimeKyber: []store.PreKey{kyb}}
+	if err := CheckSet(identity, ok); err != nil {
 		t.Error(err)
+	}
+	other := ec()
+	other[5] ^= 1
+	forged := store.PreKey{Public: other, Signature: spk.Signature} // a signature of another key
+	if err := CheckSet(identity, store.PreKeySet{SignedEC: &forged}); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("forged signature accepted: %v", err)
+	}
+	if err := CheckSet(ec(), ok); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("keys signed by another identity accepted: %v", err)
+	}
+	if err := CheckSet([]byte{5, 1}, ok); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("malformed identity accepted: %v", err)
 	}
 }
 

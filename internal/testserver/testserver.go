@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/store/storetest"
@@ -159,26 +160,52 @@ func (s *Server) Dial(t testing.TB) *transport.Conn {
 
 // Device is a registered test device with its keys.
 type Device struct {
-	Addr    types.Address
-	Phone   string
-	AuthKey ed25519.PrivateKey
-	Keys    *wirepb.DeviceKeys
+	Addr     types.Address
+	Phone    string
+	AuthKey  ed25519.PrivateKey
+	Identity curve.KeyPair
+	Keys     *wirepb.DeviceKeys
 }
 
-// NewDeviceKeys makes public keys that pass the server's encoding checks.
-// The server never looks further, so random bytes of the right shape will
-// do until a test needs real Signal keys.
+// Sign makes a prekey signed by the device's identity key, as the server
+// requires for signed EC and Kyber prekeys.
+func (d *Device) Sign(id uint32, public []byte) *wirepb.SignedPreKey {
+	return SignedKey(d.Identity.Private, id, public)
+}
+
+// SignedKey is a prekey with an XEdDSA signature by identity.
+func SignedKey(identity curve.PrivateKey, id uint32, public []byte) *wirepb.SignedPreKey {
+	sig, err := identity.Sign(rand.Reader, public)
+	if err != nil {
+		panic(err)
+	}
+	return &wirepb.SignedPreKey{KeyId: id, PublicKey: public, Signature: sig[:]}
+}
+
+// NewDeviceKeys makes the keys a new device registers with: a real identity
+// key pair, whose signatures the server checks, and prekeys that are well
+// formed. The server never uses the prekeys' private halves, so the
+// prekeys are random points of the right shape.
 func NewDeviceKeys() (*wirepb.DeviceKeys, ed25519.PrivateKey) {
+	keys, priv, _ := newDeviceKeys()
+	return keys, priv
+}
+
+func newDeviceKeys() (*wirepb.DeviceKeys, ed25519.PrivateKey, curve.KeyPair) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ident, err := curve.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
 	var reg [2]byte
 	_, _ = rand.Read(reg[:])
 	return &wirepb.DeviceKeys{
 		AuthKey:         pub,
-		IdentityKey:     ECKey(),
+		IdentityKey:     ident.Public.Bytes(),
 		RegistrationId:  1 + (uint32(reg[0])<<8|uint32(reg[1]))%16380,
-		SignedPrekey:    &wirepb.SignedPreKey{KeyId: 1, PublicKey: ECKey(), Signature: Random(64)},
-		LastResortKyber: &wirepb.SignedPreKey{KeyId: 1, PublicKey: KyberKey(), Signature: Random(64)},
-	}, priv
+		SignedPrekey:    SignedKey(ident.Private, 1, ECKey()),
+		LastResortKyber: SignedKey(ident.Private, 1, KyberKey()),
+	}, priv, ident
 }
 
 // Random returns n random bytes.
@@ -222,12 +249,12 @@ func RegisterPhone(t testing.TB, c *transport.Conn, phone string) *Device {
 	if _, err := c.Call(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_RequestCode{RequestCode: &wirepb.RequestCode{Phone: phone}}}); err != nil {
 		t.Fatalf("request code: %v", err)
 	}
-	keys, priv := NewDeviceKeys()
+	keys, priv, ident := newDeviceKeys()
 	res, err := c.Call(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Register{Register: &wirepb.Register{Phone: phone, Code: Code, Device: keys}}})
 	if err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	d := &Device{Phone: phone, AuthKey: priv, Keys: keys}
+	d := &Device{Phone: phone, AuthKey: priv, Keys: keys, Identity: ident}
 	d.Addr = types.Address{Account: types.AccountID(res.GetRegister().AccountId), Device: types.DeviceID(res.GetRegister().DeviceId)}
 	if _, err := c.Authenticate(ctx, d.Addr, priv); err != nil {
 		t.Fatalf("authenticate: %v", err)

@@ -243,11 +243,15 @@ func (*Event_Provision) isEvent_Body() {}
 func (*Event_PrivacyChanged) isEvent_Body() {}
 
 type Kick struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	KeepConn      string                 `protobuf:"bytes,1,opt,name=keep_conn,json=keepConn,proto3" json:"keep_conn,omitempty"`
-	Reason        KickReason             `protobuf:"varint,2,opt,name=reason,proto3,enum=parley.bus.v1.KickReason" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	KeepConn string                 `protobuf:"bytes,1,opt,name=keep_conn,json=keepConn,proto3" json:"keep_conn,omitempty"`
+	Reason   KickReason             `protobuf:"varint,2,opt,name=reason,proto3,enum=parley.bus.v1.KickReason" json:"reason,omitempty"`
+	// For KICK_REASON_REPLACED: when the newer connection authenticated (unix
+	// nanoseconds). A connection that authenticated later ignores the kick, so
+	// a kick still in flight cannot close the connection that replaced it.
+	AuthenticatedNs int64 `protobuf:"varint,3,opt,name=authenticated_ns,json=authenticatedNs,proto3" json:"authenticated_ns,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Kick) Reset() {
@@ -292,6 +296,13 @@ func (x *Kick) GetReason() KickReason {
 		return x.Reason
 	}
 	return KickReason_KICK_REASON_UNSPECIFIED
+}
+
+func (x *Kick) GetAuthenticatedNs() int64 {
+	if x != nil {
+		return x.AuthenticatedNs
+	}
+	return 0
 }
 
 type PrivacyChanged struct {
@@ -353,10 +364,11 @@ const file_bus_proto_rawDesc = "" +
 	"\bpresence\x18\x05 \x01(\v2\x1d.parley.wire.v1.PresenceEventH\x00R\bpresence\x12@\n" +
 	"\tprovision\x18\x06 \x01(\v2 .parley.wire.v1.ProvisionMessageH\x00R\tprovision\x12H\n" +
 	"\x0fprivacy_changed\x18\a \x01(\v2\x1d.parley.bus.v1.PrivacyChangedH\x00R\x0eprivacyChangedB\x06\n" +
-	"\x04body\"V\n" +
+	"\x04body\"\x81\x01\n" +
 	"\x04Kick\x12\x1b\n" +
 	"\tkeep_conn\x18\x01 \x01(\tR\bkeepConn\x121\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x19.parley.bus.v1.KickReasonR\x06reason\"*\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x19.parley.bus.v1.KickReasonR\x06reason\x12)\n" +
+	"\x10authenticated_ns\x18\x03 \x01(\x03R\x0fauthenticatedNs\"*\n" +
 	"\x0ePrivacyChanged\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\fR\aaccount*\x84\x01\n" +
 	"\n" +

@@ -1,0 +1,17 @@
+// Package e2ee is Parley's implementation of the Signal protocol, written in
+// Go from the Signal specifications and byte-compatible with the official
+// libsignal, which the interop tests run against (interop/). It does no I/O
+// and imports nothing of the server: keys, sessions and sender keys live in
+// stores the caller provides.
+//
+// The work is split by layer:
+//
+//   - curve: X25519 keys in libsignal's encoding and XEdDSA signatures
+//   - kem: Kyber1024 (round 3) for the post-quantum part of PQXDH
+//   - session: PQXDH session setup and the Double Ratchet
+//   - senderkey: Sender Keys for groups
+//   - fingerprint: safety numbers, displayable and scannable
+//
+// docs/protocol.md says which libsignal version this matches and what is
+// not done yet.
+package e2ee
