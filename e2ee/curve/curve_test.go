@@ -293,10 +293,10 @@ func TestGenerateKeyPair(t *testing.T) {
 // --- libsignal vectors -----------------------------------------------------
 
 type libsignalVectors struct {
-	Source string
-	Keys   []struct{ Raw, Clamped, Public string }
-	Sigs   []struct{ Private, Public, Msg, Sig string } `json:"signatures"`
-	Agrees []struct{ Private, Public, Shared string }   `json:"agreements"`
+	Source    string
+	Keys      []struct{ Raw, Clamped, Public string }
+	Sigs      []struct{ Private, Public, Msg, Sig string } `json:"signatures"`
+	Agrees    []struct{ Private, Public, Shared string }   `json:"agreements"`
 	Malleable []struct {
 		Public, Msg, Sig  string
 		LibsignalVerifies bool `json:"libsignal_verifies"`
@@ -879,5 +879,24 @@ func TestEdwardsEncoding(t *testing.T) {
 	_, enc, _ := PublicKey{}.edwards(1)
 	if enc[31]&0x80 != 0 {
 		t.Fatal("x = 0 encoded with the sign bit set")
+	}
+}
+
+func TestEncodeTwoMatchesBytes(t *testing.T) {
+	r := detRand(14)
+	for range 100 {
+		var b [64]byte
+		r.Read(b[:])
+		x, _ := edwards25519.NewScalar().SetUniformBytes(b[:])
+		r.Read(b[:])
+		y, _ := edwards25519.NewScalar().SetUniformBytes(b[:])
+		P := new(edwards25519.Point).ScalarBaseMult(x)
+		Q := new(edwards25519.Point).ScalarBaseMult(y)
+		Q.Add(Q, P) // leave Z ≠ 1
+		var pe, qe [32]byte
+		encodeTwo(&pe, &qe, P, Q)
+		if !bytes.Equal(pe[:], P.Bytes()) || !bytes.Equal(qe[:], Q.Bytes()) {
+			t.Fatal("encodeTwo disagrees with Point.Bytes")
+		}
 	}
 }

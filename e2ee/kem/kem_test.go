@@ -91,7 +91,7 @@ func (d *nistDRBG) read(n int) []byte {
 }
 
 type katRecord struct {
-	count                   string
+	count                 string
 	seed, pk, skZ, ct, ss []byte
 }
 
