@@ -1,0 +1,551 @@
+package session
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/parley-im/parley/e2ee/curve"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Record is everything we keep about the sessions with one remote device:
+// the current session state and up to MaxArchivedStates previous ones
+// (newest first), which are still tried when a message fails on the current
+// one (late messages, simultaneous initiation).
+//
+// The zero Record is empty. Records are not safe for concurrent use.
+type Record struct {
+	current  *sessionState
+	previous []*sessionState // never modified in place: cloned before use
+}
+
+// recordFormat is the version of the MarshalBinary encoding. It is our own
+// format, not libsignal's: session records never leave the device.
+const recordFormat = 1
+
+// HasSession reports whether the record holds a current session.
+func (r *Record) HasSession() bool { return r != nil && r.current != nil }
+
+// RemoteIdentity returns the identity key of the peer of the current
+// session.
+func (r *Record) RemoteIdentity() (curve.PublicKey, bool) {
+	if !r.HasSession() {
+		return curve.PublicKey{}, false
+	}
+	return r.current.remoteIdentity, true
+}
+
+// RemoteRegistrationID returns the peer's registration id in the current
+// session.
+func (r *Record) RemoteRegistrationID() (uint32, bool) {
+	if !r.HasSession() {
+		return 0, false
+	}
+	return r.current.remoteRegistrationID, true
+}
+
+// Acknowledged reports whether the peer has answered in the current session
+// (false while we are still sending PreKeySignalMessages).
+func (r *Record) Acknowledged() bool {
+	return r.HasSession() && r.current.pending == nil
+}
+
+// ArchiveCurrentState moves the current session to the archive, so that the
+// next message goes through a new PQXDH run (a session reset). Archived
+// states still decrypt late messages.
+func (r *Record) ArchiveCurrentState() {
+	if r.current == nil {
+		return
+	}
+	r.previous = append(r.previous, nil)
+	copy(r.previous[1:], r.previous)
+	r.previous[0] = r.current
+	if len(r.previous) > MaxArchivedStates {
+		r.previous[MaxArchivedStates] = nil
+		r.previous = r.previous[:MaxArchivedStates]
+	}
+	r.current = nil
+}
+
+// Clone returns an independent copy of r.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := &Record{}
+	if r.current != nil {
+		c.current = r.current.clone()
+	}
+	if len(r.previous) > 0 {
+		// Archived states are immutable, so sharing them is safe.
+		c.previous = append([]*sessionState(nil), r.previous...)
+	}
+	return c
+}
+
+func (r *Record) promoteState(s *sessionState) {
+	r.ArchiveCurrentState()
+	r.current = s
+}
+
+// promoteArchived replaces archived state i by s and makes it current.
+func (r *Record) promoteArchived(i int, s *sessionState) {
+	r.previous = append(r.previous[:i:i], r.previous[i+1:]...)
+	r.promoteState(s)
+}
+
+// promoteMatching looks for the session created by the PQXDH run with this
+// base key. It reports whether one exists; an archived one is made current.
+func (r *Record) promoteMatching(version uint8, baseKey curve.PublicKey) bool {
+	if r.current != nil && r.current.version == version && r.current.aliceBaseKey == baseKey {
+		return true
+	}
+	for i, s := range r.previous {
+		if s.version == version && s.aliceBaseKey == baseKey {
+			r.promoteArchived(i, s)
+			return true
+		}
+	}
+	return false
+}
+
+// Field numbers of our record encoding.
+const (
+	recFormat   = 1
+	recCurrent  = 2
+	recPrevious = 3
+
+	stVersion        = 1
+	stLocalIdentity  = 2
+	stRemoteIdentity = 3
+	stRootKey        = 4
+	stPrevCounter    = 5
+	stSenderPub      = 6
+	stSenderPriv     = 7
+	stSenderChain    = 8
+	stSenderIndex    = 9
+	stReceiver       = 10
+	stPending        = 11
+	stLocalRegID     = 12
+	stRemoteRegID    = 13
+	stAliceBaseKey   = 14
+	stPQState        = 15
+
+	rcRatchetKey = 1
+	rcChainKey   = 2
+	rcIndex      = 3
+	rcSkipped    = 4
+
+	ppPreKeyID        = 1
+	ppSignedPreKeyID  = 2
+	ppBaseKey         = 3
+	ppKyberPreKeyID   = 4
+	ppKyberCiphertext = 5
+	ppCreated         = 6
+)
+
+const skippedEntrySize = 4 + 32
+
+// MarshalBinary encodes the record in our own versioned format.
+func (r *Record) MarshalBinary() ([]byte, error) {
+	var b []byte
+	b = protowire.AppendTag(b, recFormat, protowire.VarintType)
+	b = protowire.AppendVarint(b, recordFormat)
+	if r.current != nil {
+		b = protowire.AppendTag(b, recCurrent, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.current.marshal())
+	}
+	for _, s := range r.previous {
+		b = protowire.AppendTag(b, recPrevious, protowire.BytesType)
+		b = protowire.AppendBytes(b, s.marshal())
+	}
+	return b, nil
+}
+
+func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func (s *sessionState) marshal() []byte {
+	var b []byte
+	b = appendVarintField(b, stVersion, uint64(s.version))
+	b = appendBytesField(b, stLocalIdentity, s.localIdentity[:])
+	b = appendBytesField(b, stRemoteIdentity, s.remoteIdentity[:])
+	b = appendBytesField(b, stRootKey, s.rootKey[:])
+	b = appendVarintField(b, stPrevCounter, uint64(s.previousCounter))
+	b = appendBytesField(b, stSenderPub, s.sender.ratchet.Public[:])
+	b = appendBytesField(b, stSenderPriv, s.sender.ratchet.Private[:])
+	b = appendBytesField(b, stSenderChain, s.sender.chain.key[:])
+	b = appendVarintField(b, stSenderIndex, uint64(s.sender.chain.index))
+	for i := range s.receivers {
+		rc := &s.receivers[i]
+		var c []byte
+		c = appendBytesField(c, rcRatchetKey, rc.ratchetKey[:])
+		c = appendBytesField(c, rcChainKey, rc.chain.key[:])
+		c = appendVarintField(c, rcIndex, uint64(rc.chain.index))
+		if len(rc.skipped) > 0 {
+			packed := make([]byte, 0, len(rc.skipped)*skippedEntrySize)
+			for _, k := range rc.skipped {
+				packed = binary.BigEndian.AppendUint32(packed, k.index)
+				packed = append(packed, k.seed[:]...)
+			}
+			c = appendBytesField(c, rcSkipped, packed)
+		}
+		b = appendBytesField(b, stReceiver, c)
+	}
+	if p := s.pending; p != nil {
+		var c []byte
+		if p.hasPreKeyID {
+			c = appendVarintField(c, ppPreKeyID, uint64(p.preKeyID))
+		}
+		c = appendVarintField(c, ppSignedPreKeyID, uint64(p.signedPreKeyID))
+		c = appendBytesField(c, ppBaseKey, p.baseKey[:])
+		c = appendVarintField(c, ppKyberPreKeyID, uint64(p.kyberPreKeyID))
+		c = appendBytesField(c, ppKyberCiphertext, p.kyberCiphertext)
+		c = appendVarintField(c, ppCreated, protowire.EncodeZigZag(p.created.UnixMilli()))
+		b = appendBytesField(b, stPending, c)
+	}
+	b = appendVarintField(b, stLocalRegID, uint64(s.localRegistrationID))
+	b = appendVarintField(b, stRemoteRegID, uint64(s.remoteRegistrationID))
+	b = appendBytesField(b, stAliceBaseKey, s.aliceBaseKey[:])
+	if len(s.pqState) > 0 {
+		b = appendBytesField(b, stPQState, s.pqState)
+	}
+	return b
+}
+
+// UnmarshalBinary decodes a record written by MarshalBinary. On error r is
+// left unchanged.
+func (r *Record) UnmarshalBinary(data []byte) error {
+	var out Record
+	rd := recordReader{b: data}
+	var format uint64
+	haveFormat := false
+	for rd.ok() {
+		num, typ := rd.tag()
+		switch {
+		case num == recFormat && typ == protowire.VarintType:
+			format, haveFormat = rd.varint(), true
+		case num == recCurrent && typ == protowire.BytesType:
+			s, err := unmarshalState(rd.bytes())
+			if err != nil {
+				return err
+			}
+			out.current = s
+		case num == recPrevious && typ == protowire.BytesType:
+			s, err := unmarshalState(rd.bytes())
+			if err != nil {
+				return err
+			}
+			if len(out.previous) == MaxArchivedStates {
+				return errorf(ErrInvalidRecord, "more than %d archived states", MaxArchivedStates)
+			}
+			out.previous = append(out.previous, s)
+		default:
+			rd.skip(num, typ)
+		}
+	}
+	if rd.err != nil {
+		return rd.err
+	}
+	if !haveFormat || format != recordFormat {
+		return errorf(ErrInvalidRecord, "unknown record format %d", format)
+	}
+	*r = out
+	return nil
+}
+
+// recordReader is a forgiving-nothing protobuf walker for our own records:
+// any malformation is ErrInvalidRecord.
+type recordReader struct {
+	b   []byte
+	err error
+}
+
+func (r *recordReader) ok() bool { return r.err == nil && len(r.b) > 0 }
+
+func (r *recordReader) fail(what string) {
+	if r.err == nil {
+		r.err = errorf(ErrInvalidRecord, "%s", what)
+	}
+	r.b = nil
+}
+
+func (r *recordReader) tag() (protowire.Number, protowire.Type) {
+	num, typ, n := protowire.ConsumeTag(r.b)
+	if n < 0 {
+		r.fail("bad tag")
+		return 0, 0
+	}
+	r.b = r.b[n:]
+	return num, typ
+}
+
+func (r *recordReader) varint() uint64 {
+	v, n := protowire.ConsumeVarint(r.b)
+	if n < 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) u32() uint32 {
+	v := r.varint()
+	if v > 0xFFFFFFFF {
+		r.fail("value exceeds uint32")
+		return 0
+	}
+	return uint32(v)
+}
+
+func (r *recordReader) bytes() []byte {
+	v, n := protowire.ConsumeBytes(r.b)
+	if n < 0 {
+		r.fail("bad length")
+		return nil
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) key32(dst *[32]byte) {
+	v := r.bytes()
+	if r.err != nil {
+		return
+	}
+	if len(v) != 32 {
+		r.fail("key is not 32 bytes")
+		return
+	}
+	copy(dst[:], v)
+}
+
+func (r *recordReader) skip(num protowire.Number, typ protowire.Type) {
+	n := protowire.ConsumeFieldValue(num, typ, r.b)
+	if n < 0 {
+		r.fail("bad field")
+		return
+	}
+	r.b = r.b[n:]
+}
+
+// expect checks the wire type of a known field.
+func (r *recordReader) expect(typ, want protowire.Type) bool {
+	if typ != want {
+		r.fail("wrong wire type")
+		return false
+	}
+	return true
+}
+
+func unmarshalState(data []byte) (*sessionState, error) {
+	s := &sessionState{}
+	rd := recordReader{b: data}
+	var seen uint32
+	for rd.ok() {
+		num, typ := rd.tag()
+		if rd.err != nil {
+			break
+		}
+		if num >= 1 && num <= 31 {
+			seen |= 1 << num
+		}
+		switch num {
+		case stVersion:
+			if rd.expect(typ, protowire.VarintType) {
+				v := rd.varint()
+				if v != CurrentVersion {
+					rd.fail("unsupported session version")
+				}
+				s.version = uint8(v)
+			}
+		case stLocalIdentity:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&s.localIdentity))
+			}
+		case stRemoteIdentity:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&s.remoteIdentity))
+			}
+		case stRootKey:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32(&s.rootKey)
+			}
+		case stPrevCounter:
+			if rd.expect(typ, protowire.VarintType) {
+				s.previousCounter = rd.u32()
+			}
+		case stSenderPub:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&s.sender.ratchet.Public))
+			}
+		case stSenderPriv:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&s.sender.ratchet.Private))
+			}
+		case stSenderChain:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32(&s.sender.chain.key)
+			}
+		case stSenderIndex:
+			if rd.expect(typ, protowire.VarintType) {
+				s.sender.chain.index = rd.u32()
+			}
+		case stReceiver:
+			if rd.expect(typ, protowire.BytesType) {
+				if len(s.receivers) == MaxReceiverChains {
+					rd.fail("too many receiver chains")
+					break
+				}
+				rc, err := unmarshalReceiver(rd.bytes())
+				if err != nil {
+					return nil, err
+				}
+				s.receivers = append(s.receivers, rc)
+			}
+		case stPending:
+			if rd.expect(typ, protowire.BytesType) {
+				p, err := unmarshalPending(rd.bytes())
+				if err != nil {
+					return nil, err
+				}
+				s.pending = p
+			}
+		case stLocalRegID:
+			if rd.expect(typ, protowire.VarintType) {
+				s.localRegistrationID = rd.u32()
+			}
+		case stRemoteRegID:
+			if rd.expect(typ, protowire.VarintType) {
+				s.remoteRegistrationID = rd.u32()
+			}
+		case stAliceBaseKey:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&s.aliceBaseKey))
+			}
+		case stPQState:
+			if rd.expect(typ, protowire.BytesType) {
+				s.pqState = append([]byte(nil), rd.bytes()...)
+			}
+		default:
+			rd.skip(num, typ)
+		}
+	}
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	const required = 1<<stVersion | 1<<stLocalIdentity | 1<<stRemoteIdentity | 1<<stRootKey |
+		1<<stSenderPub | 1<<stSenderPriv | 1<<stSenderChain | 1<<stSenderIndex | 1<<stAliceBaseKey
+	if seen&required != required {
+		return nil, errorf(ErrInvalidRecord, "session state lacks a required field")
+	}
+	return s, nil
+}
+
+func unmarshalReceiver(data []byte) (receiverChain, error) {
+	var rc receiverChain
+	rd := recordReader{b: data}
+	var haveKey, haveChain bool
+	for rd.ok() {
+		num, typ := rd.tag()
+		if rd.err != nil {
+			break
+		}
+		switch num {
+		case rcRatchetKey:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&rc.ratchetKey))
+				haveKey = true
+			}
+		case rcChainKey:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32(&rc.chain.key)
+				haveChain = true
+			}
+		case rcIndex:
+			if rd.expect(typ, protowire.VarintType) {
+				rc.chain.index = rd.u32()
+			}
+		case rcSkipped:
+			if rd.expect(typ, protowire.BytesType) {
+				packed := rd.bytes()
+				if len(packed)%skippedEntrySize != 0 || len(packed)/skippedEntrySize > MaxMessageKeys {
+					rd.fail("bad skipped keys")
+					break
+				}
+				rc.skipped = make([]skippedKey, len(packed)/skippedEntrySize)
+				for i := range rc.skipped {
+					e := packed[i*skippedEntrySize:]
+					rc.skipped[i].index = binary.BigEndian.Uint32(e)
+					copy(rc.skipped[i].seed[:], e[4:skippedEntrySize])
+				}
+			}
+		default:
+			rd.skip(num, typ)
+		}
+	}
+	if rd.err != nil {
+		return receiverChain{}, rd.err
+	}
+	if !haveKey || !haveChain {
+		return receiverChain{}, errorf(ErrInvalidRecord, "receiver chain lacks a required field")
+	}
+	return rc, nil
+}
+
+func unmarshalPending(data []byte) (*pendingPreKey, error) {
+	p := &pendingPreKey{}
+	rd := recordReader{b: data}
+	var haveBase, haveCT bool
+	for rd.ok() {
+		num, typ := rd.tag()
+		if rd.err != nil {
+			break
+		}
+		switch num {
+		case ppPreKeyID:
+			if rd.expect(typ, protowire.VarintType) {
+				p.preKeyID, p.hasPreKeyID = rd.u32(), true
+			}
+		case ppSignedPreKeyID:
+			if rd.expect(typ, protowire.VarintType) {
+				p.signedPreKeyID = rd.u32()
+			}
+		case ppBaseKey:
+			if rd.expect(typ, protowire.BytesType) {
+				rd.key32((*[32]byte)(&p.baseKey))
+				haveBase = true
+			}
+		case ppKyberPreKeyID:
+			if rd.expect(typ, protowire.VarintType) {
+				p.kyberPreKeyID = rd.u32()
+			}
+		case ppKyberCiphertext:
+			if rd.expect(typ, protowire.BytesType) {
+				p.kyberCiphertext = append([]byte(nil), rd.bytes()...)
+				haveCT = true
+			}
+		case ppCreated:
+			if rd.expect(typ, protowire.VarintType) {
+				p.created = time.UnixMilli(protowire.DecodeZigZag(rd.varint()))
+			}
+		default:
+			rd.skip(num, typ)
+		}
+	}
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	if !haveBase || !haveCT {
+		return nil, errorf(ErrInvalidRecord, "pending prekey lacks a required field")
+	}
+	return p, nil
+}

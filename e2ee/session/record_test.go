@@ -1,0 +1,69 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestRecordAccessors(t *testing.T) {
+	var empty *Record
+	if empty.HasSession() || empty.Acknowledged() {
+		t.Fatal("nil record reports a session")
+	}
+	if _, ok := empty.RemoteIdentity(); ok {
+		t.Fatal("nil record has an identity")
+	}
+	alice, bob := newParty(t, 1), newParty(t, 1)
+	connect(t, alice, bob, true)
+	rec, _ := alice.store.LoadSession(ctx, bob.addr)
+	if !rec.HasSession() || rec.Acknowledged() {
+		t.Fatal("fresh session: want a session, unacknowledged")
+	}
+	if k, ok := rec.RemoteIdentity(); !ok || k != bob.identity.Public {
+		t.Fatal("remote identity")
+	}
+	if id, ok := rec.RemoteRegistrationID(); !ok || id != bob.store.regID {
+		t.Fatal("remote registration id")
+	}
+	bob.decrypt(t, alice, alice.encrypt(t, bob, "hi"), "hi")
+	alice.decrypt(t, bob, bob.encrypt(t, alice, "yo"), "yo")
+	rec, _ = alice.store.LoadSession(ctx, bob.addr)
+	if !rec.Acknowledged() {
+		t.Fatal("answered session is not acknowledged")
+	}
+	// A reset archives the session: no current one, but late messages
+	// still decrypt through the archive.
+	late := bob.encrypt(t, alice, "late")
+	rec.ArchiveCurrentState()
+	_ = alice.store.StoreSession(ctx, bob.addr, rec)
+	if _, err := Encrypt(ctx, alice.st, bob.addr, []byte("x"), t0); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("encrypt after reset: %v", err)
+	}
+	alice.decrypt(t, bob, late, "late")
+}
+
+func TestRecordUnmarshalRejects(t *testing.T) {
+	alice, bob := newParty(t, 1), newParty(t, 1)
+	connect(t, alice, bob, true)
+	good := alice.snapshot(t, bob)
+	var r Record
+	if err := r.UnmarshalBinary(good); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := r.MarshalBinary()
+	for name, b := range map[string][]byte{
+		"empty":          {},
+		"format 2":       append([]byte{0x08, 0x02}, good[2:]...),
+		"truncated":      good[:len(good)-1],
+		"garbage":        bytes.Repeat([]byte{0xFF}, 40),
+		"state no field": {0x08, 0x01, 0x12, 0x00},
+	} {
+		if err := r.UnmarshalBinary(b); !errors.Is(err, ErrInvalidRecord) {
+			t.Errorf("%s: %v, want ErrInvalidRecord", name, err)
+		}
+		if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
+			t.Errorf("%s: a failed UnmarshalBinary changed the record", name)
+		}
+	}
+}
