@@ -9,6 +9,8 @@
 //   - curve: X25519 keys in libsignal's encoding and XEdDSA signatures
 //   - kem: Kyber1024 (round 3) for the post-quantum part of PQXDH
 //   - session: PQXDH session setup and the Double Ratchet
+//   - spqr: the Sparse Post-Quantum Ratchet (ML-KEM Braid) mixed into the
+//     Double Ratchet's message keys
 //   - senderkey: Sender Keys for groups
 //   - fingerprint: safety numbers, displayable and scannable
 //

@@ -1,0 +1,293 @@
+package spqr
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// The erasure code. A message of N bytes (N even) is read as N/2 big-endian
+// 16-bit symbols; symbol s belongs to polynomial s%16 at x = s/16, so the 16
+// polynomials interleave. Chunk k carries the value at x = k of every
+// polynomial, 2 bytes each: 32 bytes. For x below a polynomial's point count
+// that value is the message symbol itself (the code is systematic: chunk k of
+// a 32-byte-aligned message is bytes [32k, 32k+32)); beyond it, the value of
+// the Lagrange polynomial through the message points. Any set of distinct
+// chunks as large as the message in chunks decodes it.
+
+// gfPoly is x^16 + x^12 + x^3 + x + 1, the reduction polynomial of GF(2^16).
+const gfPoly = 0x1100b
+
+// gfMulSlow multiplies by shift-and-add; the reference for the tables.
+func gfMulSlow(a, b uint16) uint16 {
+	var p uint32
+	x, y := uint32(a), uint32(b)
+	for y != 0 {
+		if y&1 != 0 {
+			p ^= x
+		}
+		y >>= 1
+		x <<= 1
+		if x&0x10000 != 0 {
+			x ^= gfPoly
+		}
+	}
+	return uint16(p)
+}
+
+type gfTables struct {
+	exp [2 * 65535]uint16
+	log [65536]uint16
+}
+
+// gfT builds log/exp tables on first use, from the first generator of the
+// multiplicative group (the tables are only fast paths; gfMulSlow is the
+// definition and the tests compare the two).
+var gfT = sync.OnceValue(func() *gfTables {
+	t := new(gfTables)
+	for g := uint16(2); ; g++ {
+		x := uint16(1)
+		ok := true
+		for i := 0; i < 65535; i++ {
+			if i > 0 && x == 1 {
+				ok = false
+				break
+			}
+			t.exp[i] = x
+			x = gfMulSlow(x, g)
+		}
+		if ok && x == 1 {
+			break
+		}
+	}
+	for i := 0; i < 65535; i++ {
+		t.exp[i+65535] = t.exp[i]
+		t.log[t.exp[i]] = uint16(i)
+	}
+	return t
+})
+
+func gfMul(a, b uint16) uint16 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	t := gfT()
+	return t.exp[int(t.log[a])+int(t.log[b])]
+}
+
+// gfInv returns the multiplicative inverse; a must not be 0.
+func gfInv(a uint16) uint16 {
+	t := gfT()
+	return t.exp[65535-int(t.log[a])]
+}
+
+type gfPoint struct{ x, y uint16 }
+
+// lagrange holds the points of one polynomial with their barycentric weights
+// 1/prod_{m!=j}(x_j - x_m), so that each evaluation costs O(n).
+type lagrange struct {
+	pts []gfPoint
+	w   []uint16
+}
+
+func newLagrange(pts []gfPoint) *lagrange {
+	l := &lagrange{pts: pts, w: make([]uint16, len(pts))}
+	for j := range pts {
+		d := uint16(1)
+		for m := range pts {
+			if m != j {
+				d = gfMul(d, pts[j].x^pts[m].x) // subtraction is XOR
+			}
+		}
+		l.w[j] = gfInv(d)
+	}
+	return l
+}
+
+// eval returns the polynomial's value at x, which must differ from every
+// point's x.
+func (l *lagrange) eval(x uint16) uint16 {
+	n := len(l.pts)
+	if n == 0 {
+		return 0
+	}
+	// num_j = prod_{m!=j}(x - x_m) from prefix and suffix products.
+	suffix := make([]uint16, n+1)
+	suffix[n] = 1
+	for m := n - 1; m >= 0; m-- {
+		suffix[m] = gfMul(suffix[m+1], x^l.pts[m].x)
+	}
+	var sum uint16
+	prefix := uint16(1)
+	for j := 0; j < n; j++ {
+		num := gfMul(prefix, suffix[j+1])
+		sum ^= gfMul(gfMul(num, l.w[j]), l.pts[j].y)
+		prefix = gfMul(prefix, x^l.pts[j].x)
+	}
+	return sum
+}
+
+const (
+	chunkSize = 32
+	numPolys  = chunkSize / 2
+	// maxEncodedLen: x is a 16-bit value, so each polynomial has at most 2^16
+	// points.
+	maxEncodedLen = (1 << 16) * numPolys * 2
+)
+
+type chunk struct {
+	index uint16
+	data  [chunkSize]byte
+}
+
+// encoder produces the chunks of one message. Only msg and idx are state; the
+// interpolation is a cache rebuilt on demand.
+type encoder struct {
+	msg   []byte
+	idx   uint32 // next chunk; the chunk index is its low 16 bits
+	polys *[numPolys]*lagrange
+}
+
+func checkEncodable(n int) error {
+	if n%2 != 0 {
+		return fmt.Errorf("%w: odd message length %d", ErrEncoding, n)
+	}
+	if n > maxEncodedLen/2 {
+		return fmt.Errorf("%w: message length %d too long", ErrEncoding, n)
+	}
+	return nil
+}
+
+func newEncoder(msg []byte) (encoder, error) {
+	if err := checkEncodable(len(msg)); err != nil {
+		return encoder{}, err
+	}
+	return encoder{msg: msg}, nil
+}
+
+// pointsOf returns how many message symbols polynomial p carries when the
+// message has n symbols.
+func pointsOf(n, p int) int {
+	c := n / numPolys
+	if p < n%numPolys {
+		c++
+	}
+	return c
+}
+
+func (e *encoder) symbol(s int) uint16 {
+	return uint16(e.msg[2*s])<<8 | uint16(e.msg[2*s+1])
+}
+
+func (e *encoder) chunkAt(k uint16) chunk {
+	c := chunk{index: k}
+	n := len(e.msg) / 2
+	for p := 0; p < numPolys; p++ {
+		var y uint16
+		if int(k) < pointsOf(n, p) {
+			y = e.symbol(int(k)*numPolys + p)
+		} else {
+			if e.polys == nil {
+				e.polys = new([numPolys]*lagrange)
+			}
+			if e.polys[p] == nil {
+				pts := make([]gfPoint, pointsOf(n, p))
+				for x := range pts {
+					pts[x] = gfPoint{x: uint16(x), y: e.symbol(x*numPolys + p)}
+				}
+				e.polys[p] = newLagrange(pts)
+			}
+			y = e.polys[p].eval(k)
+		}
+		c.data[2*p] = byte(y >> 8)
+		c.data[2*p+1] = byte(y)
+	}
+	return c
+}
+
+// next returns the next chunk and advances; the index wraps at 2^16 as
+// libsignal's does.
+func (e *encoder) next() chunk {
+	c := e.chunkAt(uint16(e.idx))
+	e.idx++
+	return c
+}
+
+// decoder gathers chunks of a message of need symbols. Points are kept sorted
+// by x; a later point with the same x replaces the earlier one.
+type decoder struct {
+	need int
+	pts  [numPolys][]gfPoint
+}
+
+func newDecoder(lenBytes int) (decoder, error) {
+	if err := checkEncodable(lenBytes); err != nil {
+		return decoder{}, err
+	}
+	return decoder{need: lenBytes / 2}, nil
+}
+
+func (d *decoder) necessary(p int) int { return pointsOf(d.need, p) }
+
+// add returns a decoder with chunk c added; d itself is not changed, so that a
+// chunk whose message later fails authentication leaves no trace.
+func (d decoder) add(c chunk) decoder {
+	for p := 0; p < numPolys; p++ {
+		x := c.index
+		y := uint16(c.data[2*p])<<8 | uint16(c.data[2*p+1])
+		need := d.necessary(p)
+		// A point is kept while the polynomial is short of points, or when it
+		// is a systematic one that saves interpolation.
+		if int(x) >= need && len(d.pts[p]) >= need {
+			continue
+		}
+		old := d.pts[p]
+		i := sort.Search(len(old), func(i int) bool { return old[i].x >= x })
+		var np []gfPoint
+		if i < len(old) && old[i].x == x {
+			np = append([]gfPoint(nil), old...)
+			np[i].y = y
+		} else {
+			np = make([]gfPoint, 0, len(old)+1)
+			np = append(np, old[:i]...)
+			np = append(np, gfPoint{x, y})
+			np = append(np, old[i:]...)
+		}
+		d.pts[p] = np
+	}
+	return d
+}
+
+// decoded returns the message once enough chunks are in.
+func (d *decoder) decoded() ([]byte, bool) {
+	for p := 0; p < numPolys; p++ {
+		if len(d.pts[p]) < d.necessary(p) {
+			return nil, false
+		}
+	}
+	var polys [numPolys]*lagrange
+	out := make([]byte, 0, 2*d.need)
+	for s := 0; s < d.need; s++ {
+		p, x := s%numPolys, uint16(s/numPolys)
+		pts := d.pts[p]
+		i := sort.Search(len(pts), func(i int) bool { return pts[i].x >= x })
+		var y uint16
+		if i < len(pts) && pts[i].x == x {
+			y = pts[i].y
+		} else {
+			if polys[p] == nil {
+				polys[p] = newLagrange(pts[:d.necessary(p)])
+			}
+			y = polys[p].eval(x)
+		}
+		out = append(out, byte(y>>8), byte(y))
+	}
+	return out, true
+}
+
+func (d decoder) clone() decoder {
+	for p := range d.pts {
+		d.pts[p] = append([]gfPoint(nil), d.pts[p]...)
+	}
+	return d
+}
