@@ -22,14 +22,16 @@ import (
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/kem"
 	"github.com/parley-im/parley/e2ee/session"
+	"github.com/parley-im/parley/e2ee/spqr"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Interop of e2ee/session (PQXDH + Double Ratchet, message version 4) with
 // libsignal 0.90.0 through the oracle; the numbers refer to the test plan in
-// the research note, section 7.4. The Go side runs without SPQR, which
-// 0.90.0 accepts: its sessions offer SPQR but settle on none when the peer
-// sends none.
+// the research note, section 7.4. Both sides run SPQR (the Triple Ratchet)
+// with the default policy, like 0.90.0: sessions offer SPQR and settle on
+// none only when the peer sends none (TestSessionWireLayout checks that
+// fallback with a Go side set to SPQROff). spqr_test.go has the SPQR cases.
 
 type sessFieldElement = field.Element
 
@@ -408,8 +410,12 @@ func TestSessionGoToLibsignal(t *testing.T) {
 			if in.VersionByte != 0x44 || in.RegistrationID != alice.regID || !bytes.Equal(in.IdentityKey, alice.identity.Public.Bytes()) ||
 				in.SignedPreKeyID != b.SignedPreKeyID || in.KyberPreKeyID == nil || *in.KyberPreKeyID != b.KyberPreKeyID ||
 				len(in.KyberCiphertext) != 1569 || in.KyberCiphertext[0] != 0x08 || (in.PreKeyID != nil) != oneTime ||
-				in.Message.Counter != 0 || len(in.Message.PQRatchet) != 0 || in.Message.Addresses != nil || in.UnknownFields != nil {
+				in.Message.Counter != 0 || in.Message.Addresses != nil || in.UnknownFields != nil {
 				t.Fatalf("Go's PreKey message as libsignal reads it: %+v", in)
+			}
+			// An SPQR offer: V1, epoch 1, index 0 (no key until Bob answers).
+			if pq := must(spqr.Inspect(in.Message.PQRatchet))(t); pq.Version != spqr.V1 || pq.Epoch != 1 || pq.Index != 0 {
+				t.Fatalf("Go's first pq_ratchet %+v", pq)
 			}
 			for _, i := range []int{1, 3, 0, 2} {
 				sessLibReceive(t, o, bob, alice.ia(), first[i], fmt.Sprint("a", i))
@@ -429,8 +435,9 @@ func TestSessionGoToLibsignal(t *testing.T) {
 
 			for i := range 3 {
 				c := sessLibSend(t, o, bob, alice.ia(), fmt.Sprint("b", i), TypeWhisper)
-				if w := must(o.Inspect(c))(t); len(w.PQRatchet) != 0 || w.Addresses != nil {
-					t.Fatalf("libsignal's answer to a session without SPQR carries pq_ratchet %x / addresses %x", w.PQRatchet, w.Addresses)
+				w := must(o.Inspect(c))(t)
+				if pq := must(spqr.Inspect(w.PQRatchet))(t); pq.Version != spqr.V1 || pq.Index == 0 || w.Addresses != nil {
+					t.Fatalf("libsignal's answer: pq_ratchet %+v, addresses %x; want a keyed SPQR message", pq, w.Addresses)
 				}
 				alice.receive(t, bob.Address(), c, fmt.Sprint("b", i))
 			}
@@ -456,9 +463,10 @@ func sessLibIdentity(t *testing.T, o *Oracle, party string, peer Address) []byte
 }
 
 // The wire layout: field order, version bytes, pq_ratchet and addresses, the
-// same in both implementations. libsignal 0.90.0 offers SPQR (its first
-// messages carry pq_ratchet chunks with no key yet) and drops it once it
-// hears from a peer that sends none.
+// same in both implementations. Both offer SPQR (the first messages carry
+// pq_ratchet chunks with no key yet) and keep it once the peer answers with
+// SPQR; libsignal 0.90.0 drops it once it hears from a peer that sends none
+// (a Go side set to SPQROff).
 func TestSessionWireLayout(t *testing.T) {
 	o := Start(t)
 	lib := sessNewLib(t, o, 1)
@@ -482,9 +490,9 @@ func TestSessionWireLayout(t *testing.T) {
 	}
 	inner := func(c []byte) []byte { return fieldBytes(t, c[1:], 4) }
 	libInner, goInner := inner(libPK.Ciphertext), inner(goPK.Ciphertext)
-	libTags := slices.DeleteFunc(sessTags(t, libInner[1:len(libInner)-8]), func(n protowire.Number) bool { return n == 5 })
-	if !slices.Equal(libTags, sessTags(t, goInner[1:len(goInner)-8])) {
-		t.Errorf("inner SignalMessage field order: libsignal %v (without pq_ratchet), Go %v", libTags, sessTags(t, goInner[1:len(goInner)-8]))
+	libTags := sessTags(t, libInner[1:len(libInner)-8])
+	if !slices.Equal(libTags, sessTags(t, goInner[1:len(goInner)-8])) || !slices.Contains(libTags, 5) {
+		t.Errorf("inner SignalMessage field order: libsignal %v, Go %v", libTags, sessTags(t, goInner[1:len(goInner)-8]))
 	}
 	if !slices.Equal(sessTags(t, libW.Ciphertext[1:len(libW.Ciphertext)-8]), sessTags(t, goW.Ciphertext[1:len(goW.Ciphertext)-8])) {
 		t.Errorf("SignalMessage field order: libsignal %v, Go %v", sessTags(t, libW.Ciphertext[1:len(libW.Ciphertext)-8]), sessTags(t, goW.Ciphertext[1:len(goW.Ciphertext)-8]))
@@ -500,12 +508,34 @@ func TestSessionWireLayout(t *testing.T) {
 	} else {
 		t.Logf("libsignal's PreKey message offers SPQR: pq_ratchet %x…", pkLib.Message.PQRatchet[:min(5, len(pkLib.Message.PQRatchet))])
 	}
-	if w := must(o.Inspect(libW))(t); len(w.PQRatchet) != 0 {
+	for name, pq := range map[string][]byte{"lib Whisper": must(o.Inspect(libW))(t).PQRatchet, "Go Whisper": must(o.Inspect(goW))(t).PQRatchet} {
+		if info := must(spqr.Inspect(pq))(t); info.Version != spqr.V1 || info.Index == 0 {
+			t.Errorf("%s: pq_ratchet %+v, want a keyed SPQR message", name, info)
+		}
+	}
+	if info := must(spqr.Inspect(pkGo.Message.PQRatchet))(t); info.Version != spqr.V1 || info.Epoch != 1 || info.Index != 0 {
+		t.Errorf("Go's PreKey message: pq_ratchet %+v, want an unkeyed offer", info)
+	}
+	if pkGo.Message.Addresses != nil || pkLib.Message.Addresses != nil {
+		t.Error("unexpected addresses")
+	}
+
+	// A Go side without SPQR: no field 5, and libsignal settles on none.
+	g3 := newSessGo(t, 1)
+	g3.st.SPQR = session.SPQROff
+	lib3 := sessNewLib(t, o, 1)
+	g3.libStart(t, o, lib3, true)
+	g3.receive(t, lib3.Address(), sessLibSend(t, o, lib3, g3.ia(), "x", TypePreKey), "x")
+	goW3 := g3.send(t, lib3.Address(), "y", TypeWhisper)
+	if slices.Contains(sessTags(t, goW3.Ciphertext[1:len(goW3.Ciphertext)-8]), 5) {
+		t.Error("a Go session without SPQR writes field 5")
+	}
+	sessLibReceive(t, o, lib3, g3.ia(), goW3, "y")
+	libW3 := sessLibSend(t, o, lib3, g3.ia(), "z", TypeWhisper)
+	if w := must(o.Inspect(libW3))(t); len(w.PQRatchet) != 0 {
 		t.Errorf("libsignal still sends pq_ratchet %x after a reply without SPQR", w.PQRatchet)
 	}
-	if len(pkGo.Message.PQRatchet) != 0 || pkGo.Message.Addresses != nil || pkLib.Message.Addresses != nil {
-		t.Error("unexpected pq_ratchet or addresses")
-	}
+	g3.receive(t, lib3.Address(), libW3, "z")
 }
 
 // 8: a bad prekey signature in a bundle is refused by both.
@@ -748,16 +778,23 @@ func TestSessionOutOfOrder(t *testing.T) {
 			g.receive(t, lib.Address(), toGo[i], fmt.Sprint(i))
 		}
 	})
+	// Jump limits. After "start" (counter n) the receiver expects n + 1;
+	// message j_i has counter n + i, a Double Ratchet jump of i − 1. The
+	// Double Ratchet accepts a jump of 25 000 and refuses 25 001. SPQR has
+	// its own limit of 25 000, counted from the index of the last message
+	// received (not the next expected), so with SPQR running a Double
+	// Ratchet jump of 25 000 is an SPQR jump of 25 001: libsignal refuses it
+	// ("post-quantum ratchet error"), and so do we. Once j_25000 (a jump of
+	// 24 999) is in, the later ones follow.
 	t.Run("jump limit Go to libsignal", func(t *testing.T) {
-		// After "start" (counter n) the receiver expects n + 1; message j_i
-		// has counter n + i, a jump of i − 1. A jump of 25 000 is accepted,
-		// 25 001 is not.
 		start := g.send(t, lib.Address(), "start", TypeWhisper)
 		sessLibReceive(t, o, lib, g.ia(), start, "start")
-		var jump25000, jump25001 Ciphertext
+		var jump24999, jump25000, jump25001 Ciphertext
 		for i := 1; i <= session.MaxForwardJumps+2; i++ {
 			c := g.send(t, lib.Address(), fmt.Sprint("j", i), TypeWhisper)
 			switch i {
+			case session.MaxForwardJumps:
+				jump24999 = c
 			case session.MaxForwardJumps + 1:
 				jump25000 = c
 			case session.MaxForwardJumps + 2:
@@ -765,6 +802,8 @@ func TestSessionOutOfOrder(t *testing.T) {
 			}
 		}
 		sessLibRefuses(t, o, lib, g.ia(), jump25001)
+		sessLibRefuses(t, o, lib, g.ia(), jump25000)
+		sessLibReceive(t, o, lib, g.ia(), jump24999, fmt.Sprint("j", session.MaxForwardJumps))
 		sessLibReceive(t, o, lib, g.ia(), jump25000, fmt.Sprint("j", session.MaxForwardJumps+1))
 		sessLibReceive(t, o, lib, g.ia(), jump25001, fmt.Sprint("j", session.MaxForwardJumps+2))
 	})
@@ -774,10 +813,12 @@ func TestSessionOutOfOrder(t *testing.T) {
 		}
 		start := sessLibSend(t, o, lib, g.ia(), "start", TypeWhisper)
 		g.receive(t, lib.Address(), start, "start")
-		var jump25000, jump25001 Ciphertext
+		var jump24999, jump25000, jump25001 Ciphertext
 		for i := 1; i <= session.MaxForwardJumps+2; i++ {
 			c := sessLibSend(t, o, lib, g.ia(), "j", TypeWhisper)
 			switch i {
+			case session.MaxForwardJumps:
+				jump24999 = c
 			case session.MaxForwardJumps + 1:
 				jump25000 = c
 			case session.MaxForwardJumps + 2:
@@ -785,6 +826,8 @@ func TestSessionOutOfOrder(t *testing.T) {
 			}
 		}
 		g.refuses(t, lib.Address(), jump25001, session.ErrTooFarAhead)
+		g.refuses(t, lib.Address(), jump25000, spqr.ErrKeyJump)
+		g.receive(t, lib.Address(), jump24999, "j")
 		g.receive(t, lib.Address(), jump25000, "j")
 		g.receive(t, lib.Address(), jump25001, "j")
 	})
@@ -833,7 +876,7 @@ func TestSessionTampering(t *testing.T) {
 		"counter": func(m []byte) []byte {
 			return sessRewriteSignal(t, m, map[protowire.Number]any{2: uint32(1)})
 		},
-		"pq_ratchet added": func(m []byte) []byte {
+		"pq_ratchet replaced": func(m []byte) []byte {
 			return sessRewriteSignal(t, m, map[protowire.Number]any{5: []byte{1, 1, 0, 0}})
 		},
 	}

@@ -4,10 +4,13 @@
 // PreKeySignalMessage, version byte 0x44), byte-compatible with libsignal
 // 0.90.
 //
-// Stage 1 runs without SPQR (the sparse post-quantum ratchet): messages carry
-// no pq_ratchet and the message keys are derived with an empty HKDF salt,
-// which libsignal 0.90 accepts by downgrading its side of the session. The
-// SPQR key will plug in as that salt; see pq.go for the seam.
+// Sessions run libsignal's Triple Ratchet: every session state carries an
+// SPQR state (package spqr, the sparse post-quantum ratchet) whose
+// per-message key salts the Double Ratchet's message keys and whose
+// messages travel in SignalMessage.pq_ratchet. Stores.SPQR chooses how new
+// sessions use it (SPQRPolicy); the default, like libsignal 0.90, offers
+// SPQR and falls back to the plain Double Ratchet with a peer that answers
+// without it. See pq.go.
 //
 // The package does no I/O. Identity keys, prekeys and session records live
 // in stores the caller provides (Stores); MemoryStore is an in-memory

@@ -49,6 +49,9 @@ var (
 	ErrInvalidRecord = errors.New("session: invalid record")
 	// ErrMissingStore: a Stores field the operation needs is nil.
 	ErrMissingStore = errors.New("session: store missing")
+	// ErrInvalidConfig: a Stores option has a value this package does not
+	// know (an SPQRPolicy out of range).
+	ErrInvalidConfig = errors.New("session: invalid configuration")
 )
 
 func errorf(sentinel error, format string, args ...any) error {

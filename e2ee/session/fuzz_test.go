@@ -153,6 +153,7 @@ func FuzzRecordUnmarshal(f *testing.F) {
 	f.Add(alice.snapshot(f, bob))
 	f.Add(bob.snapshot(f, alice))
 	f.Add([]byte{0x08, 0x01})
+	f.Add([]byte{0x08, 0x02})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Record
 		if err := r.UnmarshalBinary(b); err != nil {

@@ -14,7 +14,7 @@ import (
 type pqxdhSecrets struct {
 	rootKey [32]byte
 	chain   chainKey
-	pqKey   [32]byte // SPQR's initial authentication key (stage 2)
+	pqKey   [32]byte // SPQR's initial authentication key
 }
 
 // derivePQXDH runs HKDF-SHA256(salt none, ikm = 0xFF×32 ‖ DH1 ‖ DH2 ‖ DH3
@@ -55,6 +55,7 @@ type aliceParams struct {
 	theirSignedPre  curve.PublicKey
 	theirOneTimePre *curve.PublicKey
 	theirKyber      kem.PublicKey
+	spqr            SPQRPolicy
 }
 
 // initAlice builds the initiator's session. It returns the state and the
@@ -98,6 +99,10 @@ func initAlice(p *aliceParams, rand io.Reader) (*sessionState, []byte, error) {
 		return nil, nil, err
 	}
 	root, sendChain := rootStep(secrets.rootKey, dh)
+	pq, err := newPQState(p.spqr, &secrets.pqKey, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	s := &sessionState{
 		version:        CurrentVersion,
 		localIdentity:  p.identity.Public,
@@ -106,6 +111,7 @@ func initAlice(p *aliceParams, rand io.Reader) (*sessionState, []byte, error) {
 		sender:         senderChain{ratchet: ratchet, chain: sendChain},
 		receivers:      []receiverChain{{ratchetKey: p.theirSignedPre, chain: secrets.chain}},
 		aliceBaseKey:   p.base.Public,
+		pq:             pq,
 	}
 	return s, kyberCT, nil
 }
@@ -119,6 +125,7 @@ type bobParams struct {
 	theirIdentity   curve.PublicKey
 	theirBase       curve.PublicKey
 	kyberCiphertext []byte
+	spqr            SPQRPolicy
 }
 
 func initBob(p *bobParams) (*sessionState, error) {
@@ -155,6 +162,10 @@ func initBob(p *bobParams) (*sessionState, error) {
 		return nil, errorf(ErrInvalidMessage, "Kyber ciphertext: %v", err)
 	}
 	secrets := derivePQXDH(dhs, kyberSS)
+	pq, err := newPQState(p.spqr, &secrets.pqKey, false)
+	if err != nil {
+		return nil, err
+	}
 	// Bob's first sending chain hangs off his signed prekey; he never uses
 	// it, because Alice's first message makes him ratchet before he sends.
 	s := &sessionState{
@@ -164,6 +175,7 @@ func initBob(p *bobParams) (*sessionState, error) {
 		rootKey:        secrets.rootKey,
 		sender:         senderChain{ratchet: p.signedPre, chain: secrets.chain},
 		aliceBaseKey:   p.theirBase,
+		pq:             pq,
 	}
 	return s, nil
 }

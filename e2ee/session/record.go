@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/spqr"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -21,7 +22,14 @@ type Record struct {
 
 // recordFormat is the version of the MarshalBinary encoding. It is our own
 // format, not libsignal's: session records never leave the device.
-const recordFormat = 1
+//
+// Format 2 adds each state's SPQR state (field stPQState, spqr.State's own
+// encoding; absent: no SPQR). Format 1 records come from sessions that ran
+// without SPQR; they are read as such (V0), and written back as format 2.
+const (
+	recordFormat   = 2
+	recordFormatV1 = 1
+)
 
 // HasSession reports whether the record holds a current session.
 func (r *Record) HasSession() bool { return r != nil && r.current != nil }
@@ -152,12 +160,18 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 	b = protowire.AppendTag(b, recFormat, protowire.VarintType)
 	b = protowire.AppendVarint(b, recordFormat)
 	if r.current != nil {
-		b = protowire.AppendTag(b, recCurrent, protowire.BytesType)
-		b = protowire.AppendBytes(b, r.current.marshal())
+		s, err := r.current.marshal()
+		if err != nil {
+			return nil, err
+		}
+		b = appendBytesField(b, recCurrent, s)
 	}
-	for _, s := range r.previous {
-		b = protowire.AppendTag(b, recPrevious, protowire.BytesType)
-		b = protowire.AppendBytes(b, s.marshal())
+	for _, prev := range r.previous {
+		s, err := prev.marshal()
+		if err != nil {
+			return nil, err
+		}
+		b = appendBytesField(b, recPrevious, s)
 	}
 	return b, nil
 }
@@ -172,7 +186,7 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-func (s *sessionState) marshal() []byte {
+func (s *sessionState) marshal() ([]byte, error) {
 	var b []byte
 	b = appendVarintField(b, stVersion, uint64(s.version))
 	b = appendBytesField(b, stLocalIdentity, s.localIdentity[:])
@@ -214,16 +228,23 @@ func (s *sessionState) marshal() []byte {
 	b = appendVarintField(b, stLocalRegID, uint64(s.localRegistrationID))
 	b = appendVarintField(b, stRemoteRegID, uint64(s.remoteRegistrationID))
 	b = appendBytesField(b, stAliceBaseKey, s.aliceBaseKey[:])
-	if len(s.pqState) > 0 {
-		b = appendBytesField(b, stPQState, s.pqState)
+	if s.pq != nil {
+		pq, err := s.pq.MarshalBinary()
+		if err != nil {
+			return nil, errorf(ErrInvalidRecord, "SPQR state: %v", err)
+		}
+		b = appendBytesField(b, stPQState, pq)
 	}
-	return b
+	return b, nil
 }
 
 // UnmarshalBinary decodes a record written by MarshalBinary. On error r is
 // left unchanged.
 func (r *Record) UnmarshalBinary(data []byte) error {
-	var out Record
+	// The states are decoded once the format is known: it decides how
+	// their SPQR field reads.
+	var current []byte
+	var previous [][]byte
 	rd := recordReader{b: data}
 	var format uint64
 	haveFormat := false
@@ -233,20 +254,15 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 		case num == recFormat && typ == protowire.VarintType:
 			format, haveFormat = rd.varint(), true
 		case num == recCurrent && typ == protowire.BytesType:
-			s, err := unmarshalState(rd.bytes())
-			if err != nil {
-				return err
+			current = rd.bytes()
+			if current == nil {
+				current = []byte{}
 			}
-			out.current = s
 		case num == recPrevious && typ == protowire.BytesType:
-			s, err := unmarshalState(rd.bytes())
-			if err != nil {
-				return err
-			}
-			if len(out.previous) == MaxArchivedStates {
+			if len(previous) == MaxArchivedStates {
 				return errorf(ErrInvalidRecord, "more than %d archived states", MaxArchivedStates)
 			}
-			out.previous = append(out.previous, s)
+			previous = append(previous, rd.bytes())
 		default:
 			rd.skip(num, typ)
 		}
@@ -254,8 +270,23 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 	if rd.err != nil {
 		return rd.err
 	}
-	if !haveFormat || format != recordFormat {
+	if !haveFormat || (format != recordFormat && format != recordFormatV1) {
 		return errorf(ErrInvalidRecord, "unknown record format %d", format)
+	}
+	var out Record
+	if current != nil {
+		s, err := unmarshalState(current, format)
+		if err != nil {
+			return err
+		}
+		out.current = s
+	}
+	for _, b := range previous {
+		s, err := unmarshalState(b, format)
+		if err != nil {
+			return err
+		}
+		out.previous = append(out.previous, s)
 	}
 	*r = out
 	return nil
@@ -346,7 +377,7 @@ func (r *recordReader) expect(typ, want protowire.Type) bool {
 	return true
 }
 
-func unmarshalState(data []byte) (*sessionState, error) {
+func unmarshalState(data []byte, format uint64) (*sessionState, error) {
 	s := &sessionState{}
 	rd := recordReader{b: data}
 	var seen uint32
@@ -433,7 +464,16 @@ func unmarshalState(data []byte) (*sessionState, error) {
 			}
 		case stPQState:
 			if rd.expect(typ, protowire.BytesType) {
-				s.pqState = append([]byte(nil), rd.bytes()...)
+				v := rd.bytes()
+				if rd.err != nil || format == recordFormatV1 {
+					// Reserved but never written in format 1.
+					break
+				}
+				pq := &spqr.State{}
+				if err := pq.UnmarshalBinary(v); err != nil {
+					return nil, errorf(ErrInvalidRecord, "SPQR state: %v", err)
+				}
+				s.pq = pq
 			}
 		default:
 			rd.skip(num, typ)

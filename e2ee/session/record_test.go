@@ -54,7 +54,8 @@ func TestRecordUnmarshalRejects(t *testing.T) {
 	before, _ := r.MarshalBinary()
 	for name, b := range map[string][]byte{
 		"empty":          {},
-		"format 2":       append([]byte{0x08, 0x02}, good[2:]...),
+		"format 3":       append([]byte{0x08, 0x03}, good[2:]...),
+		"format 0":       append([]byte{0x08, 0x00}, good[2:]...),
 		"truncated":      good[:len(good)-1],
 		"garbage":        bytes.Repeat([]byte{0xFF}, 40),
 		"state no field": {0x08, 0x01, 0x12, 0x00},

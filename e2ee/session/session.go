@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/spqr"
 )
 
 // MaxUnacknowledgedSessionAge is how long we keep sending into a session we
@@ -72,6 +73,7 @@ func ProcessBundle(ctx context.Context, st Stores, remote Address, b Bundle, now
 		theirSignedPre:  b.SignedPreKey,
 		theirOneTimePre: b.PreKey,
 		theirKyber:      b.KyberPreKey,
+		spqr:            st.SPQR,
 	}, random)
 	if err != nil {
 		return err
@@ -122,7 +124,7 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if ck.index == ^uint32(0) {
 		return Ciphertext{}, errorf(ErrNoSession, "%s: sending chain exhausted", remote)
 	}
-	pqMsg, pqKey, pqState, err := s.pqSend()
+	pqMsg, pqKey, err := s.pqSend()
 	if err != nil {
 		return Ciphertext{}, err
 	}
@@ -143,9 +145,6 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 		}, body)}
 	}
 	s.sender.chain = ck.next()
-	if pqState != nil {
-		s.pqState = pqState
-	}
 
 	trusted, err := st.Identity.IsTrustedIdentity(ctx, remote, s.remoteIdentity, Sending)
 	if err != nil {
@@ -321,6 +320,7 @@ func processPreKey(ctx context.Context, st Stores, rec *Record, msg *preKeyMessa
 		theirIdentity:   msg.identityKey,
 		theirBase:       msg.baseKey,
 		kyberCiphertext: msg.kyberCiphertext,
+		spqr:            st.SPQR,
 	})
 	if err != nil {
 		return false, err
@@ -383,7 +383,7 @@ type stateUpdate struct {
 	// Set for a new receiving chain (a DH ratchet step).
 	newRoot   [32]byte
 	newSender senderChain
-	pqState   []byte // the SPQR state after this message (nil: unchanged)
+	pq        *spqr.State // the SPQR state after this message (nil: no SPQR)
 }
 
 // prepareDecrypt authenticates and decrypts msg with s without changing s;
@@ -444,11 +444,11 @@ func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) 
 		upd.nextChain = ck.next()
 	}
 
-	pqKey, pqState, err := s.pqRecv(msg.pqRatchet)
+	pqKey, pq, err := s.pqRecv(msg.pqRatchet)
 	if err != nil {
 		return nil, nil, err
 	}
-	upd.pqState = pqState
+	upd.pq = pq
 	mk := deriveMessageKeys(seed, pqKey)
 	if !msg.verifyMAC(mk.macKey[:], s.remoteIdentity, s.localIdentity) {
 		return nil, nil, errorf(ErrBadMAC, "counter %d", msg.counter)
@@ -501,8 +501,6 @@ func (u *stateUpdate) apply(s *sessionState) {
 		rc.addSkipped(u.skipped)
 		rc.chain = u.nextChain
 	}
-	if u.pqState != nil {
-		s.pqState = u.pqState
-	}
+	s.pq = u.pq
 	s.pending = nil
 }

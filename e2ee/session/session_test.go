@@ -651,9 +651,13 @@ func TestAddressesField(t *testing.T) {
 		rec, _ := alice.store.LoadSession(ctx, bob.addr)
 		s := rec.current
 		ck := s.sender.chain
-		mk := deriveMessageKeys(ck.messageSeed(), nil)
+		pqMsg, pqKey, err := s.pqSend()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := deriveMessageKeys(ck.messageSeed(), pqKey)
 		body := encodeSignalMessage(&mk, s.sender.ratchet.Public, ck.index, s.previousCounter,
-			encryptCBC(&mk, []byte("addressed")), nil, addresses, s.localIdentity, s.remoteIdentity)
+			encryptCBC(&mk, []byte("addressed")), pqMsg, addresses, s.localIdentity, s.remoteIdentity)
 		s.sender.chain = ck.next()
 		_ = alice.store.StoreSession(ctx, bob.addr, rec)
 		return body

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/spqr"
 )
 
 // skippedKey is the message seed of a message that has not arrived yet.
@@ -53,7 +54,7 @@ type sessionState struct {
 	localRegistrationID  uint32
 	remoteRegistrationID uint32
 	aliceBaseKey         curve.PublicKey // identifies the PQXDH run (both sides)
-	pqState              []byte          // SPQR state (stage 2); immutable, replaced on update
+	pq                   *spqr.State     // nil: no SPQR (V0); see pq.go
 }
 
 // clone deep-copies everything a decryption or encryption may change.
@@ -69,6 +70,9 @@ func (s *sessionState) clone() *sessionState {
 	if s.pending != nil {
 		p := *s.pending
 		c.pending = &p
+	}
+	if s.pq != nil {
+		c.pq = s.pq.Clone()
 	}
 	return &c
 }

@@ -78,7 +78,9 @@ type KyberPreKeyStore interface {
 
 // Stores bundles what the session operations need. Local is our own
 // address; it is only used to check the addresses field that libsignal
-// 0.91 and later put into PreKeySignalMessages (see DecryptSignal).
+// 0.91 and later put into PreKeySignalMessages (see DecryptSignal). SPQR
+// is the SPQR policy of the sessions created through these stores (the
+// zero value is DefaultSPQRPolicy); existing sessions keep theirs.
 type Stores struct {
 	Local         Address
 	Identity      IdentityStore
@@ -86,6 +88,7 @@ type Stores struct {
 	PreKeys       PreKeyStore
 	SignedPreKeys SignedPreKeyStore
 	KyberPreKeys  KyberPreKeyStore
+	SPQR          SPQRPolicy
 }
 
 // require checks that the stores an operation uses are set (the prekey
@@ -96,6 +99,9 @@ func (s Stores) require(prekeys bool) error {
 	}
 	if prekeys && (s.PreKeys == nil || s.SignedPreKeys == nil || s.KyberPreKeys == nil) {
 		return errorf(ErrMissingStore, "prekey stores are required to receive a session start")
+	}
+	if !s.SPQR.valid() {
+		return errorf(ErrInvalidConfig, "SPQR policy %d", uint8(s.SPQR))
 	}
 	return nil
 }
