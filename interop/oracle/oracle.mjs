@@ -588,6 +588,183 @@ const ops = {
   },
 };
 
+// ---------------------------------------------------------------- bench
+
+// bench measures libsignal itself, inside this process, for the side-by-side
+// benchmark in interop/bench_test.go: the same operation shapes as the Go
+// benchmarks of e2ee/session and e2ee/senderkey, on in-memory stores that
+// keep libsignal's record objects as they are (no serialization, the
+// cheapest stores the Node API allows), after a warm-up, timed with hrtime.
+// The figures include the Node binding's async store callbacks: that is
+// libsignal as a Node.js application uses it.
+
+const BENCH_PAYLOAD = new Uint8Array(100);
+
+class BenchParty {
+  constructor(name, deviceId) {
+    this.address = S.ProtocolAddress.new(name, deviceId);
+    this.identity = S.IdentityKeyPair.generate();
+    this.registrationId = 1 + randomInt(16380);
+    const sessions = new Map();
+    const identities = new Map();
+    this.preKeys = new Map();
+    this.signedPreKeys = new Map();
+    this.kyberPreKeys = new Map();
+    const senderKeys = new Map();
+    const p = this;
+    this.sessionStore = new (class extends S.SessionStore {
+      async saveSession(a, r) { sessions.set(addrKey(a), r); }
+      async getSession(a) { return sessions.get(addrKey(a)) ?? null; }
+      async getExistingSessions(as) { return as.map((a) => sessions.get(addrKey(a))); }
+    })();
+    this.identityStore = new (class extends S.IdentityKeyStore {
+      async getIdentityKey() { return p.identity.privateKey; }
+      async getIdentityKeyPair() { return p.identity; }
+      async getLocalRegistrationId() { return p.registrationId; }
+      async saveIdentity(a, k) {
+        const old = identities.get(addrKey(a));
+        identities.set(addrKey(a), k);
+        return old && !old.equals(k) ? S.IdentityChange.ReplacedExisting : S.IdentityChange.NewOrUnchanged;
+      }
+      async isTrustedIdentity(a, k) { const old = identities.get(addrKey(a)); return !old || old.equals(k); }
+      async getIdentity(a) { return identities.get(addrKey(a)) ?? null; }
+    })();
+    this.preKeyStore = new (class extends S.PreKeyStore {
+      async savePreKey(id, r) { p.preKeys.set(id, r); }
+      async getPreKey(id) { const r = p.preKeys.get(id); if (!r) throw new Error(`no prekey ${id}`); return r; }
+      async removePreKey(id) { p.preKeys.delete(id); }
+    })();
+    this.signedPreKeyStore = new (class extends S.SignedPreKeyStore {
+      async saveSignedPreKey(id, r) { p.signedPreKeys.set(id, r); }
+      async getSignedPreKey(id) { const r = p.signedPreKeys.get(id); if (!r) throw new Error(`no signed prekey ${id}`); return r; }
+    })();
+    this.kyberPreKeyStore = new (class extends S.KyberPreKeyStore {
+      async saveKyberPreKey(id, r) { p.kyberPreKeys.set(id, r); }
+      async getKyberPreKey(id) { const r = p.kyberPreKeys.get(id); if (!r) throw new Error(`no kyber prekey ${id}`); return r; }
+      // One-time Kyber prekeys, as in the Go benchmark: deleted after use.
+      async markKyberPreKeyUsed(id) { p.kyberPreKeys.delete(id); }
+    })();
+    this.senderKeyStore = new (class extends S.SenderKeyStore {
+      async saveSenderKey(a, d, r) { senderKeys.set(`${addrKey(a)}|${d}`, r); }
+      async getSenderKey(a, d) { return senderKeys.get(`${addrKey(a)}|${d}`) ?? null; }
+    })();
+  }
+
+  // publish makes fresh prekeys (one-time 3, signed 1, Kyber 2, as the Go
+  // benchmark numbers them) and returns the bundle.
+  publish() {
+    const ts = Date.now();
+    const spk = S.PrivateKey.generate();
+    const spkSig = this.identity.privateKey.sign(spk.getPublicKey().serialize());
+    this.signedPreKeys.set(1, S.SignedPreKeyRecord.new(1, ts, spk.getPublicKey(), spk, spkSig));
+    const ky = S.KEMKeyPair.generate();
+    const kySig = this.identity.privateKey.sign(ky.getPublicKey().serialize());
+    this.kyberPreKeys.set(2, S.KyberPreKeyRecord.new(2, ts, ky, kySig));
+    const pre = S.PrivateKey.generate();
+    this.preKeys.set(3, S.PreKeyRecord.new(3, pre.getPublicKey(), pre));
+    return S.PreKeyBundle.new(this.registrationId, this.address.deviceId(), 3, pre.getPublicKey(),
+      1, spk.getPublicKey(), spkSig, this.identity.publicKey, 2, ky.getPublicKey(), kySig);
+  }
+
+  async encrypt(to, pt) { return (await S.signalEncrypt(pt, to.address, this.sessionStore, this.identityStore)).serialize(); }
+
+  async decrypt(from, ct) { return S.signalDecrypt(S.SignalMessage.deserialize(ct), from.address, this.sessionStore, this.identityStore); }
+
+  async decryptPreKey(from, ct) {
+    return S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(ct), from.address, this.sessionStore, this.identityStore,
+      this.preKeyStore, this.signedPreKeyStore, this.kyberPreKeyStore);
+  }
+}
+
+// benchCases set up a case and return its step: one operation, as the Go
+// benchmark of the same name counts one.
+const benchCases = {
+  // BenchmarkOneWay: one message on an established chain, encrypt + decrypt.
+  async oneWay() {
+    const alice = new BenchParty('alice', 1);
+    const bob = new BenchParty('bob', 1);
+    await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+    await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
+    await alice.decrypt(bob, await bob.encrypt(alice, BENCH_PAYLOAD));
+    return async () => { await bob.decrypt(alice, await alice.encrypt(bob, BENCH_PAYLOAD)); };
+  },
+  // BenchmarkPingPong: the direction alternates, a DH ratchet step each message.
+  async pingPong() {
+    const alice = new BenchParty('alice', 1);
+    const bob = new BenchParty('bob', 1);
+    await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+    await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
+    let from = bob;
+    let to = alice;
+    return async () => {
+      await to.decrypt(from, await from.encrypt(to, BENCH_PAYLOAD));
+      [from, to] = [to, from];
+    };
+  },
+  // BenchmarkSessionSetup: Bob makes and signs his prekeys, Alice processes
+  // the bundle (PQXDH) and encrypts, Bob decrypts the PreKeySignalMessage.
+  async sessionSetup() {
+    const alice = new BenchParty('alice', 1);
+    const bob = new BenchParty('bob', 1);
+    return async () => {
+      await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+      await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
+    };
+  },
+  // senderkey's BenchmarkEncrypt100 + BenchmarkDecrypt100 as one step: a
+  // group message encrypted once and decrypted by one member.
+  async group() {
+    const alice = new BenchParty('alice', 1);
+    const bob = new BenchParty('bob', 1);
+    const dist = 'd1f0e7a4-5a4e-4c6e-9b7a-1a2b3c4d5e6f';
+    const skdm = await S.SenderKeyDistributionMessage.create(alice.address, dist, alice.senderKeyStore);
+    await S.processSenderKeyDistributionMessage(alice.address, skdm, bob.senderKeyStore);
+    return async () => {
+      const c = await S.groupEncrypt(alice.address, dist, alice.senderKeyStore, BENCH_PAYLOAD);
+      await S.groupDecrypt(alice.address, bob.senderKeyStore, c.serialize());
+    };
+  },
+  // Primitives, without any store: e2ee/curve's BenchmarkSign, BenchmarkVerify
+  // and BenchmarkAgree. The message cases above also pay the binding's async
+  // store bridge; these show the cryptographic core alone.
+  async xeddsaSign() {
+    const k = S.PrivateKey.generate();
+    return async () => { k.sign(BENCH_PAYLOAD); };
+  },
+  async xeddsaVerify() {
+    const k = S.PrivateKey.generate();
+    const pub = k.getPublicKey();
+    const sig = k.sign(BENCH_PAYLOAD);
+    return async () => { if (!pub.verify(BENCH_PAYLOAD, sig)) throw new Error('bench: signature does not verify'); };
+  },
+  async x25519() {
+    const k = S.PrivateKey.generate();
+    const pub = S.PrivateKey.generate().getPublicKey();
+    return async () => { k.agree(pub); };
+  },
+};
+
+ops.bench = async function bench(args) {
+  const iterations = int(args, 'iterations');
+  if (iterations < 1) throw new BadRequest('args.iterations must be at least 1');
+  let names = Object.keys(benchCases);
+  if (has(args, 'cases')) {
+    if (!Array.isArray(args.cases)) throw new BadRequest('args.cases must be an array of case names');
+    for (const n of args.cases) if (!Object.hasOwn(benchCases, n)) throw new BadRequest(`unknown bench case ${JSON.stringify(n)}`);
+    names = args.cases;
+  }
+  const results = {};
+  for (const name of names) {
+    const step = await benchCases[name]();
+    // Warm up (JIT, caches, the session's first chains) before timing.
+    for (let i = 0; i < Math.max(10, Math.ceil(iterations / 10)); i++) await step();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) await step();
+    results[name] = Number(process.hrtime.bigint() - start) / 1000 / iterations;
+  }
+  return { iterations, microsecondsPerOp: results };
+};
+
 // ---------------------------------------------------------------- loop
 
 function errorAnswer(id, e) {
