@@ -101,7 +101,8 @@ func checkVersion(b byte) (uint8, error) {
 // libsignal's encoder does; the MAC covers these exact bytes.
 //
 // addresses (field 6) is for libsignal 0.91 and later, which put it into
-// the SignalMessage inside a PreKeySignalMessage; stage 1 passes nil.
+// the SignalMessage inside a PreKeySignalMessage (Encrypt does the same);
+// nil leaves it out.
 func encodeSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, previousCounter uint32,
 	ciphertext, pqRatchet, addresses []byte, senderIdentity, receiverIdentity curve.PublicKey) []byte {
 	b := make([]byte, 0, 1+2+33+2*6+3+len(ciphertext)+3+len(pqRatchet)+macLength)

@@ -22,7 +22,8 @@ import (
 // key, and a first message from the peer without pq_ratchet settles the
 // session on V0 for good. SPQROptional does the same, so a Parley session
 // runs the Triple Ratchet with any peer that speaks SPQR and falls back to
-// the plain Double Ratchet with one that does not.
+// the plain Double Ratchet with one that does not. libsignal 0.92 and later
+// require V1 (MinVersion V1): SPQRRequired, the default.
 
 // SPQRPolicy is how new sessions use SPQR. It is fixed when a session is
 // created (ProcessBundle, or the first PreKeySignalMessage received) and
@@ -44,9 +45,11 @@ const (
 	SPQROff
 )
 
-// DefaultSPQRPolicy is what SPQRDefault means. It matches libsignal 0.90;
-// moving to a libsignal that requires SPQR is changing it to SPQRRequired.
-const DefaultSPQRPolicy = SPQROptional
+// DefaultSPQRPolicy is what SPQRDefault means. It matches libsignal 0.92
+// and later (the interop suite pins 0.103.0), which force SPQR V1 on every
+// new session: a peer that answers without pq_ratchet is refused.
+// SPQROptional is the libsignal 0.90 behaviour.
+const DefaultSPQRPolicy = SPQRRequired
 
 func (p SPQRPolicy) String() string {
 	switch p {

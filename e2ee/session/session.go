@@ -129,8 +129,16 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 		return Ciphertext{}, err
 	}
 	mk := deriveMessageKeys(ck.messageSeed(), pqKey)
+	// Like libsignal 0.91 and later, a session start names both ends
+	// (covered by the MAC) so that a message cannot be replayed to, or
+	// passed off as coming from, another account. Only when both names are
+	// service ids: the field has no encoding for other names.
+	var addresses []byte
+	if s.pending != nil {
+		addresses, _ = encodeAddresses(st.Local, remote)
+	}
 	body := encodeSignalMessage(&mk, s.sender.ratchet.Public, ck.index, s.previousCounter,
-		encryptCBC(&mk, plaintext), pqMsg, nil, s.localIdentity, s.remoteIdentity)
+		encryptCBC(&mk, plaintext), pqMsg, addresses, s.localIdentity, s.remoteIdentity)
 	out := Ciphertext{Type: TypeSignal, Body: body}
 	if p := s.pending; p != nil {
 		out = Ciphertext{Type: TypePreKey, Body: encodePreKeyMessage(&preKeyMessage{

@@ -726,3 +726,67 @@ func TestNoSession(t *testing.T) {
 		t.Fatalf("no stores: %v", err)
 	}
 }
+
+// Encrypt writes the addresses field into PreKey messages, as libsignal 0.91
+// and later do, only when both names are service ids, and never into
+// SignalMessages.
+func TestAddressesSent(t *testing.T) {
+	addrOf := func(c Ciphertext) ([]byte, bool) {
+		t.Helper()
+		var m *signalMessage
+		var err error
+		if c.Type == TypePreKey {
+			var p *preKeyMessage
+			if p, err = parsePreKeyMessage(c.Body); err == nil {
+				m = p.message
+			}
+		} else {
+			m, err = parseSignalMessage(c.Body)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.addresses, m.hasAddresses
+	}
+	alice, bob := newParty(t, 2), newParty(t, 5)
+	connect(t, alice, bob, false)
+	for i := range 2 {
+		c := alice.encrypt(t, bob, fmt.Sprint("p", i))
+		want, _ := encodeAddresses(alice.addr, bob.addr)
+		if got, has := addrOf(c); c.Type != TypePreKey || !has || !bytes.Equal(got, want) {
+			t.Fatalf("PreKey message %d: addresses %x (present %v), want %x", i, got, has, want)
+		}
+		bob.decrypt(t, alice, c, fmt.Sprint("p", i))
+	}
+	for _, c := range []Ciphertext{bob.encrypt(t, alice, "w")} {
+		if _, has := addrOf(c); c.Type != TypeSignal || has {
+			t.Fatalf("SignalMessage with addresses (type %d)", c.Type)
+		}
+		alice.decrypt(t, bob, c, "w")
+	}
+	if _, has := addrOf(alice.encrypt(t, bob, "w2")); has {
+		t.Fatal("SignalMessage after the answer has addresses")
+	}
+
+	// Names that are not service ids, or no local address: no field, and
+	// the message still decrypts.
+	for _, tc := range []struct {
+		name  string
+		setup func(a, b *party)
+	}{
+		{"local not a service id", func(a, b *party) { a.st.Local.Name = "alice" }},
+		{"remote not a service id", func(a, b *party) { b.addr.Name = "bob"; b.st.Local.Name = "bob" }},
+		{"no local address", func(a, b *party) { a.st.Local = Address{} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newParty(t, 1), newParty(t, 1)
+			tc.setup(a, b)
+			connect(t, a, b, true)
+			c := a.encrypt(t, b, "x")
+			if _, has := addrOf(c); has {
+				t.Fatal("addresses written")
+			}
+			b.decrypt(t, a, c, "x")
+		})
+	}
+}

@@ -370,16 +370,28 @@ func TestSPQRPolicies(t *testing.T) {
 			a.decrypt(t, b, b.encrypt(t, a, "y"), "y")
 		}
 	})
-	t.Run("default is optional", func(t *testing.T) {
-		if DefaultSPQRPolicy != SPQROptional {
-			t.Skip("the default moved on")
-		}
-		a, b := pair(SPQRDefault, SPQRDefault)
+	t.Run("optional offers an unkeyed first message", func(t *testing.T) {
+		a, b := pair(SPQROptional, SPQROptional)
 		c := a.encrypt(t, b, "x")
 		if _, info := pqOf(t, c); info.Version != spqr.V1 || info.Index != 0 || info.Epoch != 1 {
 			t.Fatalf("first message %+v, want an unkeyed V1 offer", info)
 		}
 		b.decrypt(t, a, c, "x")
+	})
+	// libsignal 0.92 and later force SPQR V1 on new sessions.
+	t.Run("default is required", func(t *testing.T) {
+		if DefaultSPQRPolicy != SPQRRequired {
+			t.Fatalf("DefaultSPQRPolicy %v", DefaultSPQRPolicy)
+		}
+		a, b := pair(SPQRDefault, SPQROff)
+		c := a.encrypt(t, b, "x")
+		if _, info := pqOf(t, c); info.Version != spqr.V1 || info.Index == 0 {
+			t.Fatalf("first message %+v, want a keyed V1 message", info)
+		}
+		a, b = pair(SPQROff, SPQRDefault)
+		if _, err := Decrypt(ctx, b.st, a.addr, a.encrypt(t, b, "x")); !errors.Is(err, spqr.ErrMinimumVersion) {
+			t.Fatalf("got %v, want spqr.ErrMinimumVersion", err)
+		}
 	})
 	t.Run("invalid policy", func(t *testing.T) {
 		a, b := newParty(t, 1), newParty(t, 1)

@@ -77,8 +77,9 @@ type KyberPreKeyStore interface {
 }
 
 // Stores bundles what the session operations need. Local is our own
-// address; it is only used to check the addresses field that libsignal
-// 0.91 and later put into PreKeySignalMessages (see DecryptSignal). SPQR
+// address; it is used for the addresses field that libsignal 0.91 and
+// later put into PreKeySignalMessages: Encrypt writes it and DecryptSignal
+// checks it. SPQR
 // is the SPQR policy of the sessions created through these stores (the
 // zero value is DefaultSPQRPolicy); existing sessions keep theirs.
 type Stores struct {
