@@ -19,7 +19,7 @@ import (
 // LibsignalVersion is the exact @signalapp/libsignal-client version the oracle
 // must run; Start refuses any other so that a stale node_modules cannot pass
 // for the pinned library.
-const LibsignalVersion = "0.90.0"
+const LibsignalVersion = "0.103.0"
 
 // Ciphertext message types, as libsignal numbers them.
 const (

@@ -27,11 +27,13 @@ import (
 )
 
 // Interop of e2ee/session (PQXDH + Double Ratchet, message version 4) with
-// libsignal 0.90.0 through the oracle; the numbers refer to the test plan in
+// libsignal 0.103.0 through the oracle; the numbers refer to the test plan in
 // the research note, section 7.4. Both sides run SPQR (the Triple Ratchet)
-// with the default policy, like 0.90.0: sessions offer SPQR and settle on
-// none only when the peer sends none (TestSessionWireLayout checks that
-// fallback with a Go side set to SPQROff). spqr_test.go has the SPQR cases.
+// with the default policy, like 0.92 and later: SPQR is required, the first
+// message already carries an SPQR key, and a peer without SPQR cannot talk
+// (TestSessionWireLayout checks that with a Go side set to SPQROff). Since
+// 0.91 the SignalMessage inside a PreKeySignalMessage names both ends
+// (addresses, field 6). spqr_test.go has the SPQR cases.
 
 type sessFieldElement = field.Element
 
@@ -46,6 +48,25 @@ var sessSeq atomic.Uint32
 func sessName() string {
 	n := sessSeq.Add(1)
 	return fmt.Sprintf("%08x-5e55-4000-8000-%012x", n, time.Now().UnixNano()&0xffffffffffff)
+}
+
+// sessAddresses is the addresses field libsignal 0.91 and later put into
+// the SignalMessage of a PreKeySignalMessage from sender to recipient:
+// ServiceIdFixedWidth(sender) ‖ device ‖ ServiceIdFixedWidth(recipient) ‖
+// device, an ACI being 0x00 ‖ its 16 UUID bytes. Written out here rather
+// than taken from e2ee/session so that the test does not check the code
+// against itself.
+func sessAddresses(t *testing.T, sender, recipient Address) []byte {
+	t.Helper()
+	var out []byte
+	for _, a := range []Address{sender, recipient} {
+		u, err := hex.DecodeString(strings.ReplaceAll(a.Name, "-", ""))
+		if err != nil || len(u) != 16 {
+			t.Fatalf("sessAddresses: %q is not a UUID", a.Name)
+		}
+		out = append(append(append(out, 0x00), u...), byte(a.DeviceID))
+	}
+	return out
 }
 
 // sessGo is one device on the Go side.
@@ -321,8 +342,8 @@ func TestSessionLibsignalToGo(t *testing.T) {
 			if (in.PreKeyID != nil) != oneTime || in.RegistrationID != alice.RegistrationID || in.SignedPreKeyID != b.SignedPreKeyID {
 				t.Fatalf("PreKey message %+v", in)
 			}
-			if in.Message.Addresses != nil {
-				t.Fatal("libsignal 0.90.0 sent an addresses field")
+			if want := sessAddresses(t, alice.Address(), bob.ia()); !bytes.Equal(in.Message.Addresses, want) {
+				t.Fatalf("libsignal's addresses %x, want %x", in.Message.Addresses, want)
 			}
 			for _, i := range []int{2, 0, 3, 1} {
 				bob.receive(t, alice.Address(), first[i], fmt.Sprint("a", i))
@@ -410,11 +431,11 @@ func TestSessionGoToLibsignal(t *testing.T) {
 			if in.VersionByte != 0x44 || in.RegistrationID != alice.regID || !bytes.Equal(in.IdentityKey, alice.identity.Public.Bytes()) ||
 				in.SignedPreKeyID != b.SignedPreKeyID || in.KyberPreKeyID == nil || *in.KyberPreKeyID != b.KyberPreKeyID ||
 				len(in.KyberCiphertext) != 1569 || in.KyberCiphertext[0] != 0x08 || (in.PreKeyID != nil) != oneTime ||
-				in.Message.Counter != 0 || in.Message.Addresses != nil || in.UnknownFields != nil {
+				in.Message.Counter != 0 || !bytes.Equal(in.Message.Addresses, sessAddresses(t, alice.ia(), bob.Address())) || in.UnknownFields != nil {
 				t.Fatalf("Go's PreKey message as libsignal reads it: %+v", in)
 			}
-			// An SPQR offer: V1, epoch 1, index 0 (no key until Bob answers).
-			if pq := must(spqr.Inspect(in.Message.PQRatchet))(t); pq.Version != spqr.V1 || pq.Epoch != 1 || pq.Index != 0 {
+			// SPQR required (libsignal 0.92+): V1, epoch 1, keyed from the first message.
+			if pq := must(spqr.Inspect(in.Message.PQRatchet))(t); pq.Version != spqr.V1 || pq.Epoch != 1 || pq.Index == 0 {
 				t.Fatalf("Go's first pq_ratchet %+v", pq)
 			}
 			for _, i := range []int{1, 3, 0, 2} {
@@ -463,10 +484,9 @@ func sessLibIdentity(t *testing.T, o *Oracle, party string, peer Address) []byte
 }
 
 // The wire layout: field order, version bytes, pq_ratchet and addresses, the
-// same in both implementations. Both offer SPQR (the first messages carry
-// pq_ratchet chunks with no key yet) and keep it once the peer answers with
-// SPQR; libsignal 0.90.0 drops it once it hears from a peer that sends none
-// (a Go side set to SPQROff).
+// same in both implementations. Both require SPQR (libsignal 0.92+): the
+// first message already carries a keyed pq_ratchet, and a Go side set to
+// SPQROff can talk to libsignal 0.103.0 in neither direction.
 func TestSessionWireLayout(t *testing.T) {
 	o := Start(t)
 	lib := sessNewLib(t, o, 1)
@@ -513,29 +533,47 @@ func TestSessionWireLayout(t *testing.T) {
 			t.Errorf("%s: pq_ratchet %+v, want a keyed SPQR message", name, info)
 		}
 	}
-	if info := must(spqr.Inspect(pkGo.Message.PQRatchet))(t); info.Version != spqr.V1 || info.Epoch != 1 || info.Index != 0 {
-		t.Errorf("Go's PreKey message: pq_ratchet %+v, want an unkeyed offer", info)
+	for name, pq := range map[string][]byte{"lib PreKey": pkLib.Message.PQRatchet, "Go PreKey": pkGo.Message.PQRatchet} {
+		if info := must(spqr.Inspect(pq))(t); info.Version != spqr.V1 || info.Epoch != 1 || info.Index == 0 {
+			t.Errorf("%s: pq_ratchet %+v, want a keyed epoch-1 message", name, info)
+		}
 	}
-	if pkGo.Message.Addresses != nil || pkLib.Message.Addresses != nil {
-		t.Error("unexpected addresses")
+	if want := sessAddresses(t, lib.Address(), g.ia()); !bytes.Equal(pkLib.Message.Addresses, want) {
+		t.Errorf("libsignal's addresses %x, want %x", pkLib.Message.Addresses, want)
+	}
+	if want := sessAddresses(t, g2.ia(), lib2.Address()); !bytes.Equal(pkGo.Message.Addresses, want) {
+		t.Errorf("Go's addresses %x, want %x", pkGo.Message.Addresses, want)
+	}
+	for name, a := range map[string][]byte{"lib Whisper": must(o.Inspect(libW))(t).Addresses, "Go Whisper": must(o.Inspect(goW))(t).Addresses} {
+		if a != nil {
+			t.Errorf("%s carries addresses %x", name, a)
+		}
 	}
 
-	// A Go side without SPQR: no field 5, and libsignal settles on none.
+	// A Go side without SPQR (the stage-1 behaviour) cannot talk to
+	// libsignal 0.92+ either way (research note E7): libsignal's first
+	// message is salted with an SPQR key the Go side does not derive, and
+	// libsignal refuses a PreKey message without pq_ratchet.
 	g3 := newSessGo(t, 1)
 	g3.st.SPQR = session.SPQROff
 	lib3 := sessNewLib(t, o, 1)
 	g3.libStart(t, o, lib3, true)
-	g3.receive(t, lib3.Address(), sessLibSend(t, o, lib3, g3.ia(), "x", TypePreKey), "x")
-	goW3 := g3.send(t, lib3.Address(), "y", TypeWhisper)
-	if slices.Contains(sessTags(t, goW3.Ciphertext[1:len(goW3.Ciphertext)-8]), 5) {
+	if _, err := session.Decrypt(sessCtx, g3.st, sessAddr(lib3.Address()), session.Ciphertext{Type: session.TypePreKey, Body: sessLibSend(t, o, lib3, g3.ia(), "x", TypePreKey).Ciphertext}); !errors.Is(err, session.ErrBadMAC) {
+		t.Errorf("Go without SPQR on libsignal's first message: %v, want ErrBadMAC", err)
+	}
+	g4 := newSessGo(t, 1)
+	g4.st.SPQR = session.SPQROff
+	lib4 := sessNewLib(t, o, 1)
+	g4.goStart(t, o, lib4, true)
+	goPK4 := g4.send(t, lib4.Address(), "x", TypePreKey)
+	if slices.Contains(sessTags(t, inner(goPK4.Ciphertext)[1:len(inner(goPK4.Ciphertext))-8]), 5) {
 		t.Error("a Go session without SPQR writes field 5")
 	}
-	sessLibReceive(t, o, lib3, g3.ia(), goW3, "y")
-	libW3 := sessLibSend(t, o, lib3, g3.ia(), "z", TypeWhisper)
-	if w := must(o.Inspect(libW3))(t); len(w.PQRatchet) != 0 {
-		t.Errorf("libsignal still sends pq_ratchet %x after a reply without SPQR", w.PQRatchet)
+	if class := sessLibRefuses(t, o, lib4, g4.ia(), goPK4); class == "" {
+		t.Error("libsignal accepted a PreKey message without SPQR")
+	} else {
+		t.Logf("libsignal 0.103.0 on a PreKey message without SPQR: %s", class)
 	}
-	g3.receive(t, lib3.Address(), libW3, "z")
 }
 
 // 8: a bad prekey signature in a bundle is refused by both.

@@ -453,13 +453,13 @@ const ops = {
       S.KEMPublicKey.deserialize(bytes(b, 'kyberPreKey', w)),
       bytes(b, 'kyberPreKeySignature', w),
     );
-    await S.processPreKeyBundle(bundle, peer, p.sessionStore, p.identityStore, optNow(args));
+    await S.processPreKeyBundle(bundle, peer, p.address, p.sessionStore, p.identityStore, optNow(args));
     return {};
   },
 
   async encrypt(args) {
     const p = party(args);
-    const c = await S.signalEncrypt(payload(args, 'plaintext'), address(args, 'peer'), p.sessionStore, p.identityStore, optNow(args));
+    const c = await S.signalEncrypt(payload(args, 'plaintext'), address(args, 'peer'), p.address, p.sessionStore, p.identityStore, optNow(args));
     return { type: c.type(), ciphertext: b64(c.serialize()) };
   },
 
@@ -470,10 +470,10 @@ const ops = {
     const ct = bytes(args, 'ciphertext');
     let pt;
     if (type === Type.PreKey) {
-      pt = await S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(ct), peer, p.sessionStore, p.identityStore,
+      pt = await S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(ct), peer, p.address, p.sessionStore, p.identityStore,
         p.preKeyStore, p.signedPreKeyStore, p.kyberPreKeyStore);
     } else if (type === Type.Whisper) {
-      pt = await S.signalDecrypt(S.SignalMessage.deserialize(ct), peer, p.sessionStore, p.identityStore);
+      pt = await S.signalDecrypt(S.SignalMessage.deserialize(ct), peer, p.address, p.sessionStore, p.identityStore);
     } else {
       throw new BadRequest(`args.type must be ${Type.Whisper} (Whisper) or ${Type.PreKey} (PreKey), not ${type}`);
     }
