@@ -1168,8 +1168,10 @@ func TestSessionMultiDevice(t *testing.T) {
 	}
 }
 
-// TestSessionGoldenVector writes e2ee/session/testdata/libsignal-0.90.0-prekey.json
-// when SESSION_WRITE_GOLDEN=1: PreKey messages from libsignal to a Go Bob
+// TestSessionGoldenVector writes
+// e2ee/session/testdata/libsignal-<LibsignalVersion>-prekey.json when
+// SESSION_WRITE_GOLDEN=1 (older versions' files stay, and e2ee/session
+// checks them all): PreKey messages from libsignal to a Go Bob
 // with all of Bob's private keys, so that e2ee/session checks PQXDH, the
 // chain and the MAC against libsignal bytes even where Node is absent.
 func TestSessionGoldenVector(t *testing.T) {
@@ -1224,7 +1226,7 @@ func TestSessionGoldenVector(t *testing.T) {
 		KyberPreKeyID:       ky.ID,
 		KyberSeed:           hex.EncodeToString(ky.KeyPair.Seed()),
 	}
-	for _, pt := range []string{"", "hello from libsignal 0.90.0", strings.Repeat("sixteen bytes..!", 4)} {
+	for _, pt := range []string{"", "hello from libsignal " + LibsignalVersion, strings.Repeat("sixteen bytes..!", 4)} {
 		c := sessLibSend(t, o, alice, bob.ia(), pt, TypePreKey)
 		bob.receive(t, alice.Address(), c, pt)
 		v.Messages = append(v.Messages, msg{Type: c.Type, Ciphertext: hex.EncodeToString(c.Ciphertext), Plaintext: pt})
@@ -1233,7 +1235,7 @@ func TestSessionGoldenVector(t *testing.T) {
 	check(t, err)
 	dir, err := oracleDir()
 	check(t, err)
-	path := filepath.Join(dir, "..", "..", "e2ee", "session", "testdata", "libsignal-0.90.0-prekey.json")
+	path := filepath.Join(dir, "..", "..", "e2ee", "session", "testdata", "libsignal-"+LibsignalVersion+"-prekey.json")
 	check(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	check(t, os.WriteFile(path, append(out, '\n'), 0o644))
 	t.Logf("wrote %s", path)

@@ -6,23 +6,38 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/kem"
+	"github.com/parley-im/parley/e2ee/spqr"
 )
 
 // TestLibsignalGoldenVector decrypts PreKeySignalMessages that libsignal
-// 0.90.0 sent to a Go Bob (testdata, written by the interop test
-// TestSessionGoldenVector), so that the PQXDH, chain and MAC byte layout is
-// checked against libsignal even without Node. It also re-encodes each
-// message and requires the same bytes, pinning the field order.
+// sent to a Go Bob (testdata/libsignal-<version>-prekey.json, written by the
+// interop test TestSessionGoldenVector; 0.90.0 and 0.103.0), so that the
+// PQXDH, chain and MAC byte layout is checked against libsignal even
+// without Node. It also re-encodes each message and requires the same
+// bytes, pinning the field order. From 0.91 on the messages must carry the
+// addresses field, and from 0.92 on a keyed SPQR message.
 func TestLibsignalGoldenVector(t *testing.T) {
-	raw, err := os.ReadFile("testdata/libsignal-0.90.0-prekey.json")
+	files, err := filepath.Glob("testdata/libsignal-*-prekey.json")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("golden vectors %v: %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { testGoldenVector(t, f) })
+	}
+}
+
+func testGoldenVector(t *testing.T, file string) {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v struct {
+		Libsignal           string `json:"libsignal"`
 		AliceName           string `json:"alice_name"`
 		AliceDevice         uint32 `json:"alice_device"`
 		AliceIdentity       string `json:"alice_identity"`
@@ -88,6 +103,15 @@ func TestLibsignalGoldenVector(t *testing.T) {
 		}
 		if p.registrationID != v.AliceRegistrationID || hex.EncodeToString(p.identityKey.Bytes()) != v.AliceIdentity {
 			t.Fatalf("message %d: registration id or identity differ", i)
+		}
+		if v.Libsignal != "0.90.0" {
+			want, _ := encodeAddresses(alice, bob)
+			if !p.message.hasAddresses || !bytes.Equal(p.message.addresses, want) {
+				t.Fatalf("message %d: addresses %x, want %x", i, p.message.addresses, want)
+			}
+			if info, err := spqr.Inspect(p.message.pqRatchet); err != nil || info.Version != spqr.V1 || info.Index == 0 {
+				t.Fatalf("message %d: pq_ratchet %+v %v, want a keyed V1 message", i, info, err)
+			}
 		}
 		got, err := Decrypt(ctx, st, alice, Ciphertext{Type: MessageType(msg.Type), Body: body})
 		if err != nil {
