@@ -19,7 +19,7 @@ import (
 
 // LibsignalVersion is the libsignal release whose wire format the driver
 // speaks, as the version op reports it.
-const LibsignalVersion = "0.90.0"
+const LibsignalVersion = "0.103.0"
 
 // Ciphertext message types, numbered as libsignal numbers them.
 const typeSenderKey = 7

@@ -666,12 +666,12 @@ class BenchParty {
       1, spk.getPublicKey(), spkSig, this.identity.publicKey, 2, ky.getPublicKey(), kySig);
   }
 
-  async encrypt(to, pt) { return (await S.signalEncrypt(pt, to.address, this.sessionStore, this.identityStore)).serialize(); }
+  async encrypt(to, pt) { return (await S.signalEncrypt(pt, to.address, this.address, this.sessionStore, this.identityStore)).serialize(); }
 
-  async decrypt(from, ct) { return S.signalDecrypt(S.SignalMessage.deserialize(ct), from.address, this.sessionStore, this.identityStore); }
+  async decrypt(from, ct) { return S.signalDecrypt(S.SignalMessage.deserialize(ct), from.address, this.address, this.sessionStore, this.identityStore); }
 
   async decryptPreKey(from, ct) {
-    return S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(ct), from.address, this.sessionStore, this.identityStore,
+    return S.signalDecryptPreKey(S.PreKeySignalMessage.deserialize(ct), from.address, this.address, this.sessionStore, this.identityStore,
       this.preKeyStore, this.signedPreKeyStore, this.kyberPreKeyStore);
   }
 }
@@ -683,7 +683,7 @@ const benchCases = {
   async oneWay() {
     const alice = new BenchParty('alice', 1);
     const bob = new BenchParty('bob', 1);
-    await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+    await S.processPreKeyBundle(bob.publish(), bob.address, alice.address, alice.sessionStore, alice.identityStore);
     await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
     await alice.decrypt(bob, await bob.encrypt(alice, BENCH_PAYLOAD));
     return async () => { await bob.decrypt(alice, await alice.encrypt(bob, BENCH_PAYLOAD)); };
@@ -692,7 +692,7 @@ const benchCases = {
   async pingPong() {
     const alice = new BenchParty('alice', 1);
     const bob = new BenchParty('bob', 1);
-    await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+    await S.processPreKeyBundle(bob.publish(), bob.address, alice.address, alice.sessionStore, alice.identityStore);
     await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
     let from = bob;
     let to = alice;
@@ -707,7 +707,7 @@ const benchCases = {
     const alice = new BenchParty('alice', 1);
     const bob = new BenchParty('bob', 1);
     return async () => {
-      await S.processPreKeyBundle(bob.publish(), bob.address, alice.sessionStore, alice.identityStore);
+      await S.processPreKeyBundle(bob.publish(), bob.address, alice.address, alice.sessionStore, alice.identityStore);
       await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
     };
   },
