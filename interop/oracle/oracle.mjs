@@ -576,6 +576,77 @@ const ops = {
     return { calls: party(args).kyberUsed.map((c) => ({ ...c })) };
   },
 
+  serverCertificate(args) {
+    const c = S.ServerCertificate.new(int(args, 'keyId'), S.PublicKey.deserialize(bytes(args, 'serverKey')),
+      S.PrivateKey.deserialize(bytes(args, 'trustRootPrivateKey')));
+    return { certificate: b64(c.serialize()) };
+  },
+
+  senderCertificate(args) {
+    const server = S.ServerCertificate.deserialize(bytes(args, 'serverCertificate'));
+    const c = S.SenderCertificate.new(str(args, 'senderUuid'), has(args, 'senderE164') ? str(args, 'senderE164') : null,
+      int(args, 'deviceId'), S.PublicKey.deserialize(bytes(args, 'identityKey')), int(args, 'expires'),
+      server, S.PrivateKey.deserialize(bytes(args, 'serverPrivateKey')));
+    return { certificate: b64(c.serialize()) };
+  },
+
+  // Parses a sender certificate and validates it against a trust root at a
+  // time, the check sealedDecrypt makes.
+  validateSenderCertificate(args) {
+    const c = S.SenderCertificate.deserialize(bytes(args, 'certificate'));
+    const server = c.serverCertificate();
+    return {
+      valid: c.validate(S.PublicKey.deserialize(bytes(args, 'trustRoot')), int(args, 'now')),
+      senderUuid: c.senderUuid(),
+      senderE164: c.senderE164() ?? undefined,
+      deviceId: c.senderDeviceId(),
+      expires: c.expiration(),
+      identityKey: b64(c.key().serialize()),
+      serverKeyId: server.keyId(),
+      serverKey: b64(server.key().serialize()),
+    };
+  },
+
+  // Encrypts plaintext over party's session with peer and seals it (v1) with
+  // senderCertificate; contentHint/groupId, when given, go into the content.
+  async sealedEncrypt(args) {
+    const p = party(args);
+    const peer = address(args, 'peer');
+    const cert = S.SenderCertificate.deserialize(bytes(args, 'senderCertificate'));
+    const pt = payload(args, 'plaintext');
+    let env;
+    if (has(args, 'contentHint') || has(args, 'groupId')) {
+      const m = await S.signalEncrypt(pt, peer, p.address, p.sessionStore, p.identityStore, optNow(args));
+      const usmc = S.UnidentifiedSenderMessageContent.new(m, cert, has(args, 'contentHint') ? int(args, 'contentHint') : 0, optBytes(args, 'groupId'));
+      env = await S.sealedSenderEncrypt(usmc, peer, p.identityStore);
+    } else {
+      env = await S.sealedSenderEncryptMessage(pt, peer, cert, p.sessionStore, p.identityStore);
+    }
+    return { ciphertext: b64(env) };
+  },
+
+  // Opens a sealed sender message to party, validates the sender certificate
+  // against trustRoot at timestamp, and decrypts the inner message.
+  async sealedDecrypt(args) {
+    const p = party(args);
+    const env = bytes(args, 'ciphertext');
+    // The content first (it does not touch any session) to report its fields.
+    const usmc = await S.sealedSenderDecryptToUsmc(env, p.identityStore);
+    const r = await S.sealedSenderDecryptMessage(env, S.PublicKey.deserialize(bytes(args, 'trustRoot')), int(args, 'timestamp'),
+      has(args, 'localE164') ? str(args, 'localE164') : null, p.name, p.deviceId,
+      p.sessionStore, p.identityStore, p.preKeyStore, p.signedPreKeyStore, p.kyberPreKeyStore);
+    const g = usmc.groupId();
+    return {
+      plaintext: b64(r.message()),
+      senderUuid: r.senderUuid(),
+      senderE164: r.senderE164() ?? undefined,
+      deviceId: r.deviceId(),
+      type: usmc.msgType(),
+      contentHint: usmc.contentHint(),
+      groupId: g && g.length ? b64(g) : undefined,
+    };
+  },
+
   exportState(args) {
     return { state: party(args).exportState() };
   },
