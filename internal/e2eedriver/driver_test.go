@@ -76,7 +76,7 @@ func TestFraming(t *testing.T) {
 		{nil, false, `BadRequest: request needs an "op" string`},
 		{7.0, false, `BadRequest: request needs an "op" string`},
 		{8.0, false, `BadRequest: "args" must be an object`},
-		{9.0, false, "NotImplemented: sealed sender is not implemented yet"},
+		{9.0, false, "BadRequest: args.party is required"},
 		{10.0, false, "NotImplemented: inspect is an oracle-only operation"},
 		{11.0, true, ""},
 	}

@@ -76,6 +76,8 @@ func classOf(err error) string {
 		return classUntrusted
 	case errors.Is(err, session.ErrInvalidAddress):
 		return classInvalidAddress
+	case errors.Is(err, errSelfSend):
+		return classSelfSend
 	}
 	return classGeneric
 }

@@ -47,6 +47,7 @@ func TestInterop(t *testing.T) {
 		t.Run(x.name+"↔"+y.name, func(t *testing.T) {
 			t.Run("conversation", func(t *testing.T) { conversation(t, x, y) })
 			t.Run("refusals", func(t *testing.T) { refusals(t, x, y) })
+			t.Run("sealed", func(t *testing.T) { sealed(t, x, y) })
 		})
 	}
 }

@@ -3,7 +3,6 @@ package e2eedriver
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -437,15 +436,6 @@ func refusals(t *testing.T, x, y impl) {
 	a.call("identity", map[string]any{"party": "alice", "peer": b.addr()}, &id)
 	if !bytes.Equal(id.IdentityKey, b.p.IdentityKey) {
 		t.Fatalf("identity: %x, want %x", id.IdentityKey, b.p.IdentityKey)
-	}
-
-	// Sealed sender is not there yet on our side.
-	if x.name != libImpl.name {
-		err := cx.Call("sealedEncrypt", nil, nil)
-		var oe *interop.OracleError
-		if !errors.As(err, &oe) || oe.Class != "NotImplemented" {
-			t.Fatalf("sealedEncrypt: %v", err)
-		}
 	}
 
 	// None of it hurt the sessions: the untampered message still decrypts.
