@@ -1,0 +1,84 @@
+package sealedsender
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/parley-im/parley/e2ee/curve"
+)
+
+// golden is testdata/libsignal-0.103.0.json: certificates and envelopes made
+// by libsignal itself (see its comment), so that these tests check against
+// libsignal's bytes without Node.js.
+type golden struct {
+	RecipientPrivateKey []byte `json:"recipientPrivateKey"`
+	SenderIdentityKey   []byte `json:"senderIdentityKey"`
+	TrustRoot           []byte `json:"trustRoot"`
+	ServerKey           []byte `json:"serverKey"`
+	ServerKeyID         uint32 `json:"serverKeyId"`
+	SenderUUID          string `json:"senderUuid"`
+	SenderE164          string `json:"senderE164"`
+	SenderDeviceID      uint32 `json:"senderDeviceId"`
+	Expires             uint64 `json:"expires"`
+	ServerCertificate   []byte `json:"serverCertificate"`
+	SenderCertificate   []byte `json:"senderCertificate"`
+	Envelopes           []struct {
+		Ciphertext  []byte `json:"ciphertext"`
+		Type        uint8  `json:"type"`
+		ContentHint uint32 `json:"contentHint"`
+		GroupID     []byte `json:"groupId"`
+	} `json:"envelopes"`
+}
+
+func TestLibsignalGolden(t *testing.T) {
+	raw, err := os.ReadFile("testdata/libsignal-0.103.0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	root, err := curve.ParsePublicKey(g.TrustRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ParseServerCertificate(g.ServerCertificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.KeyID != g.ServerKeyID || string(sc.Key.Bytes()) != string(g.ServerKey) {
+		t.Fatalf("server certificate %+v", sc)
+	}
+	if err := sc.Validate(root); err != nil {
+		t.Fatal(err)
+	}
+	priv, err := curve.ParsePrivateKey(g.RecipientPrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := curve.KeyPair{Private: priv, Public: priv.PublicKey()}
+	for i, e := range g.Envelopes {
+		c, err := Decrypt(e.Ciphertext, bob)
+		if err != nil {
+			t.Fatalf("envelope %d: %v", i, err)
+		}
+		s := c.Sender
+		if c.Type != e.Type || c.ContentHint != e.ContentHint || string(c.GroupID) != string(e.GroupID) || len(c.Contents) == 0 ||
+			s.SenderUUID != g.SenderUUID || s.SenderE164 != g.SenderE164 || s.DeviceID != g.SenderDeviceID || s.Expires != g.Expires ||
+			string(s.IdentityKey.Bytes()) != string(g.SenderIdentityKey) || string(s.Serialize()) != string(g.SenderCertificate) {
+			t.Fatalf("envelope %d: %+v / %+v", i, c, s)
+		}
+		if err := s.Validate(root, g.Expires); err != nil {
+			t.Fatalf("envelope %d: %v", i, err)
+		}
+		if err := s.Validate(root, g.Expires+1); !errors.Is(err, ErrExpired) {
+			t.Fatalf("envelope %d: expired: %v", i, err)
+		}
+		if _, err := Decrypt(e.Ciphertext, curve.KeyPair{Private: priv, Public: s.IdentityKey}); err == nil {
+			t.Fatalf("envelope %d opened under the wrong recipient public key", i)
+		}
+	}
+}
