@@ -71,6 +71,14 @@ func TestLibsignalGolden(t *testing.T) {
 			string(s.IdentityKey.Bytes()) != string(g.SenderIdentityKey) || string(s.Serialize()) != string(g.SenderCertificate) {
 			t.Fatalf("envelope %d: %+v / %+v", i, c, s)
 		}
+		// Our encoder writes the content libsignal sealed byte for byte.
+		usmc, _, err := open1(e.Ciphertext, bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := c.Serialize(); err != nil || string(again) != string(usmc) {
+			t.Fatalf("envelope %d: content re-encodes differently: %v\n ours %x\n lib  %x", i, err, again, usmc)
+		}
 		if err := s.Validate(root, g.Expires); err != nil {
 			t.Fatalf("envelope %d: %v", i, err)
 		}

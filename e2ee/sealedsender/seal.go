@@ -112,53 +112,9 @@ func Encrypt(rand io.Reader, content *Content, sender curve.KeyPair, recipient c
 // key the envelope was sealed with, but not the certificate's signatures or
 // expiry: call Content.Sender.Validate.
 func Decrypt(envelope []byte, recipient curve.KeyPair) (*Content, error) {
-	if len(envelope) == 0 {
-		return nil, ErrInvalidMessage
-	}
-	switch envelope[0] >> 4 {
-	case 0, 1: // libsignal accepts major version 0 as v1 too
-	case 2:
-		return nil, ErrUnsupportedVersion
-	default:
-		return nil, ErrUnknownVersion
-	}
-	f, err := decodeFields(envelope[1:], map[protowire.Number]protowire.Type{
-		1: protowire.BytesType, 2: protowire.BytesType, 3: protowire.BytesType,
-	})
+	usmc, staticBytes, err := open1(envelope, recipient)
 	if err != nil {
 		return nil, err
-	}
-	ef, ok1 := f[1]
-	sf, ok2 := f[2]
-	mf, ok3 := f[3]
-	if !ok1 || !ok2 || !ok3 {
-		return nil, ErrInvalidProtobuf
-	}
-	ephPub, err := curve.ParsePublicKey(ef.b)
-	if err != nil {
-		return nil, ErrInvalidKey
-	}
-	dh, err := recipient.Private.Agree(ephPub)
-	if err != nil {
-		return nil, ErrInvalidKey
-	}
-	ek := derive(dh[:], ephemeralSalt(recipient.Public, ephPub))
-	staticBytes, ok := open(ek, sf.b)
-	if !ok {
-		return nil, ErrInvalidMessage
-	}
-	senderPub, err := curve.ParsePublicKey(staticBytes)
-	if err != nil {
-		return nil, ErrInvalidKey
-	}
-	dh2, err := recipient.Private.Agree(senderPub)
-	if err != nil {
-		return nil, ErrInvalidKey
-	}
-	sk := derive(dh2[:], append(clone(ek.chain), sf.b...))
-	usmc, ok := open(sk, mf.b)
-	if !ok {
-		return nil, ErrInvalidMessage
 	}
 	content, err := ParseContent(usmc)
 	if err != nil {
@@ -168,4 +124,58 @@ func Decrypt(envelope []byte, recipient curve.KeyPair) (*Content, error) {
 		return nil, ErrInvalidMessage
 	}
 	return content, nil
+}
+
+// open1 authenticates and decrypts a v1 envelope: it returns the serialized
+// content and the sender's identity key as encrypted in the envelope.
+func open1(envelope []byte, recipient curve.KeyPair) (usmc, staticBytes []byte, err error) {
+	if len(envelope) == 0 {
+		return nil, nil, ErrInvalidMessage
+	}
+	switch envelope[0] >> 4 {
+	case 0, 1: // libsignal accepts major version 0 as v1 too
+	case 2:
+		return nil, nil, ErrUnsupportedVersion
+	default:
+		return nil, nil, ErrUnknownVersion
+	}
+	f, err := decodeFields(envelope[1:], map[protowire.Number]protowire.Type{
+		1: protowire.BytesType, 2: protowire.BytesType, 3: protowire.BytesType,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ef, ok1 := f[1]
+	sf, ok2 := f[2]
+	mf, ok3 := f[3]
+	if !ok1 || !ok2 || !ok3 {
+		return nil, nil, ErrInvalidProtobuf
+	}
+	ephPub, err := curve.ParsePublicKey(ef.b)
+	if err != nil {
+		return nil, nil, ErrInvalidKey
+	}
+	dh, err := recipient.Private.Agree(ephPub)
+	if err != nil {
+		return nil, nil, ErrInvalidKey
+	}
+	ek := derive(dh[:], ephemeralSalt(recipient.Public, ephPub))
+	staticBytes, ok := open(ek, sf.b)
+	if !ok {
+		return nil, nil, ErrInvalidMessage
+	}
+	senderPub, err := curve.ParsePublicKey(staticBytes)
+	if err != nil {
+		return nil, nil, ErrInvalidKey
+	}
+	dh2, err := recipient.Private.Agree(senderPub)
+	if err != nil {
+		return nil, nil, ErrInvalidKey
+	}
+	sk := derive(dh2[:], append(clone(ek.chain), sf.b...))
+	usmc, ok = open(sk, mf.b)
+	if !ok {
+		return nil, nil, ErrInvalidMessage
+	}
+	return usmc, staticBytes, nil
 }
