@@ -12,6 +12,8 @@
 //   - spqr: the Sparse Post-Quantum Ratchet (ML-KEM Braid) mixed into the
 //     Double Ratchet's message keys
 //   - senderkey: Sender Keys for groups
+//   - sealedsender: certificates and sealed sender v1, which hides the
+//     sender from the server
 //   - fingerprint: safety numbers, displayable and scannable
 //
 // docs/protocol.md says which libsignal version this matches and what is
