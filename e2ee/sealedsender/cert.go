@@ -39,19 +39,29 @@ func NewServerCertificate(rand io.Reader, keyID uint32, key curve.PublicKey, tru
 	return &ServerCertificate{KeyID: keyID, Key: key, certificate: inner, signature: sig[:], serialized: outer}, nil
 }
 
-// ParseServerCertificate parses a serialized ServerCertificate. It does not
-// check the signature; see Validate.
-func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
+// parseSigned splits a serialized certificate, which both kinds frame the
+// same way: {1 certificate bytes, 2 signature over them}.
+func parseSigned(b []byte) (cert, sig []byte, err error) {
 	outer, err := decodeFields(b, map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.BytesType})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, ok1 := outer[1]
 	s, ok2 := outer[2]
 	if !ok1 || !ok2 {
-		return nil, ErrInvalidProtobuf
+		return nil, nil, ErrInvalidProtobuf
 	}
-	inner, err := decodeFields(c.b, map[protowire.Number]protowire.Type{1: protowire.VarintType, 2: protowire.BytesType})
+	return c.b, s.b, nil
+}
+
+// ParseServerCertificate parses a serialized ServerCertificate. It does not
+// check the signature; see Validate.
+func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
+	cert, sig, err := parseSigned(b)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := decodeFields(cert, map[protowire.Number]protowire.Type{1: protowire.VarintType, 2: protowire.BytesType})
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +74,7 @@ func ParseServerCertificate(b []byte) (*ServerCertificate, error) {
 	if err != nil {
 		return nil, ErrInvalidKey
 	}
-	return &ServerCertificate{KeyID: uint32(id.v), Key: key, certificate: clone(c.b), signature: clone(s.b), serialized: clone(b)}, nil
+	return &ServerCertificate{KeyID: uint32(id.v), Key: key, certificate: clone(cert), signature: clone(sig), serialized: clone(b)}, nil
 }
 
 // Serialize returns the wire bytes.
@@ -138,23 +148,18 @@ func NewSenderCertificate(rand io.Reader, senderUUID, e164 string, identityKey c
 // A certificate referring to an unknown server certificate id parses, and
 // fails Validate with ErrUnknownServerCertificate.
 func ParseSenderCertificate(b []byte) (*SenderCertificate, error) {
-	outer, err := decodeFields(b, map[protowire.Number]protowire.Type{1: protowire.BytesType, 2: protowire.BytesType})
+	cert, sig, err := parseSigned(b)
 	if err != nil {
 		return nil, err
 	}
-	c, ok1 := outer[1]
-	s, ok2 := outer[2]
-	if !ok1 || !ok2 {
-		return nil, ErrInvalidProtobuf
-	}
-	f, err := decodeFields(c.b, map[protowire.Number]protowire.Type{
+	f, err := decodeFields(cert, map[protowire.Number]protowire.Type{
 		1: protowire.BytesType, 6: protowire.BytesType, 7: protowire.BytesType, 2: protowire.VarintType,
 		3: protowire.Fixed64Type, 4: protowire.BytesType, 5: protowire.BytesType, 8: protowire.VarintType,
 	})
 	if err != nil {
 		return nil, err
 	}
-	sc := &SenderCertificate{certificate: clone(c.b), signature: clone(s.b), serialized: clone(b)}
+	sc := &SenderCertificate{certificate: clone(cert), signature: clone(sig), serialized: clone(b)}
 	dev, ok := f[2]
 	// The field is a uint32; a larger varint is truncated, as protobuf does.
 	if !ok || uint32(dev.v) == 0 || uint32(dev.v) > maxDeviceID {
