@@ -220,3 +220,29 @@ func (f *Fingerprint) Compare(scanned []byte) (bool, error) {
 		subtle.ConstantTimeCompare(c.remote.content, f.local[:])
 	return same == 1, nil
 }
+
+// Scanned is a scannable code taken apart, for callers that hold the bytes
+// of a code rather than the Fingerprint that made it (a driver comparing two
+// codes, a code kept from an earlier scan).
+type Scanned struct {
+	Version    uint32 // 0 when absent, as libsignal reads it
+	HasVersion bool
+	Local      []byte
+	HasLocal   bool // the local half carried a content field, even an empty one
+	Remote     []byte
+	HasRemote  bool
+}
+
+// ParseScannable reads a scannable code with the rules Compare applies to
+// scanned input; its errors match ErrMalformed.
+func ParseScannable(b []byte) (Scanned, error) {
+	c, err := decodeCombined(b)
+	if err != nil {
+		return Scanned{}, err
+	}
+	return Scanned{
+		Version: c.version, HasVersion: c.hasVersion,
+		Local: c.local.content, HasLocal: c.local.hasContent,
+		Remote: c.remote.content, HasRemote: c.remote.hasContent,
+	}, nil
+}

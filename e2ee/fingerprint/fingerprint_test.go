@@ -415,3 +415,30 @@ func TestZeroValueDoesNotPanic(t *testing.T) {
 		t.Fatalf("Compare = %v, %v; want false, ErrMalformed", ok, err)
 	}
 }
+
+func TestParseScannable(t *testing.T) {
+	k1 := append([]byte{5}, bytes.Repeat([]byte{1}, 32)...)
+	k2 := append([]byte{5}, bytes.Repeat([]byte{2}, 32)...)
+	a, err := New(2, Version2, []byte("a"), k1, []byte("b"), k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(2, Version2, []byte("b"), k2, []byte("a"), k1)
+	s, err := ParseScannable(a.Scannable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a's local half is what b keeps as remote, and the other way round.
+	bs, _ := ParseScannable(b.Scannable())
+	if !s.HasVersion || s.Version != Version2 || !s.HasLocal || !s.HasRemote ||
+		!bytes.Equal(s.Local, bs.Remote) || !bytes.Equal(s.Remote, bs.Local) || len(s.Local) != 32 {
+		t.Fatalf("parsed %+v", s)
+	}
+	// Neither version nor halves: all absent, no error (libsignal reads it so).
+	if e, err := ParseScannable(nil); err != nil || e.HasVersion || e.HasLocal || e.HasRemote {
+		t.Fatalf("empty code: %+v %v", e, err)
+	}
+	if _, err := ParseScannable([]byte{8}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("truncated code: %v", err)
+	}
+}

@@ -36,6 +36,7 @@ type logicalFingerprint struct {
 
 type combinedFingerprints struct {
 	version       uint32 // 0 when absent, as libsignal reads it
+	hasVersion    bool
 	local, remote logicalFingerprint
 }
 
@@ -154,6 +155,7 @@ func decodeCombinedDepth(b []byte, depth int) (combinedFingerprints, error) {
 				return c, malformed("truncated version")
 			}
 			c.version = uint32(v) // prost truncates, as proto's uint32 rules say
+			c.hasVersion = true
 			b = b[n:]
 		case fieldLocal, fieldRemote:
 			if typ != protowire.BytesType {
