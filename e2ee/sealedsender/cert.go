@@ -240,17 +240,5 @@ func (c *SenderCertificate) Serialize() []byte { return clone(c.serialized) }
 // revocation list), the server's signature on this certificate, and that
 // now (milliseconds since 1970) is not after the expiry.
 func (c *SenderCertificate) Validate(trustRoot curve.PublicKey, nowMillis uint64) error {
-	if c.Signer == nil {
-		return ErrUnknownServerCertificate
-	}
-	if err := c.Signer.Validate(trustRoot); err != nil {
-		return err
-	}
-	if !c.Signer.Key.Verify(c.certificate, c.signature) {
-		return ErrBadSenderSignature
-	}
-	if nowMillis > c.Expires {
-		return ErrExpired
-	}
-	return nil
+	return c.ValidateWithTrustRoots([]curve.PublicKey{trustRoot}, nowMillis)
 }

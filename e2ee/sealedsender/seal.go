@@ -107,11 +107,16 @@ func Encrypt(rand io.Reader, content *Content, sender curve.KeyPair, recipient c
 	return out, nil
 }
 
-// Decrypt opens a v1 envelope with the recipient's identity key pair and
-// returns its content. It checks that the sender certificate carries the
-// key the envelope was sealed with, but not the certificate's signatures or
-// expiry: call Content.Sender.Validate.
+// Decrypt opens a sealed sender message with the recipient's identity key
+// pair and returns its content: a v1 envelope (0x11), or a v2
+// ReceivedMessage (0x22) as the server cut it from a multi-recipient sent
+// message. It checks that the sender certificate carries the key the
+// message was sealed with, but not the certificate's signatures or expiry:
+// call Content.Sender.Validate, or use DecryptMessage, which does all.
 func Decrypt(envelope []byte, recipient curve.KeyPair) (*Content, error) {
+	if len(envelope) > 0 && envelope[0]>>4 == 2 {
+		return open2(envelope, recipient)
+	}
 	usmc, staticBytes, err := open1(envelope, recipient)
 	if err != nil {
 		return nil, err
@@ -134,8 +139,6 @@ func open1(envelope []byte, recipient curve.KeyPair) (usmc, staticBytes []byte, 
 	}
 	switch envelope[0] >> 4 {
 	case 0, 1: // libsignal accepts major version 0 as v1 too
-	case 2:
-		return nil, nil, ErrUnsupportedVersion
 	default:
 		return nil, nil, ErrUnknownVersion
 	}

@@ -230,7 +230,7 @@ func TestSealKeyMismatch(t *testing.T) {
 
 func TestVersions(t *testing.T) {
 	f := newFixture(t)
-	for v, want := range map[byte]error{0x22: ErrUnsupportedVersion, 0x23: ErrUnsupportedVersion, 0x31: ErrUnknownVersion, 0xF1: ErrUnknownVersion} {
+	for v, want := range map[byte]error{0x22: ErrInvalidMessage, 0x23: ErrInvalidMessage, 0x31: ErrUnknownVersion, 0xF1: ErrUnknownVersion} {
 		if _, err := Decrypt([]byte{v, 0, 0}, f.bob); !errors.Is(err, want) {
 			t.Fatalf("%x: %v", v, err)
 		}
