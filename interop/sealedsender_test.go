@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -315,5 +317,386 @@ func TestSealedSenderGoToLibsignal(t *testing.T) {
 	check(t, err)
 	if string(r.Plaintext) != "late" {
 		t.Fatalf("plaintext %q", r.Plaintext)
+	}
+}
+
+// Research case 30: sealed sender v2, one upload for many devices, split by
+// the server (here: Go's ParseSentMessage and libsignal's
+// SealedSenderMultiRecipientMessage side by side).
+
+// ssDev is one recipient device of the v2 tests, on either side.
+type ssDev struct {
+	name string
+	g    *sessGo // nil for a libsignal device
+	lib  Party
+}
+
+func (d ssDev) addr() Address {
+	if d.g != nil {
+		return d.g.ia()
+	}
+	return d.lib.Address()
+}
+
+func (d ssDev) String() string {
+	side := "lib"
+	if d.g != nil {
+		side = "Go"
+	}
+	return fmt.Sprintf("%s(%s.%d)", d.name, side, d.addr().DeviceID)
+}
+
+// newSSGoDevice is a Go device of the account name with identity key id.
+func newSSGoDevice(name string, id curve.KeyPair, device uint32) *sessGo {
+	g := &sessGo{addr: session.Address{Name: name, DeviceID: device}, identity: id, regID: 1 + device*1000 + uint32(time.Now().UnixNano()%997), nextID: 1}
+	g.store = session.NewMemoryStore(id, g.regID)
+	g.st = g.store.Stores(g.addr)
+	return g
+}
+
+// ssFiveDevices makes the five recipients of case 30: account B with two Go
+// devices, account C with two libsignal devices (one identity key), and
+// account D with one Go device.
+func ssFiveDevices(t *testing.T, o *Oracle) []ssDev {
+	t.Helper()
+	b, c, d := sessName(), sessName(), sessName()
+	bID := must(curve.GenerateKeyPair(rand.Reader))(t)
+	cID := must(curve.GenerateKeyPair(rand.Reader))(t)
+	c1 := must(o.NewPartyWith(NewPartyArgs{Name: c, DeviceID: 1, Party: c + ".1", IdentityPrivateKey: cID.Private[:]}))(t)
+	c2 := must(o.NewPartyWith(NewPartyArgs{Name: c, DeviceID: 2, Party: c + ".2", IdentityPrivateKey: cID.Private[:]}))(t)
+	return []ssDev{
+		{name: "B1", g: newSSGoDevice(b, bID, 1)},
+		{name: "B2", g: newSSGoDevice(b, bID, 2)},
+		{name: "C1", lib: c1},
+		{name: "C2", lib: c2},
+		{name: "D3", g: newSSGoDevice(d, must(curve.GenerateKeyPair(rand.Reader))(t), 3)},
+	}
+}
+
+func (d ssDev) regID() uint32 {
+	if d.g != nil {
+		return d.g.regID
+	}
+	return d.lib.RegistrationID
+}
+
+func (d ssDev) identityKey() []byte {
+	if d.g != nil {
+		return d.g.identity.Public.Bytes()
+	}
+	return d.lib.IdentityKey
+}
+
+type ssSplit struct {
+	Recipients []struct {
+		ServiceID string `json:"serviceId"`
+		Devices   []struct {
+			DeviceID       uint32 `json:"deviceId"`
+			RegistrationID uint32 `json:"registrationId"`
+		} `json:"devices"`
+		Message []byte `json:"message"`
+	} `json:"recipients"`
+	ExcludedRecipients     []string `json:"excludedRecipients"`
+	SingleRecipientMessage []byte   `json:"singleRecipientMessage"`
+}
+
+// ssSplitBoth splits a sent message with Go and with libsignal, checks that
+// both list the same recipients, devices and registration ids as devs (and
+// the excluded ids), and that the received messages are byte-identical.
+// It returns the received message per account name.
+func ssSplitBoth(t *testing.T, o *Oracle, sent []byte, devs []ssDev, excluded []string) map[string][]byte {
+	t.Helper()
+	m := must(sealedsender.ParseSentMessage(sent))(t)
+	var lib ssSplit
+	check(t, o.Call("sealedMultiSplit", map[string]any{"ciphertext": sent}, &lib))
+	goRs := m.Recipients()
+	if len(goRs) != len(lib.Recipients) {
+		t.Fatalf("Go lists %d recipients, libsignal %d", len(goRs), len(lib.Recipients))
+	}
+	out := map[string][]byte{}
+	for i, r := range goRs {
+		lr := lib.Recipients[i]
+		if r.ServiceID.String() != lr.ServiceID {
+			t.Fatalf("recipient %d: Go %s, libsignal %s", i, r.ServiceID, lr.ServiceID)
+		}
+		if len(r.Devices) != len(lr.Devices) {
+			t.Fatalf("%s: Go %d devices, libsignal %d", lr.ServiceID, len(r.Devices), len(lr.Devices))
+		}
+		for j, d := range r.Devices {
+			if d.ID != lr.Devices[j].DeviceID || d.RegistrationID != lr.Devices[j].RegistrationID {
+				t.Fatalf("%s device %d: Go %+v, libsignal %+v", lr.ServiceID, j, d, lr.Devices[j])
+			}
+		}
+		msg := must(m.MessageFor(r.ServiceID))(t)
+		if !bytes.Equal(msg, lr.Message) {
+			t.Fatalf("%s: received messages differ\n Go  %x\n lib %x", lr.ServiceID, msg, lr.Message)
+		}
+		out[lr.ServiceID] = msg
+	}
+	// Every device is listed, under its account, with its registration id.
+	for _, d := range devs {
+		r, ok := m.Recipient(must(sealedsender.ParseServiceID(d.addr().Name))(t))
+		if !ok || !slices.Contains(r.Devices, sealedsender.Device{ID: d.addr().DeviceID, RegistrationID: d.regID()}) {
+			t.Fatalf("%s missing from the sent message: %+v", d, r)
+		}
+	}
+	var goEx []string
+	for _, x := range m.Excluded() {
+		goEx = append(goEx, x.String())
+	}
+	if !slices.Equal(goEx, excluded) || !slices.Equal(lib.ExcludedRecipients, excluded) {
+		t.Fatalf("excluded: Go %v, libsignal %v, want %v", goEx, lib.ExcludedRecipients, excluded)
+	}
+	return out
+}
+
+type ssOpenedUSMC struct {
+	Type              int    `json:"type"`
+	Contents          []byte `json:"contents"`
+	SenderCertificate []byte `json:"senderCertificate"`
+	SenderUUID        string `json:"senderUuid"`
+	DeviceID          uint32 `json:"deviceId"`
+	ContentHint       uint32 `json:"contentHint"`
+	GroupID           []byte `json:"groupId"`
+}
+
+// ssOpenV2 makes d open its received message rm (the sealed layer only) and
+// returns the inner message type and bytes.
+func ssOpenV2(t *testing.T, o *Oracle, d ssDev, rm []byte) (int, []byte, error) {
+	t.Helper()
+	if d.g != nil {
+		c, err := sealedsender.Decrypt(rm, d.g.identity)
+		if err != nil {
+			return 0, nil, err
+		}
+		return int(c.Type), c.Contents, nil
+	}
+	var r ssOpenedUSMC
+	err := o.Call("sealedOpen", map[string]any{"party": d.lib.Party, "ciphertext": rm}, &r)
+	return r.Type, r.Contents, err
+}
+
+// ssDecryptV2 makes d decrypt rm completely (certificate, inner message).
+func ssDecryptV2(t *testing.T, o *Oracle, d ssDev, rm []byte, root curve.PublicKey) (string, error) {
+	t.Helper()
+	if d.g != nil {
+		r, err := sealedsender.DecryptMessage(sessCtx, d.g.st, rm, []curve.PublicKey{root}, ssValidAt, "")
+		if err != nil {
+			return "", err
+		}
+		return string(r.Plaintext), nil
+	}
+	r, err := ssLibOpen(o, d.lib, rm, root, ssValidAt)
+	return string(r.Plaintext), err
+}
+
+// ssDeliver gives every device its account's received message: each opens
+// the sealed layer and sees the same inner message; target decrypts it.
+func ssDeliver(t *testing.T, o *Oracle, msgs map[string][]byte, devs []ssDev, target int, root curve.PublicKey, want string, wantType int) {
+	t.Helper()
+	var inner []byte
+	for i, d := range devs {
+		rm := msgs[d.addr().Name]
+		typ, contents, err := ssOpenV2(t, o, d, rm)
+		if err != nil {
+			t.Fatalf("%s cannot open its message: %v", d, err)
+		}
+		if typ != wantType || inner != nil && !bytes.Equal(contents, inner) {
+			t.Fatalf("%s: inner type %d (want %d), contents differ: %v", d, typ, wantType, inner != nil)
+		}
+		inner = contents
+		if i == target {
+			pt, err := ssDecryptV2(t, o, d, rm, root)
+			if err != nil || pt != want {
+				t.Fatalf("%s decrypted %q, %v; want %q", d, pt, err, want)
+			}
+		}
+	}
+}
+
+// ssAck makes every device answer sender over the 1:1 session, so that
+// the sender's next messages are Whisper messages.
+func ssAck(t *testing.T, o *Oracle, devs []ssDev, sender Address, senderGo *sessGo, senderLib Party) {
+	t.Helper()
+	for _, d := range devs {
+		var c Ciphertext
+		if d.g != nil {
+			c = d.g.send(t, sender, "ack", TypeWhisper)
+		} else {
+			c = sessLibSend(t, o, d.lib, sender, "ack", TypeWhisper)
+		}
+		if senderGo != nil {
+			senderGo.receive(t, d.addr(), c, "ack")
+		} else {
+			sessLibReceive(t, o, senderLib, d.addr(), c, "ack")
+		}
+	}
+}
+
+func ssAddrs(devs []ssDev) []Address {
+	var out []Address
+	for _, d := range devs {
+		out = append(out, d.addr())
+	}
+	return out
+}
+
+func ssLibMultiSeal(t *testing.T, o *Oracle, from Party, devs []ssDev, to Address, cert []byte, msg string, excluded []string) []byte {
+	t.Helper()
+	var r struct {
+		Ciphertext []byte `json:"ciphertext"`
+	}
+	check(t, o.Call("sealedMultiEncrypt", map[string]any{"party": from.Party, "recipients": ssAddrs(devs), "excludedRecipients": excluded,
+		"peer": to, "senderCertificate": cert, "plaintext": []byte(msg)}, &r))
+	if r.Ciphertext[0] != sealedsender.VersionV2ServiceID {
+		t.Fatalf("libsignal sent version %#x", r.Ciphertext[0])
+	}
+	return r.Ciphertext
+}
+
+func ssGoMultiSeal(t *testing.T, g *sessGo, devs []ssDev, to Address, cert *sealedsender.SenderCertificate, msg string, excluded []string) ([]byte, int) {
+	t.Helper()
+	c := must(session.Encrypt(sessCtx, g.st, sessAddr(to), []byte(msg), sessNow))(t)
+	var addrs []session.Address
+	for _, a := range ssAddrs(devs) {
+		addrs = append(addrs, sessAddr(a))
+	}
+	rs := must(sealedsender.RecipientsFromSessions(sessCtx, g.st, addrs))(t)
+	var ex []sealedsender.ServiceID
+	for _, x := range excluded {
+		ex = append(ex, must(sealedsender.ParseServiceID(x))(t))
+	}
+	sent := must(sealedsender.EncryptMulti(rand.Reader, &sealedsender.Content{Type: uint8(c.Type), Sender: cert, Contents: c.Body}, g.identity, rs, ex))(t)
+	return sent, int(c.Type)
+}
+
+func TestSealedSenderV2LibsignalToGo(t *testing.T) {
+	o := Start(t)
+	s := newSSServer(t)
+	alice := sessNewLib(t, o, 1)
+	_, cert := s.libIssue(t, o, alice.Name, "", alice.DeviceID, alice.IdentityKey, ssExpires)
+	devs := ssFiveDevices(t, o)
+	for _, d := range devs {
+		if d.g != nil {
+			d.g.libStart(t, o, alice, true)
+		} else {
+			check(t, o.ProcessBundle(alice.Party, d.addr(), must(o.Bundle(d.lib.Party, true))(t)))
+		}
+	}
+	excluded := []string{sessName(), "PNI:" + sessName()}
+
+	// Every device in turn is the target of the inner 1:1 message; all five
+	// get the same upload. First PreKey messages, then (after the devices
+	// answered) Whisper messages.
+	for _, round := range []struct {
+		typ  int
+		name string
+	}{{TypePreKey, "prekey"}, {TypeWhisper, "whisper"}} {
+		for i, d := range devs {
+			msg := fmt.Sprintf("%s to %s", round.name, d)
+			sent := ssLibMultiSeal(t, o, alice, devs, d.addr(), cert, msg, excluded)
+			msgs := ssSplitBoth(t, o, sent, devs, excluded)
+			ssDeliver(t, o, msgs, devs, i, s.root.Public, msg, round.typ)
+		}
+		if round.typ == TypePreKey {
+			ssAck(t, o, devs, alice.Address(), nil, alice)
+		}
+	}
+
+	// Tampering with one recipient's key material (C, then AT) fails for
+	// that account only; the shared body fails for all.
+	sent := ssLibMultiSeal(t, o, alice, devs, devs[4].addr(), cert, "tamper", nil)
+	ssTamper(t, o, sent, devs, s.root.Public, "tamper")
+}
+
+// ssTamper flips a byte of account C's C, of its AT, and of the shared
+// body of sent, and checks who can still open what (target: the last
+// device, which then decrypts the untouched message).
+func ssTamper(t *testing.T, o *Oracle, sent []byte, devs []ssDev, root curve.PublicKey, want string) {
+	t.Helper()
+	victim := devs[2].addr().Name // account C, two libsignal devices
+	good := ssSplitBoth(t, o, sent, devs, nil)
+	// Find C's key material in the upload: it is the 48 bytes after its
+	// device list, which the split copies after the version byte.
+	at := bytes.Index(sent, good[victim][1:1+48])
+	if at < 0 {
+		t.Fatal("key material not found")
+	}
+	shared := len(sent) - (len(good[victim]) - 1 - 48)
+	for _, c := range []struct {
+		name string
+		pos  int
+		all  bool
+	}{{"C", at + 5, false}, {"AT", at + 40, false}, {"body", shared + 40, true}} {
+		bad := bytes.Clone(sent)
+		bad[c.pos] ^= 0x10
+		msgs := ssSplitBoth(t, o, bad, devs, nil)
+		for _, d := range devs {
+			_, _, err := ssOpenV2(t, o, d, msgs[d.addr().Name])
+			hit := c.all || d.addr().Name == victim
+			if hit && err == nil {
+				t.Fatalf("%s: %s accepted a message with a tampered %s", c.name, d, c.name)
+			}
+			if !hit && err != nil {
+				t.Fatalf("%s: %s refused its untouched part: %v", c.name, d, err)
+			}
+			if hit && d.g != nil && !errors.Is(err, sealedsender.ErrInvalidMessage) {
+				t.Fatalf("%s: Go error %v", c.name, err)
+			}
+		}
+	}
+	pt, err := ssDecryptV2(t, o, devs[len(devs)-1], good[devs[len(devs)-1].addr().Name], root)
+	if err != nil || pt != want {
+		t.Fatalf("untampered: %q %v", pt, err)
+	}
+}
+
+func TestSealedSenderV2GoToLibsignal(t *testing.T) {
+	o := Start(t)
+	s := newSSServer(t)
+	alice := newSessGo(t, 1)
+	cert := s.issue(t, alice.addr.Name, alice.addr.DeviceID, alice.identity.Public.Bytes(), ssExpires)
+	devs := ssFiveDevices(t, o)
+	for _, d := range devs {
+		var b Bundle
+		if d.g != nil {
+			b = d.g.publish(t, true)
+		} else {
+			b = must(o.Bundle(d.lib.Party, true))(t)
+		}
+		check(t, session.ProcessBundle(sessCtx, alice.st, sessAddr(d.addr()), sessFromOracle(t, b), sessNow, rand.Reader))
+	}
+	excluded := []string{"PNI:" + sessName()}
+	for _, round := range []struct {
+		typ  int
+		name string
+	}{{TypePreKey, "prekey"}, {TypeWhisper, "whisper"}} {
+		for i, d := range devs {
+			msg := fmt.Sprintf("%s to %s", round.name, d)
+			sent, typ := ssGoMultiSeal(t, alice, devs, d.addr(), cert, msg, excluded)
+			if typ != round.typ {
+				t.Fatalf("inner type %d", typ)
+			}
+			msgs := ssSplitBoth(t, o, sent, devs, excluded)
+			ssDeliver(t, o, msgs, devs, i, s.root.Public, msg, round.typ)
+		}
+		if round.typ == TypePreKey {
+			ssAck(t, o, devs, alice.ia(), alice, Party{})
+		}
+	}
+	sent, _ := ssGoMultiSeal(t, alice, devs, devs[4].addr(), cert, "tamper", nil)
+	ssTamper(t, o, sent, devs, s.root.Public, "tamper")
+
+	// One recipient: libsignal's single-recipient helper cuts the same bytes.
+	sent, _ = ssGoMultiSeal(t, alice, devs[2:3], devs[2].addr(), cert, "single", nil)
+	var lib ssSplit
+	check(t, o.Call("sealedMultiSplit", map[string]any{"ciphertext": sent}, &lib))
+	goSingle := must(sealedsender.SingleRecipientMessage(sent))(t)
+	if !bytes.Equal(goSingle, lib.SingleRecipientMessage) || !bytes.Equal(goSingle, lib.Recipients[0].Message) {
+		t.Fatal("single-recipient messages differ")
+	}
+	pt, err := ssDecryptV2(t, o, devs[2], goSingle, s.root.Public)
+	if err != nil || pt != "single" {
+		t.Fatalf("%q %v", pt, err)
 	}
 }

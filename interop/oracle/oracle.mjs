@@ -11,6 +11,8 @@
 // after another, so answers come back in request order.
 
 import * as S from '@signalapp/libsignal-client';
+// The server-side v2 parser is not re-exported by the package index.
+import SealedSenderMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -642,6 +644,74 @@ const ops = {
       senderE164: r.senderE164() ?? undefined,
       deviceId: r.deviceId(),
       type: usmc.msgType(),
+      contentHint: usmc.contentHint(),
+      groupId: g && g.length ? b64(g) : undefined,
+    };
+  },
+
+  // Sealed sender v2: party encrypts plaintext over its session with peer
+  // (the inner message), wraps it with senderCertificate, and seals it once
+  // for every device in recipients (sealedSenderMultiRecipientEncrypt);
+  // excludedRecipients are service id strings listed as deliberately left
+  // out. The answer is the sent message the client uploads.
+  async sealedMultiEncrypt(args) {
+    const p = party(args);
+    const peer = address(args, 'peer');
+    const cert = S.SenderCertificate.deserialize(bytes(args, 'senderCertificate'));
+    const recipients = need(args, 'recipients');
+    if (!Array.isArray(recipients)) throw new BadRequest('args.recipients must be an array of {name, deviceId}');
+    const addrs = recipients.map((r, i) => S.ProtocolAddress.new(str(r, 'name', `args.recipients[${i}]`), int(r, 'deviceId', `args.recipients[${i}]`)));
+    const excluded = args.excludedRecipients ?? [];
+    if (!Array.isArray(excluded)) throw new BadRequest('args.excludedRecipients must be an array of service id strings');
+    const m = await S.signalEncrypt(payload(args, 'plaintext'), peer, p.address, p.sessionStore, p.identityStore, optNow(args));
+    const usmc = S.UnidentifiedSenderMessageContent.new(m, cert, has(args, 'contentHint') ? int(args, 'contentHint') : 0, optBytes(args, 'groupId'));
+    const sent = await S.sealedSenderMultiRecipientEncrypt({
+      content: usmc,
+      recipients: addrs,
+      excludedRecipients: excluded.map((x) => S.ServiceId.parseFromServiceIdString(x)),
+      identityStore: p.identityStore,
+      sessionStore: p.sessionStore,
+    });
+    return { ciphertext: b64(sent) };
+  },
+
+  // The server's side of sealed sender v2: parses a sent message
+  // (SealedSenderMultiRecipientMessage) and cuts each recipient's received
+  // message (messageForRecipient), in the order the parser lists them.
+  // singleRecipientMessage is sealedSenderMultiRecipientMessageForSingleRecipient,
+  // given when the message has exactly one recipient entry.
+  sealedMultiSplit(args) {
+    const sent = bytes(args, 'ciphertext');
+    const m = new SealedSenderMultiRecipientMessage(sent);
+    const out = {
+      recipients: Object.entries(m.recipientsByServiceIdString()).map(([serviceId, r]) => ({
+        serviceId,
+        devices: r.deviceIds.map((d, i) => ({ deviceId: d, registrationId: r.registrationIds[i] })),
+        message: b64(m.messageForRecipient(r)),
+      })),
+      excludedRecipients: [...m.excludedRecipientServiceIdStrings()],
+    };
+    if (out.recipients.length + out.excludedRecipients.length === 1) {
+      out.singleRecipientMessage = b64(S.sealedSenderMultiRecipientMessageForSingleRecipient(sent));
+    }
+    return out;
+  },
+
+  // Opens a sealed sender message (v1, or a v2 received message) to party
+  // without decrypting the inner message (sealedSenderDecryptToUsmc): no
+  // session changes and no certificate check.
+  async sealedOpen(args) {
+    const p = party(args);
+    const usmc = await S.sealedSenderDecryptToUsmc(bytes(args, 'ciphertext'), p.identityStore);
+    const cert = usmc.senderCertificate();
+    const g = usmc.groupId();
+    return {
+      type: usmc.msgType(),
+      contents: b64(usmc.contents()),
+      senderCertificate: b64(cert.serialize()),
+      senderUuid: cert.senderUuid(),
+      senderE164: cert.senderE164() ?? undefined,
+      deviceId: cert.senderDeviceId(),
       contentHint: usmc.contentHint(),
       groupId: g && g.length ? b64(g) : undefined,
     };
