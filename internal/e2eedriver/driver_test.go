@@ -2,6 +2,7 @@ package e2eedriver
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/interop"
 )
 
@@ -257,6 +259,18 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("bob's Kyber prekey: %+v, used %+v", st.KyberPreKeys, st.KyberUsed)
 	}
 
+	// A sender certificate for bob, for the sealed sender failures below.
+	server, err := curve.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc, bc struct {
+		Certificate []byte `json:"certificate"`
+	}
+	b.call("serverCertificate", map[string]any{"keyId": 1, "serverKey": server.Public.Bytes(), "trustRootPrivateKey": server.Private[:]}, &sc)
+	b.call("senderCertificate", map[string]any{"senderUuid": b.p.Name, "deviceId": 1, "identityKey": b.p.IdentityKey, "expires": 1,
+		"serverCertificate": sc.Certificate, "serverPrivateKey": server.Private[:]}, &bc)
+
 	// Failed requests change nothing.
 	before := exportOf(t, c, "bob")
 	tampered := bytes.Clone(held.Ciphertext)
@@ -273,6 +287,11 @@ func TestExportImport(t *testing.T) {
 		{"processBundle", map[string]any{"party": "bob", "peer": a.addr(), "bundle": map[string]any{"registrationId": 1}}},
 		{"saveIdentity", map[string]any{"party": "bob", "peer": a.addr(), "identityKey": []byte{5}}},
 		{"importState", map[string]any{"party": "bob", "state": map[string]any{"format": stateFormat}}},
+		// A v2 send to a device without a session fails before bob's
+		// session with alice advances.
+		{"sealedMultiEncrypt", map[string]any{"party": "bob", "peer": a.addr(), "senderCertificate": bc.Certificate, "plaintext": []byte("x"),
+			"recipients": []any{a.addr(), map[string]any{"name": a.p.Name, "deviceId": 2}}}},
+		{"sealedDecrypt", map[string]any{"party": "bob", "ciphertext": tampered, "trustRoot": a.p.IdentityKey, "timestamp": 1}},
 	}
 	for _, f := range fails {
 		if err := c.Call(f.op, f.args, nil); err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parley-im/parley/e2ee/sealedsender"
 	"github.com/parley-im/parley/e2ee/senderkey"
 	"github.com/parley-im/parley/e2ee/session"
 )
@@ -76,8 +77,10 @@ func classOf(err error) string {
 		return classUntrusted
 	case errors.Is(err, session.ErrInvalidAddress):
 		return classInvalidAddress
-	case errors.Is(err, errSelfSend):
+	case errors.Is(err, sealedsender.ErrSelfSend):
 		return classSelfSend
+	case errors.Is(err, sealedsender.ErrInvalidRegistrationID):
+		return classInvalidRegistrationID
 	}
 	return classGeneric
 }

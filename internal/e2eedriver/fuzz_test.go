@@ -24,6 +24,8 @@ func FuzzRequest(f *testing.F) {
 		`{"id":8,"op":"hkdf","args":{"length":1e3,"ikm":null}}`,
 		`{"id":9,"op":"processBundle","args":{"party":"alice","peer":{"name":"bob","deviceId":1},"bundle":{"registrationId":1}}}`,
 		`{"id":10,"op":"encrypt","args":{"party":"alice","peer":{"name":"bob","deviceId":1},"plaintext":"aGk=","now":1}}`,
+		`{"id":11,"op":"sealedMultiSplit","args":{"ciphertext":"IwEAAAAAAAAAAAAAAAAAAAAAAAABAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`,
+		`{"id":12,"op":"sealedOpen","args":{"party":"bob","ciphertext":"Ig=="}}`,
 		`[{"op":"version"}]`, `{"op":{"x":1}}`, `{"id":null,"op":"close"}`, "\x00", `"`,
 	} {
 		f.Add([]byte(s))

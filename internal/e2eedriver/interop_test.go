@@ -48,6 +48,7 @@ func TestInterop(t *testing.T) {
 			t.Run("conversation", func(t *testing.T) { conversation(t, x, y) })
 			t.Run("refusals", func(t *testing.T) { refusals(t, x, y) })
 			t.Run("sealed", func(t *testing.T) { sealed(t, x, y) })
+			t.Run("sealedV2", func(t *testing.T) { sealedV2(t, x, y) })
 		})
 	}
 }

@@ -1,18 +1,20 @@
 package e2eedriver
 
 import (
-	"errors"
+	"encoding/json"
 
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/sealedsender"
 	"github.com/parley-im/parley/e2ee/session"
 )
 
-// classSelfSend is libsignal's error code for a sealed message whose sender
-// certificate names the receiving device itself.
-const classSelfSend = "SealedSenderSelfSend"
-
-var errSelfSend = errors.New("sealed sender: message was sent by this device")
+// libsignal's error codes for a sealed message whose sender certificate
+// names the receiving device itself, and for a registration id that does
+// not fit a v2 message.
+const (
+	classSelfSend              = "SealedSenderSelfSend"
+	classInvalidRegistrationID = "InvalidRegistrationId"
+)
 
 type certificateJSON struct {
 	Certificate Bytes `json:"certificate"`
@@ -173,34 +175,13 @@ func (d *Driver) sealedDecrypt(a *argReader) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := sealedsender.Decrypt(env, p.identity)
+	r, err := sealedsender.DecryptMessage(ctx, p.st, env, []curve.PublicKey{rootKey}, ts, localE164)
 	if err != nil {
-		return nil, inOp("sealedsender.Decrypt", err)
+		return nil, inOp("sealedsender.DecryptMessage", err)
 	}
-	if err := c.Sender.Validate(rootKey, ts); err != nil {
-		return nil, inOp("sealedsender.SenderCertificate.Validate", err)
-	}
-	self := c.Sender.SenderUUID == p.addr.Name || localE164 != "" && c.Sender.SenderE164 == localE164
-	if self && c.Sender.DeviceID == p.addr.DeviceID {
-		return nil, inOp("sealedsender.Decrypt", errSelfSend)
-	}
-	from := session.Address{Name: c.Sender.SenderUUID, DeviceID: c.Sender.DeviceID}
-	var pt []byte
-	switch c.Type {
-	case sealedsender.TypePreKey:
-		pt, err = session.DecryptPreKey(ctx, p.st, from, c.Contents)
-		err = inOp("session.DecryptPreKey", err)
-	case sealedsender.TypeWhisper:
-		pt, err = session.DecryptSignal(ctx, p.st, from, c.Contents)
-		err = inOp("session.DecryptSignal", err)
-	default:
-		err = inOp("sealedsender.Decrypt", sealedsender.ErrInvalidMessage)
-	}
-	if err != nil {
-		return nil, err
-	}
+	c := r.Content
 	out := map[string]any{
-		"plaintext":   Bytes(pt),
+		"plaintext":   Bytes(r.Plaintext),
 		"senderUuid":  c.Sender.SenderUUID,
 		"deviceId":    c.Sender.DeviceID,
 		"type":        int(c.Type),
@@ -211,6 +192,158 @@ func (d *Driver) sealedDecrypt(a *argReader) (any, error) {
 	}
 	if len(c.GroupID) > 0 {
 		out["groupId"] = Bytes(c.GroupID)
+	}
+	return out, nil
+}
+
+// sealedOpen opens the sealed layer only (sealedSenderDecryptToUsmc): no
+// certificate check, no session touched.
+func (d *Driver) sealedOpen(a *argReader) (any, error) {
+	p := d.party(a, "party")
+	env := a.bytes("ciphertext")
+	if a.err != nil {
+		return nil, a.err
+	}
+	c, err := sealedsender.Decrypt(env, p.identity)
+	if err != nil {
+		return nil, inOp("sealedsender.Decrypt", err)
+	}
+	out := map[string]any{
+		"type":              int(c.Type),
+		"contents":          Bytes(c.Contents),
+		"senderCertificate": Bytes(c.Sender.Serialize()),
+		"senderUuid":        c.Sender.SenderUUID,
+		"deviceId":          c.Sender.DeviceID,
+		"contentHint":       c.ContentHint,
+	}
+	if c.Sender.SenderE164 != "" {
+		out["senderE164"] = c.Sender.SenderE164
+	}
+	if len(c.GroupID) > 0 {
+		out["groupId"] = Bytes(c.GroupID)
+	}
+	return out, nil
+}
+
+// strings reads an optional array of strings (absent or null: none).
+func (a *argReader) strings(key string) []string {
+	if a.err != nil || !a.has(key) {
+		return nil
+	}
+	var out []string
+	if firstByte(a.m[key]) != '[' || json.Unmarshal(a.m[key], &out) != nil {
+		a.fail(badRequest("%s.%s must be an array of strings", a.where, key))
+		return nil
+	}
+	return out
+}
+
+// sealedMultiEncrypt is sealed sender v2: the party's 1:1 message to peer,
+// sealed once for every device in recipients.
+func (d *Driver) sealedMultiEncrypt(a *argReader) (any, error) {
+	p := d.party(a, "party")
+	peer := a.address("peer")
+	certB := a.bytes("senderCertificate")
+	pt := a.payload("plaintext")
+	var hint uint32
+	if a.has("contentHint") {
+		hint = a.u32("contentHint")
+	}
+	group := a.optBytes("groupId")
+	now := a.when("now", d.now())
+	if !a.has("recipients") {
+		a.fail(badRequest("args.recipients is required"))
+	}
+	var addrs []session.Address
+	for _, r := range a.list("recipients") {
+		name := r.str("name")
+		dev := r.int("deviceId")
+		a.merge(r)
+		if a.err != nil {
+			break
+		}
+		if dev < 1 || dev > session.MaxDeviceID {
+			a.fail(invalidAddress(name, dev))
+			break
+		}
+		addrs = append(addrs, session.Address{Name: name, DeviceID: uint32(dev)})
+	}
+	excludedS := a.strings("excludedRecipients")
+	if a.err != nil {
+		return nil, a.err
+	}
+	var excluded []sealedsender.ServiceID
+	for _, x := range excludedS {
+		id, err := sealedsender.ParseServiceID(x)
+		if err != nil {
+			return nil, inOp("ServiceId.parseFromServiceIdString", err)
+		}
+		excluded = append(excluded, id)
+	}
+	cert, err := sealedsender.ParseSenderCertificate(certB)
+	if err != nil {
+		return nil, inOp("sealedsender.ParseSenderCertificate", err)
+	}
+	// Everything that can fail is checked before the session advances.
+	recipients, err := sealedsender.RecipientsFromSessions(ctx, p.st, addrs)
+	if err != nil {
+		return nil, inOp("sealedsender.RecipientsFromSessions", err)
+	}
+	c, err := session.Encrypt(ctx, p.st, peer, pt, now)
+	if err != nil {
+		return nil, inOp("session.Encrypt", err)
+	}
+	sent, err := sealedsender.EncryptMulti(d.rand, &sealedsender.Content{Type: uint8(c.Type), Sender: cert, Contents: c.Body, ContentHint: hint, GroupID: group},
+		p.identity, recipients, excluded)
+	if err != nil {
+		return nil, inOp("sealedsender.EncryptMulti", err)
+	}
+	return map[string]any{"ciphertext": Bytes(sent)}, nil
+}
+
+type splitDevice struct {
+	DeviceID       uint32 `json:"deviceId"`
+	RegistrationID uint32 `json:"registrationId"`
+}
+
+type splitRecipient struct {
+	ServiceID string        `json:"serviceId"`
+	Devices   []splitDevice `json:"devices"`
+	Message   Bytes         `json:"message"`
+}
+
+// sealedMultiSplit is the server's side of sealed sender v2: every
+// recipient's received message, cut from the sent message.
+func (d *Driver) sealedMultiSplit(a *argReader) (any, error) {
+	sent := a.bytes("ciphertext")
+	if a.err != nil {
+		return nil, a.err
+	}
+	m, err := sealedsender.ParseSentMessage(sent)
+	if err != nil {
+		return nil, inOp("SealedSenderMultiRecipientMessage", err)
+	}
+	out := map[string]any{}
+	recipients := []splitRecipient{}
+	for _, r := range m.Recipients() {
+		msg, err := m.MessageFor(r.ServiceID)
+		if err != nil {
+			return nil, inOp("SealedSenderMultiRecipientMessage.messageForRecipient", err)
+		}
+		sr := splitRecipient{ServiceID: r.ServiceID.String(), Devices: []splitDevice{}, Message: msg}
+		for _, dv := range r.Devices {
+			sr.Devices = append(sr.Devices, splitDevice{DeviceID: dv.ID, RegistrationID: dv.RegistrationID})
+		}
+		recipients = append(recipients, sr)
+	}
+	excluded := []string{}
+	for _, x := range m.Excluded() {
+		excluded = append(excluded, x.String())
+	}
+	out["recipients"] = recipients
+	out["excludedRecipients"] = excluded
+	if single, err := sealedsender.SingleRecipientMessage(sent); err == nil {
+		out["singleRecipientMessage"] = Bytes(single)
 	}
 	return out, nil
 }
