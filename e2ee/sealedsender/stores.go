@@ -111,6 +111,11 @@ func RecipientsFromSessions(ctx context.Context, st session.Stores, addrs []sess
 	if st.Identity == nil || st.Sessions == nil {
 		return nil, fmt.Errorf("%w: identity and session stores are required", ErrInvalidArgument)
 	}
+	for _, a := range addrs {
+		if a.DeviceID < 1 || a.DeviceID > maxDeviceID {
+			return nil, fmt.Errorf("%w: device id %d", session.ErrInvalidAddress, a.DeviceID)
+		}
+	}
 	var out []Recipient
 	for i := 0; i < len(addrs); {
 		j := i + 1
@@ -130,9 +135,6 @@ func RecipientsFromSessions(ctx context.Context, st session.Stores, addrs []sess
 		}
 		r := Recipient{ServiceID: id, IdentityKey: key}
 		for _, a := range addrs[i:j] {
-			if a.DeviceID < 1 || a.DeviceID > maxDeviceID {
-				return nil, fmt.Errorf("%w: device id %d", session.ErrInvalidAddress, a.DeviceID)
-			}
 			rec, err := st.Sessions.LoadSession(ctx, a)
 			if err != nil {
 				return nil, err
