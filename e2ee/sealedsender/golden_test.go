@@ -90,3 +90,87 @@ func TestLibsignalGolden(t *testing.T) {
 		}
 	}
 }
+
+// testdata/v2-libsignal-0.103.0.json: a sealed sender v2 sent message made
+// by libsignal, and libsignal's own split of it (see its comment).
+func TestLibsignalGoldenV2(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v2-libsignal-0.103.0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		TrustRoot            []byte            `json:"trustRoot"`
+		SenderIdentityKey    []byte            `json:"senderIdentityKey"`
+		SenderCertificate    []byte            `json:"senderCertificate"`
+		RecipientPrivateKeys map[string][]byte `json:"recipientPrivateKeys"`
+		Sent                 []byte            `json:"sent"`
+		Split                struct {
+			Recipients []struct {
+				ServiceID string `json:"serviceId"`
+				Devices   []struct {
+					DeviceID       uint32 `json:"deviceId"`
+					RegistrationID uint32 `json:"registrationId"`
+				} `json:"devices"`
+				Message []byte `json:"message"`
+			} `json:"recipients"`
+			ExcludedRecipients []string `json:"excludedRecipients"`
+		} `json:"split"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	root, err := curve.ParsePublicKey(g.TrustRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseSentMessage(g.Sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := m.Recipients()
+	if m.Version != VersionV2ServiceID || len(rs) != 2 || len(g.Split.Recipients) != 2 {
+		t.Fatalf("version %x, %d recipients", m.Version, len(rs))
+	}
+	if ex := m.Excluded(); len(ex) != 1 || ex[0].String() != g.Split.ExcludedRecipients[0] {
+		t.Fatalf("excluded %v", ex)
+	}
+	var inner []byte
+	for i, r := range rs {
+		want := g.Split.Recipients[i]
+		if r.ServiceID.String() != want.ServiceID || len(r.Devices) != len(want.Devices) {
+			t.Fatalf("recipient %d: %+v", i, r)
+		}
+		for j, d := range r.Devices {
+			if d.ID != want.Devices[j].DeviceID || d.RegistrationID != want.Devices[j].RegistrationID {
+				t.Fatalf("%s device %d: %+v", r.ServiceID, j, d)
+			}
+		}
+		rm, err := m.MessageFor(r.ServiceID)
+		if err != nil || string(rm) != string(want.Message) {
+			t.Fatalf("%s: received message differs from libsignal's split (%v)", r.ServiceID, err)
+		}
+		priv, err := curve.ParsePrivateKey(g.RecipientPrivateKeys[want.ServiceID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Decrypt(rm, curve.KeyPair{Private: priv, Public: priv.PublicKey()})
+		if err != nil {
+			t.Fatalf("%s: %v", r.ServiceID, err)
+		}
+		if c.Type != TypePreKey || c.ContentHint != HintResendable || string(c.GroupID) != "group-v2" ||
+			string(c.Sender.Serialize()) != string(g.SenderCertificate) || string(c.Sender.IdentityKey.Bytes()) != string(g.SenderIdentityKey) {
+			t.Fatalf("%s: content %+v", r.ServiceID, c)
+		}
+		if inner != nil && string(inner) != string(c.Contents) {
+			t.Fatal("recipients see different contents")
+		}
+		inner = c.Contents
+		if err := c.Sender.ValidateWithTrustRoots([]curve.PublicKey{root}, c.Sender.Expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Registration ids at the 14-bit limit come through.
+	if rs[0].Devices[1].RegistrationID != MaxRegistrationID {
+		t.Fatalf("%+v", rs[0].Devices)
+	}
+}
