@@ -18,11 +18,12 @@ import (
 // records while they talked: the initiator's SPQR auth key, every pq_ratchet
 // in order prefixed by the sender, each epoch's ML-KEM decapsulation key
 // (FIPS 203 expanded form, 2400 bytes) of whichever side sent keys in it, and
-// the chain's next_root after each epoch was added. testdata/
-// capture-transcript.mjs makes them; the 0.90.0 one is kept so that a change
-// in libsignal between the two versions would show as one file failing.
+// the chain's next_root after each epoch was added. The script
+// testdata/capture-transcript.mjs makes them. The 0.90.0 capture is kept
+// beside the 0.103.0 one (the interop oracle's pin) so that a change in
+// libsignal between the two shows as one file failing.
 //
-// transcriptVersions are the captures every transcript test runs over; its
+// transcriptVersions are the captures every transcript test runs over; their
 // conversations are named "<version>/<conversation>".
 var transcriptVersions = []string{"0.90.0", "0.103.0"}
 
