@@ -15,6 +15,12 @@
 //   - sealedsender: certificates and sealed sender v1, which hides the
 //     sender from the server
 //   - fingerprint: safety numbers, displayable and scannable
+//   - padding: Signal's transport padding, which the client applies to
+//     message content before encrypting it
+//
+// This package itself holds Address, the device address every layer files
+// its state under (session.Address and senderkey.Address are aliases), and
+// imports nothing else of Parley's.
 //
 // docs/protocol.md says which libsignal version this matches and what is
 // not done yet.

@@ -4,14 +4,14 @@ import (
 	"context"
 	"sync"
 
-	"github.com/parley-im/parley/e2ee/session"
+	"github.com/parley-im/parley/e2ee"
 )
 
 // Address names one device of a user, like libsignal's ProtocolAddress. It
-// is the session package's type, so that the address a 1:1 session (which
-// carries the SKDM) was established with is the one the sender key is filed
-// under, without conversion.
-type Address = session.Address
+// is e2ee.Address, as is session.Address, so that the address a 1:1 session
+// (which carries the SKDM) was established with is the one the sender key is
+// filed under, without conversion.
+type Address = e2ee.Address
 
 // Store persists sender-key records. SenderKey returns (nil, nil) when there
 // is no record. The operations modify the returned record before saving it,

@@ -1,61 +1,35 @@
 package session
 
-import (
-	"encoding/hex"
-	"strconv"
-	"strings"
-)
+import "github.com/parley-im/parley/e2ee"
 
-// MaxDeviceID is the largest device id libsignal accepts (since 0.75 device
-// ids are 1..127, so that one byte holds them in the addresses field).
-const MaxDeviceID = 127
+// MaxDeviceID is the largest device id libsignal accepts (1..127); see
+// e2ee.MaxDeviceID.
+const MaxDeviceID = e2ee.MaxDeviceID
 
-// Address names one device of a remote (or the local) user. Name is opaque
-// to the protocol except for the addresses field of newer libsignal
-// versions, which is only defined when Name is a Signal service id (an ACI
-// UUID string, or "PNI:" followed by a UUID).
-type Address struct {
-	Name     string
-	DeviceID uint32
-}
+// Address names one device of a remote (or the local) user. It is
+// e2ee.Address, shared with senderkey so that both file state under the same
+// key.
+type Address = e2ee.Address
 
-// String formats the address as libsignal does, "name.device".
-func (a Address) String() string {
-	return a.Name + "." + strconv.FormatUint(uint64(a.DeviceID), 10)
-}
-
-func (a Address) validate() error {
-	if a.DeviceID < 1 || a.DeviceID > MaxDeviceID {
+// validate reports an invalid address with this package's sentinel, the one
+// callers of session test for.
+func validate(a Address) error {
+	if a.Validate() != nil {
 		return errorf(ErrInvalidAddress, "device id %d outside 1..%d", a.DeviceID, MaxDeviceID)
 	}
 	return nil
 }
 
-// serviceIDFixedWidth encodes Name as libsignal's 17-byte fixed-width
-// service id (kind byte: 0 ACI, 1 PNI; then the 16 UUID bytes). ok is false
-// when Name is not a service id.
-func serviceIDFixedWidth(name string) (out [17]byte, ok bool) {
-	s := name
-	if rest, found := strings.CutPrefix(s, "PNI:"); found {
-		out[0] = 1
-		s = rest
-	}
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return out, false
-	}
-	compact := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
-	if _, err := hex.Decode(out[1:], []byte(compact)); err != nil {
-		return out, false
-	}
-	return out, true
-}
+// serviceIDFixedWidth is e2ee.ServiceIDFixedWidth: 17-byte kind ‖ UUID, ok
+// false when the name is not a service id.
+func serviceIDFixedWidth(name string) ([17]byte, bool) { return e2ee.ServiceIDFixedWidth(name) }
 
 // encodeAddresses builds the 36-byte addresses field
 // sender(17) ‖ senderDevice ‖ recipient(17) ‖ recipientDevice.
 func encodeAddresses(sender, recipient Address) ([]byte, bool) {
 	s, ok1 := serviceIDFixedWidth(sender.Name)
 	r, ok2 := serviceIDFixedWidth(recipient.Name)
-	if !ok1 || !ok2 || sender.validate() != nil || recipient.validate() != nil {
+	if !ok1 || !ok2 || sender.Validate() != nil || recipient.Validate() != nil {
 		return nil, false
 	}
 	out := make([]byte, 0, 36)

@@ -26,7 +26,7 @@ func ProcessBundle(ctx context.Context, st Stores, remote Address, b Bundle, now
 	if err := st.require(false); err != nil {
 		return err
 	}
-	if err := remote.validate(); err != nil {
+	if err := validate(remote); err != nil {
 		return err
 	}
 	trusted, err := st.Identity.IsTrustedIdentity(ctx, remote, b.IdentityKey, Sending)
@@ -104,7 +104,7 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if err := st.require(false); err != nil {
 		return Ciphertext{}, err
 	}
-	if err := remote.validate(); err != nil {
+	if err := validate(remote); err != nil {
 		return Ciphertext{}, err
 	}
 	rec, err := st.Sessions.LoadSession(ctx, remote)
@@ -193,7 +193,7 @@ func DecryptSignal(ctx context.Context, st Stores, remote Address, body []byte) 
 	if err := st.require(false); err != nil {
 		return nil, err
 	}
-	if err := remote.validate(); err != nil {
+	if err := validate(remote); err != nil {
 		return nil, err
 	}
 	msg, err := parseSignalMessage(body)
@@ -238,7 +238,7 @@ func DecryptPreKey(ctx context.Context, st Stores, remote Address, body []byte) 
 	if err := st.require(true); err != nil {
 		return nil, err
 	}
-	if err := remote.validate(); err != nil {
+	if err := validate(remote); err != nil {
 		return nil, err
 	}
 	msg, err := parsePreKeyMessage(body)

@@ -1,8 +1,13 @@
 // Regenerates libsignal_vectors.json from the pinned test-only oracle
-// (@signalapp/libsignal-client 0.90.0, installed in interop/oracle). Run from
-// the repository root:
+// (@signalapp/libsignal-client 0.103.0, installed in interop/oracle by
+// `npm ci` there). Run from the repository root:
 //
 //   NODE_PATH=interop/oracle/node_modules node e2ee/curve/testdata/gen_libsignal.mjs > e2ee/curve/testdata/libsignal_vectors.json
+//
+// The committed file came from 0.90.0. The keys and messages are random, so
+// a rerun rewrites every line; output from 0.103.0 passed the same Go tests
+// with the same verdicts on the malleable and edge cases, so the file was
+// kept rather than churned.
 //
 // Only the public npm API is used: keys, signatures and agreements are
 // observed outputs, recorded as data.
@@ -10,6 +15,9 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 const require = createRequire(process.cwd() + '/interop/oracle/');
 const S = require('@signalapp/libsignal-client');
+const want = '0.103.0';
+const have = require('@signalapp/libsignal-client/package.json').version;
+if (have !== want) throw new Error(`libsignal-client ${have} installed, this script expects ${want} (interop/oracle's pin)`);
 
 const hex = (b) => Buffer.from(b).toString('hex');
 const u8 = (b) => new Uint8Array(Buffer.from(b));

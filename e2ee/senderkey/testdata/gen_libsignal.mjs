@@ -1,8 +1,12 @@
-// Regenerates libsignal_0.90.0.json: wire bytes produced by the official libsignal, frozen so that
-// the Go unit tests check byte compatibility without Node. Test tooling only (libsignal is AGPL and
-// is never linked into Parley). Run from the repository root after `cd interop/oracle && npm ci`:
+// Prints wire bytes produced by the official libsignal (the interop oracle's pin, 0.103.0), frozen
+// so that the Go unit tests check byte compatibility without Node. Test tooling only (libsignal is
+// AGPL and is never linked into Parley). Run from the repository root after `cd interop/oracle && npm ci`:
 //
-//	node e2ee/senderkey/testdata/gen_libsignal.mjs > e2ee/senderkey/testdata/libsignal_0.90.0.json
+//	node e2ee/senderkey/testdata/gen_libsignal.mjs > e2ee/senderkey/testdata/libsignal_0.103.0.json
+//
+// The committed libsignal_0.90.0.json came from 0.90.0 and is what the tests read. Its chain keys are
+// random, so a rerun changes every byte; 0.103.0 output passed the same tests (with the version check
+// in libsignal_test.go pointed at it), so the 0.90.0 file was kept rather than churned.
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -12,6 +16,8 @@ const oracle = path.join(here, '..', '..', '..', 'interop', 'oracle');
 const require = createRequire(path.join(oracle, 'package.json'));
 const S = await import(pathToFileURL(require.resolve('@signalapp/libsignal-client')).href);
 const pkg = require('@signalapp/libsignal-client/package.json');
+const want = '0.103.0';
+if (pkg.version !== want) throw new Error(`libsignal-client ${pkg.version} installed, this script expects ${want} (interop/oracle's pin)`);
 
 const hex = (b) => Buffer.from(b).toString('hex');
 class Store extends S.SenderKeyStore {

@@ -1,10 +1,17 @@
-// Regenerates libsignal-0.90.0-transcript.json (run from anywhere after 'npm ci' in interop/oracle):
-//   node e2ee/spqr/testdata/capture-transcript.mjs > e2ee/spqr/testdata/libsignal-0.90.0-transcript.json
+// Captures libsignal-0.103.0-transcript.json from the interop oracle's pinned libsignal (run from the
+// repository root after 'npm ci' in interop/oracle):
+//   node e2ee/spqr/testdata/capture-transcript.mjs > e2ee/spqr/testdata/libsignal-0.103.0-transcript.json
+// libsignal-0.90.0-transcript.json was made by the 0.90 form of this script (0.103 added the local
+// address to processPreKeyBundle, signalEncrypt and signalDecrypt*); both files stay as test data.
 // Two libsignal parties talk through in-memory stores; their session records are read with a
 // minimal protobuf walk (SessionStructure field 15 = pq_ratchet_state) for the SPQR auth key, each
 // epoch's ML-KEM decapsulation key and the chain's next_root. Test data only; not linked anywhere.
 import * as S from '../../../interop/oracle/node_modules/@signalapp/libsignal-client/dist/index.js';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+const want = '0.103.0';
+const pkg = JSON.parse(readFileSync(new URL('../../../interop/oracle/node_modules/@signalapp/libsignal-client/package.json', import.meta.url)));
+if (pkg.version !== want) throw new Error(`libsignal-client ${pkg.version} installed, this script captures ${want}`);
 const mk = (name) => {
   const st = { idKey: S.IdentityKeyPair.generate(), sessions: new Map(), pre: new Map(), spk: new Map(), kyber: new Map(), address: S.ProtocolAddress.new(name, 1) };
   st.sessionStore = new (class extends S.SessionStore { async saveSession(a, r) { st.sessions.set(a.toString(), r); } async getSession(a) { return st.sessions.get(a.toString()) ?? null; } async getExistingSessions(as) { return as.map(a => st.sessions.get(a.toString())); } })();
@@ -26,7 +33,7 @@ const fields = (buf) => { const out = {}; let at = 0; const rv = () => { let v =
 const hex = (b) => Buffer.from(b).toString('hex');
 async function run(pattern, n) {
   const a = mk(randomUUID()), b = mk(randomUUID());
-  await S.processPreKeyBundle(bundleOf(b), b.address, a.sessionStore, a.identityStore);
+  await S.processPreKeyBundle(bundleOf(b), b.address, a.address, a.sessionStore, a.identityStore);
   const rec = a.sessions.get(b.address.toString()).serialize();
   const pqState = fields(fields(fields(rec)[1][0])[15][0]);
   const authKey = fields(pqState[1][0])[1][0];
@@ -44,10 +51,10 @@ async function run(pattern, n) {
   for (let k = 0; k < n; k++) {
     const aliceSends = pattern(k);
     const [f, t] = aliceSends ? [a, b] : [b, a];
-    const c = await S.signalEncrypt(new Uint8Array(16), t.address, f.sessionStore, f.identityStore);
+    const c = await S.signalEncrypt(new Uint8Array(16), t.address, f.address, f.sessionStore, f.identityStore);
     let inner;
-    if (c.type() === 3) { const p = S.PreKeySignalMessage.deserialize(c.serialize()); inner = fields(c.serialize().subarray(1))[4][0]; await S.signalDecryptPreKey(p, f.address, t.sessionStore, t.identityStore, t.preKeyStore, t.signedPreKeyStore, t.kyberPreKeyStore); }
-    else { const sm = S.SignalMessage.deserialize(c.serialize()); inner = c.serialize(); await S.signalDecrypt(sm, f.address, t.sessionStore, t.identityStore); }
+    if (c.type() === 3) { const p = S.PreKeySignalMessage.deserialize(c.serialize()); inner = fields(c.serialize().subarray(1))[4][0]; await S.signalDecryptPreKey(p, f.address, t.address, t.sessionStore, t.identityStore, t.preKeyStore, t.signedPreKeyStore, t.kyberPreKeyStore); }
+    else { const sm = S.SignalMessage.deserialize(c.serialize()); inner = c.serialize(); await S.signalDecrypt(sm, f.address, t.address, t.sessionStore, t.identityStore); }
     const sm = fields(inner.subarray(1, inner.length - 8));
     msgs.push((aliceSends ? 'A' : 'B') + ' ' + hex(sm[5] ? sm[5][0] : new Uint8Array()));
     inspect(a); inspect(b);
