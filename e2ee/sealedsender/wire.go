@@ -2,6 +2,8 @@ package sealedsender
 
 import (
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/parley-im/parley/e2ee/internal/wire"
 )
 
 // field is one decoded protobuf field. Later occurrences of a field replace
@@ -21,7 +23,7 @@ func decodeFields(b []byte, want map[protowire.Number]protowire.Type) (map[proto
 	out := map[protowire.Number]field{}
 	i := 0
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := wire.ConsumeTag(b)
 		if n < 0 {
 			return nil, ErrInvalidProtobuf
 		}
@@ -44,7 +46,7 @@ func decodeFields(b []byte, want map[protowire.Number]protowire.Type) (map[proto
 		case protowire.BytesType:
 			f.b, n = protowire.ConsumeBytes(b)
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = wire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
 			return nil, ErrInvalidProtobuf

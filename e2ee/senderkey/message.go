@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/internal/wire"
 )
 
 // MessageVersion is the Sender Key message version. Both message types
@@ -160,7 +161,7 @@ type fields struct {
 // asked for (want4, want5 non-zero); otherwise they are skipped as unknown.
 func (f *fields) parse(b []byte, want4, want5 protowire.Number) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := wire.ConsumeTag(b)
 		if n < 0 {
 			return ErrInvalidMessage
 		}
@@ -185,7 +186,7 @@ func (f *fields) parse(b []byte, want4, want5 protowire.Number) error {
 			// A known field with the wrong wire type.
 			return ErrInvalidMessage
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = wire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
 			return ErrInvalidMessage

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/internal/wire"
 	"github.com/parley-im/parley/e2ee/kem"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -163,9 +164,9 @@ func (r *fieldReader) next() (protowire.Number, protowire.Type, bool) {
 	if r.err != nil || len(r.b) == 0 {
 		return 0, 0, false
 	}
-	num, typ, n := protowire.ConsumeTag(r.b)
+	num, typ, n := wire.ConsumeTag(r.b)
 	if n < 0 {
-		r.err = protowire.ParseError(n)
+		r.err = errorf(ErrInvalidMessage, "protobuf: bad tag")
 		return 0, 0, false
 	}
 	r.b = r.b[n:]
@@ -207,9 +208,9 @@ func (r *fieldReader) uint32(typ protowire.Type) uint32 {
 }
 
 func (r *fieldReader) skip(num protowire.Number, typ protowire.Type) {
-	n := protowire.ConsumeFieldValue(num, typ, r.b)
+	n := wire.ConsumeFieldValue(num, typ, r.b)
 	if n < 0 {
-		r.err = protowire.ParseError(n)
+		r.err = errorf(ErrInvalidMessage, "protobuf: bad field %d", num)
 		return
 	}
 	r.b = r.b[n:]
