@@ -8,7 +8,6 @@ import (
 
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/internal/wire"
-	"github.com/parley-im/parley/e2ee/kem"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -348,11 +347,11 @@ func parsePreKeyMessage(b []byte) (*preKeyMessage, error) {
 		return nil, errorf(ErrInvalidMessage, "PreKeySignalMessage lacks a required field")
 	}
 	// Version 4 is PQXDH: the Kyber half must be there, both parts of it.
+	// The ciphertext's framing is checked where it is decapsulated, as
+	// libsignal does: a repeat of a session start we already processed
+	// never looks at it.
 	if !haveKyberID || !haveKyberCT {
 		return nil, errorf(ErrInvalidMessage, "PreKeySignalMessage lacks the Kyber prekey id or ciphertext")
-	}
-	if len(p.kyberCiphertext) != kem.CiphertextSize || p.kyberCiphertext[0] != kem.KeyTypeKyber1024 {
-		return nil, errorf(ErrInvalidMessage, "Kyber ciphertext of %d bytes", len(p.kyberCiphertext))
 	}
 	if p.baseKey, err = curve.ParsePublicKey(rawBase); err != nil {
 		return nil, errorf(ErrInvalidKey, "base key: %v", err)
