@@ -906,6 +906,49 @@ ops.bench = async function bench(args) {
   return { iterations, microsecondsPerOp: results };
 };
 
+// ---------------------------------------------------------------- differential fuzzing
+
+// diffBatch serves interop/differential_test.go: it tries many mutants of one
+// message, each against the same starting state, in one request. For each
+// value: the party `party` is (re)created from `state` (an exportState
+// object) when one is given, then `steps` run in order (each {op, args}),
+// with args.party set to `party` and the value (base64) put into the
+// `field` argument of the first step; a failing step ends the run. Each
+// answer is {ok, results: [each step's result], step?, error?}, where step
+// and error ("<Class>: message", as a single request would have answered)
+// name the step that failed.
+ops.diffBatch = async function diffBatch(args) {
+  const handle = str(args, 'party');
+  const state = has(args, 'state') ? need(args, 'state') : null;
+  const steps = need(args, 'steps');
+  const field = str(args, 'field');
+  const values = need(args, 'values');
+  if (!Array.isArray(steps) || steps.length === 0) throw new BadRequest('args.steps must be a non-empty array');
+  if (!Array.isArray(values)) throw new BadRequest('args.values must be an array');
+  for (const s of steps) {
+    if (!s || typeof s.op !== 'string' || !Object.hasOwn(ops, s.op) || ['diffBatch', 'bench', 'close'].includes(s.op)) {
+      throw new BadRequest(`args.steps: unknown or unbatchable op ${JSON.stringify(s?.op)}`);
+    }
+  }
+  const results = [];
+  for (const v of values) {
+    if (state) parties.set(handle, Party.importState(state));
+    const out = { ok: true, results: [] };
+    for (let i = 0; i < steps.length; i++) {
+      const a = { ...(steps[i].args ?? {}), party: handle };
+      if (i === 0) a[field] = v;
+      try {
+        out.results.push((await ops[steps[i].op](a)) ?? {});
+      } catch (e) {
+        Object.assign(out, { ok: false, step: i, error: errorAnswer(null, e).error });
+        break;
+      }
+    }
+    results.push(out);
+  }
+  return { results };
+};
+
 // ---------------------------------------------------------------- loop
 
 function errorAnswer(id, e) {
