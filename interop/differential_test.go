@@ -682,9 +682,6 @@ var dzAllowed = []struct {
 			return nil
 		}, nil)
 	}},
-	// Listed in docs/protocol.md, but libsignal 0.103.0's verify refuses
-	// s + L as well (a signature made by e2ee/curve, with L added, checked
-	// through the oracle's verify op): this entry has not fired yet.
 	{"XEdDSA signature with s not reduced mod L: Go refuses, libsignal accepts", func(b []byte, l *dzLayout) []byte {
 		return dzRewrite(b, l, func(f dzField, l *dzLayout) []byte {
 			if f.typ == protowire.BytesType && slices.Contains(l.sigFields, f.num) {
