@@ -365,7 +365,12 @@ func dzVarintField(num protowire.Number, v uint64) []byte {
 }
 
 // dzOrder is the order of the Ed25519 group, L = 2^252 + 27742317777372353535851937790883648493.
-var dzOrder, _ = new(big.Int).SetString("7237005577332262213973186563042994763542563734891926575337125489025325432205", 10)
+// Built from its definition: a decimal literal once had a wrong digit run,
+// which made every "s+L" mutant a plain corruption.
+var dzOrder = func() *big.Int {
+	c, _ := new(big.Int).SetString("27742317777372353535851937790883648493", 10)
+	return c.Add(c, new(big.Int).Lsh(big.NewInt(1), 252))
+}()
 
 // dzAddL adds L to the s half of a 64-byte XEdDSA signature (keeping the
 // sign bit libsignal stores in the top bit): a non-reduced s that verifies
