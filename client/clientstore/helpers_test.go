@@ -100,3 +100,6 @@ func randomKey(tb testing.TB) [32]byte {
 	}
 	return k
 }
+
+// ctxT is context.Context, short for InTx callbacks in tests.
+type ctxT = context.Context
