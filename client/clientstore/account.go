@@ -68,7 +68,9 @@ func (a Account) LogValue() slog.Value {
 }
 
 // String keeps private keys out of %v.
-func (a Account) String() string { return "clientstore.Account{" + a.ID.String() + "." + a.Device.String() + "}" }
+func (a Account) String() string {
+	return "clientstore.Account{" + a.ID.String() + "." + a.Device.String() + "}"
+}
 
 // SaveAccount stores a, replacing the account on record.
 func (s *Store) SaveAccount(ctx context.Context, a Account) error {

@@ -103,7 +103,7 @@ func (f field) text(dst *string, max int) bool {
 }
 
 func (f field) when(dst *time.Time) bool {
-	if !f.isUint(1<<62) {
+	if !f.isUint(1 << 62) {
 		return false
 	}
 	*dst = fromMS(int64(f.x))

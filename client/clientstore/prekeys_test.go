@@ -17,7 +17,12 @@ func setNextID(t *testing.T, st *Store, space int, next int64) {
 	}
 }
 
-func ids[T interface{ session.PreKeyRecord | session.KyberPreKeyRecord }](rs []T) []uint32 {
+// oneTimeKey is either kind of one-time prekey record.
+type oneTimeKey interface {
+	session.PreKeyRecord | session.KyberPreKeyRecord
+}
+
+func ids[T oneTimeKey](rs []T) []uint32 {
 	out := make([]uint32, len(rs))
 	for i, r := range rs {
 		switch r := any(r).(type) {
