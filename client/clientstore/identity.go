@@ -97,6 +97,11 @@ func (s *Store) saveIdentityRow(ctx context.Context, q querier, addr session.Add
 // TrustChanged and reported as changed: the client tells the user, and
 // sending stays blocked until AcknowledgeIdentity.
 func (s *Store) SaveIdentity(ctx context.Context, addr session.Address, key curve.PublicKey) (changed bool, err error) {
+	// The common case, the same key again (every message), needs no write
+	// transaction.
+	if p, ok, err := s.loadIdentity(ctx, s.read(ctx), addr); err != nil || (ok && p.key == key) {
+		return false, err
+	}
 	err = s.write(ctx, func(q querier) error {
 		changed = false
 		old, ok, err := s.loadIdentity(ctx, q, addr)

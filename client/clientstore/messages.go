@@ -227,19 +227,25 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (int64, error) {
 	activity := max(ms(m.SentAt), ms(m.ReceivedAt))
 	var seq int64
 	err := s.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE conversations SET last_activity = MAX(last_activity, ?) WHERE id = ?`, activity, m.Conversation)
-		if err != nil {
+		// Insert first: a duplicate must change nothing, even when the
+		// caller's transaction goes on after ErrDuplicate.
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE id = ?`, m.Conversation).Scan(&n); err != nil {
 			return err
 		}
-		if err := one(res, fmt.Sprintf("conversation %d", m.Conversation)); err != nil {
-			return err
+		if n == 0 {
+			return fmt.Errorf("%w: conversation %d", ErrNotFound, m.Conversation)
 		}
-		err = q.QueryRowContext(ctx, `INSERT INTO messages (conversation_id, ref_hash, direction, sent_at, received_at, edited_at, expires_at, deleted, sealed)
+		err := q.QueryRowContext(ctx, `INSERT INTO messages (conversation_id, ref_hash, direction, sent_at, received_at, edited_at, expires_at, deleted, sealed)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 			m.Conversation, rh, m.Direction, ms(m.SentAt), ms(m.ReceivedAt), ms(m.EditedAt), ms(m.ExpiresAt), m.Deleted, sealed).Scan(&seq)
 		if isUnique(err) {
 			return fmt.Errorf("%w: message %s from %s", ErrDuplicate, m.ID, m.Sender.Account)
 		}
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE conversations SET last_activity = MAX(last_activity, ?) WHERE id = ?`, activity, m.Conversation)
 		return err
 	})
 	return seq, err

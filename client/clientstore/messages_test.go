@@ -76,6 +76,18 @@ func TestMessageRoundTripAndDuplicates(t *testing.T) {
 	if got := f.get(t, m.Ref()); string(got.Content) != "hello" {
 		t.Fatal("a duplicate changed the message")
 	}
+	// Nor does it change anything in a transaction that goes on after it.
+	late := dup
+	late.SentAt, late.ReceivedAt = t0.Add(time.Hour), t0.Add(time.Hour)
+	err = f.st.InTx(ctx, func(ctx ctxT) error {
+		if _, err := f.st.AddMessage(ctx, late); !errors.Is(err, ErrDuplicate) {
+			return fmt.Errorf("duplicate in a transaction: %v", err)
+		}
+		return nil
+	})
+	if c, _ := f.st.Conversation(ctx, f.conv.ID); err != nil || !c.LastActivity.Equal(t0.Add(time.Second)) {
+		t.Fatalf("a duplicate moved LastActivity to %v (%v)", c.LastActivity, err)
+	}
 	// The same id from another sender is another message.
 	other := m
 	other.Sender.Account = types.NewAccountID()
