@@ -2,7 +2,6 @@ package session
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"math"
 
@@ -132,17 +131,12 @@ func encodeSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, p
 // computeMAC is HMAC-SHA256(mac key, senderIdentity ‖ receiverIdentity ‖
 // version byte ‖ protobuf), identities in their 33-byte encoding.
 func computeMAC(macKey []byte, sender, receiver curve.PublicKey, body []byte) [32]byte {
-	m := hmac.New(sha256.New, macKey)
 	var idBuf [2 * curve.SerializedPublicKeySize]byte
 	idBuf[0] = curve.KeyTypeDJB
 	copy(idBuf[1:33], sender[:])
 	idBuf[33] = curve.KeyTypeDJB
 	copy(idBuf[34:], receiver[:])
-	m.Write(idBuf[:])
-	m.Write(body)
-	var out [32]byte
-	m.Sum(out[:0])
-	return out
+	return hmacSum(macKey, idBuf[:], body)
 }
 
 func (m *signalMessage) verifyMAC(macKey []byte, sender, receiver curve.PublicKey) bool {

@@ -2,7 +2,6 @@ package spqr
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"math"
@@ -54,12 +53,16 @@ func (k braidKind) String() string {
 	return fmt.Sprintf("braidKind(%d)", uint8(k))
 }
 
+// KDF and MAC labels, as byte slices (never written).
+var (
+	labelAuthUpdate = []byte("Signal_PQCKA_V1_MLKEM768:Authenticator Update")
+	labelMACHeader  = []byte("Signal_PQCKA_V1_MLKEM768:ekheader")
+	labelMACCt      = []byte("Signal_PQCKA_V1_MLKEM768:ciphertext")
+	labelSCKAKey    = []byte("Signal_PQCKA_V1_MLKEM768:SCKA Key")
+)
+
 const (
-	labelAuthUpdate = "Signal_PQCKA_V1_MLKEM768:Authenticator Update"
-	labelMACHeader  = "Signal_PQCKA_V1_MLKEM768:ekheader"
-	labelMACCt      = "Signal_PQCKA_V1_MLKEM768:ciphertext"
-	labelSCKAKey    = "Signal_PQCKA_V1_MLKEM768:SCKA Key"
-	macSize         = 32
+	macSize = 32
 
 	hdrMsgSize = kemHeaderSize + macSize // 96 bytes on the wire
 	ct2MsgSize = kemCT2Size + macSize    // 160 bytes on the wire
@@ -79,17 +82,17 @@ func newAuthenticator(authKey []byte, epoch uint64) authenticator {
 
 func (a *authenticator) update(epoch uint64, k []byte) {
 	ikm := append(a.root[:len(a.root):len(a.root)], k...)
-	okm := kdf(zeroSalt, ikm, labelAuthUpdate+be64(epoch), 64)
+	var okm [64]byte
+	e := be64(epoch)
+	kdf(okm[:], zeroSalt, ikm, labelAuthUpdate, e[:])
 	copy(a.root[:], okm[:32])
 	copy(a.mac[:], okm[32:])
 }
 
-func (a *authenticator) macOf(label string, epoch uint64, data []byte) []byte {
-	h := hmac.New(sha256.New, a.mac[:])
-	h.Write([]byte(label))
-	h.Write([]byte(be64(epoch)))
-	h.Write(data)
-	return h.Sum(nil)
+func (a *authenticator) macOf(label []byte, epoch uint64, data []byte) []byte {
+	e := be64(epoch)
+	mac := hmacSum(a.mac[:], label, e[:], data)
+	return mac[:]
 }
 
 // epochSecret is a braid output: the shared secret of one epoch.
@@ -99,7 +102,10 @@ type epochSecret struct {
 }
 
 func scka(epoch uint64, kemSecret []byte) []byte {
-	return kdf(zeroSalt, kemSecret, labelSCKAKey+be64(epoch), 32)
+	var out [32]byte
+	e := be64(epoch)
+	kdf(out[:], zeroSalt, kemSecret, labelSCKAKey, e[:])
+	return out[:]
 }
 
 // braid is one state of the machine. Which fields are meaningful depends on

@@ -48,10 +48,11 @@ func (p ChainParams) maxOOO() uint64 {
 	return uint64(p.MaxOOOKeys)
 }
 
-const (
-	labelChainStart = "Signal PQ Ratchet V1 Chain  Start" // two spaces: as deployed
-	labelChainNext  = "Signal PQ Ratchet V1 Chain Next"
-	labelAddEpoch   = "Signal PQ Ratchet V1 Chain Add Epoch"
+// KDF labels, as byte slices for kdf (never written).
+var (
+	labelChainStart = []byte("Signal PQ Ratchet V1 Chain  Start") // two spaces: as deployed
+	labelChainNext  = []byte("Signal PQ Ratchet V1 Chain Next")
+	labelAddEpoch   = []byte("Signal PQ Ratchet V1 Chain Add Epoch")
 )
 
 // epochsKeptBeforeSendEpoch: once a party sends in epoch e, keys of epochs
@@ -103,20 +104,22 @@ func (c *chain) linkFrom(okm []byte) chainEpoch {
 }
 
 func newChain(authKey []byte, dir Direction, params ChainParams) *chain {
-	okm := kdf(zeroSalt, authKey, labelChainStart, 96)
+	var okm [96]byte
+	kdf(okm[:], zeroSalt, authKey, labelChainStart)
 	c := &chain{dir: dir, params: params}
 	copy(c.nextRoot[:], okm[:32])
-	c.links = []chainEpoch{c.linkFrom(okm)}
+	c.links = []chainEpoch{c.linkFrom(okm[:])}
 	return c
 }
 
 // addEpoch mixes the secret of epoch c.current+1 into the root and opens that
 // epoch's chains. Callers check the epoch number first (checkAddEpoch).
 func (c *chain) addEpoch(secret []byte) {
-	okm := kdf(c.nextRoot[:], secret, labelAddEpoch, 96)
+	var okm [96]byte
+	kdf(okm[:], c.nextRoot[:], secret, labelAddEpoch)
 	c.current++
 	copy(c.nextRoot[:], okm[:32])
-	c.links = append(c.links, c.linkFrom(okm))
+	c.links = append(c.links, c.linkFrom(okm[:]))
 }
 
 func (c *chain) checkAddEpoch(epoch uint64) error {
@@ -130,11 +133,11 @@ func (c *chain) checkAddEpoch(epoch uint64) error {
 // counter 1.
 func (d *chainDir) step() (uint32, [32]byte) {
 	d.ctr++
-	okm := kdf(zeroSalt, d.next[:], be32(d.ctr)+labelChainNext, 64)
+	var okm [64]byte
+	ctr := be32(d.ctr)
+	kdf(okm[:], zeroSalt, d.next[:], ctr[:], labelChainNext)
 	copy(d.next[:], okm[:32])
-	var k [32]byte
-	copy(k[:], okm[32:])
-	return d.ctr, k
+	return d.ctr, [32]byte(okm[32:])
 }
 
 func (d *chainDir) find(at uint32) (int, bool) {
