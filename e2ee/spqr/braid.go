@@ -350,14 +350,3 @@ func (b braid) sendCt2(ek []byte) braid {
 	return braid{kind: kindCt2Sampled, epoch: b.epoch, auth: b.auth,
 		ct2Enc: mustEncoder(append(ct2, mac...))}
 }
-
-func (b braid) clone() braid {
-	n := b
-	n.ct1Dec = b.ct1Dec.clone()
-	n.ct2Dec = b.ct2Dec.clone()
-	n.hdrDec = b.hdrDec.clone()
-	n.ekDec = b.ekDec.clone()
-	// Byte slices and encoder messages are never written after creation, so
-	// sharing them is safe; only the encoders' lazily built caches are shared.
-	return n
-}

@@ -278,19 +278,16 @@ func (c *chain) recvKey(epoch uint64, index uint32) [32]byte {
 	return c.links[i].recv.key(index, c.params)
 }
 
-func (d chainDir) clone() chainDir {
-	d.prev = append([]storedKey(nil), d.prev...)
-	return d
-}
-
-func (c *chain) clone() *chain {
-	if c == nil {
-		return nil
+// cloneInto makes n a copy of c that shares nothing written later: links
+// go into a new array (links, when it is large enough), and each prev is
+// capped so that an append reallocates instead of writing into the shared
+// array (chainDir.key never writes prev's elements in place).
+func (c *chain) cloneInto(n *chain, links []chainEpoch) {
+	*n = *c
+	n.links = append(links[:0], c.links...)
+	for i := range n.links {
+		l := &n.links[i]
+		l.send.prev = l.send.prev[:len(l.send.prev):len(l.send.prev)]
+		l.recv.prev = l.recv.prev[:len(l.recv.prev):len(l.recv.prev)]
 	}
-	n := *c
-	n.links = make([]chainEpoch, len(c.links))
-	for i, l := range c.links {
-		n.links[i] = chainEpoch{send: l.send.clone(), recv: l.recv.clone()}
-	}
-	return &n
 }

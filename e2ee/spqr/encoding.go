@@ -111,8 +111,14 @@ func (l *lagrange) eval(x uint16) uint16 {
 	if n == 0 {
 		return 0
 	}
-	// num_j = prod_{m!=j}(x - x_m) from prefix and suffix products.
-	suffix := make([]uint16, n+1)
+	// num_j = prod_{m!=j}(x - x_m) from prefix and suffix products. The
+	// braid's messages have at most 36 points per polynomial: no heap.
+	var stack [64]uint16
+	suffix := stack[:0]
+	if n+1 > len(stack) {
+		suffix = make([]uint16, 0, n+1)
+	}
+	suffix = suffix[:n+1]
 	suffix[n] = 1
 	for m := n - 1; m >= 0; m-- {
 		suffix[m] = gfMul(suffix[m+1], x^l.pts[m].x)
@@ -141,7 +147,9 @@ type chunk struct {
 }
 
 // encoder produces the chunks of one message. Only msg and idx are state; the
-// interpolation is a cache rebuilt on demand.
+// interpolation is a cache built on demand. Copies of an encoder share msg
+// and the cache, so neither is ever written once set: the cache is built
+// whole and then assigned.
 type encoder struct {
 	msg   []byte
 	idx   uint32 // next chunk; the chunk index is its low 16 bits
@@ -188,14 +196,7 @@ func (e *encoder) chunkAt(k uint16) chunk {
 			y = e.symbol(int(k)*numPolys + p)
 		} else {
 			if e.polys == nil {
-				e.polys = new([numPolys]*lagrange)
-			}
-			if e.polys[p] == nil {
-				pts := make([]gfPoint, pointsOf(n, p))
-				for x := range pts {
-					pts[x] = gfPoint{x: uint16(x), y: e.symbol(x*numPolys + p)}
-				}
-				e.polys[p] = newLagrange(pts)
+				e.polys = e.interpolate()
 			}
 			y = e.polys[p].eval(k)
 		}
@@ -203,6 +204,20 @@ func (e *encoder) chunkAt(k uint16) chunk {
 		c.data[2*p+1] = byte(y)
 	}
 	return c
+}
+
+// interpolate builds the polynomials through the message symbols.
+func (e *encoder) interpolate() *[numPolys]*lagrange {
+	n := len(e.msg) / 2
+	polys := new([numPolys]*lagrange)
+	for p := range polys {
+		pts := make([]gfPoint, pointsOf(n, p))
+		for x := range pts {
+			pts[x] = gfPoint{x: uint16(x), y: e.symbol(x*numPolys + p)}
+		}
+		polys[p] = newLagrange(pts)
+	}
+	return polys
 }
 
 // next returns the next chunk and advances; the index wraps at 2^16 as
@@ -215,9 +230,15 @@ func (e *encoder) next() chunk {
 
 // decoder gathers chunks of a message of need symbols. Points are kept sorted
 // by x; a later point with the same x replaces the earlier one.
+//
+// The points of all polynomials share one slice, polynomial p's being
+// pts[off[p]:off[p+1]]. That slice is never written once the decoder is
+// built (add makes a new one), so copies of a decoder share it safely and a
+// state clone does not copy points.
 type decoder struct {
 	need int
-	pts  [numPolys][]gfPoint
+	off  [numPolys + 1]uint32
+	pts  []gfPoint
 }
 
 func newDecoder(lenBytes int) (decoder, error) {
@@ -229,39 +250,71 @@ func newDecoder(lenBytes int) (decoder, error) {
 
 func (d *decoder) necessary(p int) int { return pointsOf(d.need, p) }
 
+// poly returns polynomial p's points (not to be written).
+func (d *decoder) poly(p int) []gfPoint {
+	return d.pts[d.off[p]:d.off[p+1]:d.off[p+1]]
+}
+
 // add returns a decoder with chunk c added; d itself is not changed, so that a
 // chunk whose message later fails authentication leaves no trace.
 func (d decoder) add(c chunk) decoder {
+	// What happens to each polynomial: -1 nothing, else the position where
+	// the point goes, replacing one when same says so.
+	var at [numPolys]int
+	var same [numPolys]bool
+	grow, change := 0, false
 	for p := 0; p < numPolys; p++ {
 		x := c.index
 		y := uint16(c.data[2*p])<<8 | uint16(c.data[2*p+1])
 		need := d.necessary(p)
+		old := d.poly(p)
+		at[p] = -1
 		// A point is kept while the polynomial is short of points, or when it
 		// is a systematic one that saves interpolation.
-		if int(x) >= need && len(d.pts[p]) >= need {
+		if int(x) >= need && len(old) >= need {
 			continue
 		}
-		old := d.pts[p]
-		i := sort.Search(len(old), func(i int) bool { return old[i].x >= x })
-		var np []gfPoint
-		if i < len(old) && old[i].x == x {
-			np = append([]gfPoint(nil), old...)
-			np[i].y = y
-		} else {
-			np = make([]gfPoint, 0, len(old)+1)
-			np = append(np, old[:i]...)
-			np = append(np, gfPoint{x, y})
-			np = append(np, old[i:]...)
+		i := len(old)
+		if i > 0 && old[i-1].x >= x { // chunks usually come in order
+			i = sort.Search(len(old), func(i int) bool { return old[i].x >= x })
 		}
-		d.pts[p] = np
+		at[p] = i
+		if i < len(old) && old[i].x == x {
+			same[p] = true
+			change = change || old[i].y != y
+		} else {
+			grow++
+			change = true
+		}
 	}
-	return d
+	if !change {
+		return d
+	}
+	n := decoder{need: d.need, pts: make([]gfPoint, 0, len(d.pts)+grow)}
+	for p := 0; p < numPolys; p++ {
+		old := d.poly(p)
+		n.off[p] = uint32(len(n.pts))
+		i := at[p]
+		if i < 0 {
+			n.pts = append(n.pts, old...)
+			continue
+		}
+		pt := gfPoint{c.index, uint16(c.data[2*p])<<8 | uint16(c.data[2*p+1])}
+		n.pts = append(n.pts, old[:i]...)
+		n.pts = append(n.pts, pt)
+		if same[p] {
+			i++
+		}
+		n.pts = append(n.pts, old[i:]...)
+	}
+	n.off[numPolys] = uint32(len(n.pts))
+	return n
 }
 
 // decoded returns the message once enough chunks are in.
 func (d *decoder) decoded() ([]byte, bool) {
 	for p := 0; p < numPolys; p++ {
-		if len(d.pts[p]) < d.necessary(p) {
+		if len(d.poly(p)) < d.necessary(p) {
 			return nil, false
 		}
 	}
@@ -269,7 +322,7 @@ func (d *decoder) decoded() ([]byte, bool) {
 	out := make([]byte, 0, 2*d.need)
 	for s := 0; s < d.need; s++ {
 		p, x := s%numPolys, uint16(s/numPolys)
-		pts := d.pts[p]
+		pts := d.poly(p)
 		i := sort.Search(len(pts), func(i int) bool { return pts[i].x >= x })
 		var y uint16
 		if i < len(pts) && pts[i].x == x {
@@ -283,11 +336,4 @@ func (d *decoder) decoded() ([]byte, bool) {
 		out = append(out, byte(y>>8), byte(y))
 	}
 	return out, true
-}
-
-func (d decoder) clone() decoder {
-	for p := range d.pts {
-		d.pts[p] = append([]gfPoint(nil), d.pts[p]...)
-	}
-	return d
 }

@@ -121,9 +121,9 @@ func TestDecoderDuplicatesAndExtras(t *testing.T) {
 	if !ok || !bytes.Equal(got, msg) {
 		t.Fatal("decode with duplicates failed")
 	}
-	for p := range d.pts {
-		if len(d.pts[p]) > 2*d.necessary(p) {
-			t.Fatalf("poly %d holds %d points", p, len(d.pts[p]))
+	for p := 0; p < numPolys; p++ {
+		if len(d.poly(p)) > 2*d.necessary(p) {
+			t.Fatalf("poly %d holds %d points", p, len(d.poly(p)))
 		}
 	}
 }
@@ -135,7 +135,7 @@ func TestDecoderAddDoesNotMutate(t *testing.T) {
 	d1 := d0.add(e.chunkAt(0))
 	d2 := d1.add(e.chunkAt(7))
 	_ = d1.add(e.chunkAt(0)) // replace in place must not leak into d2
-	if len(d0.pts[0]) != 0 || len(d1.pts[0]) != 1 || len(d2.pts[0]) != 2 {
+	if len(d0.poly(0)) != 0 || len(d1.poly(0)) != 1 || len(d2.poly(0)) != 2 {
 		t.Fatal("add changed its receiver")
 	}
 }

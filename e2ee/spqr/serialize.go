@@ -166,9 +166,10 @@ func (s *State) UnmarshalBinary(data []byte) error {
 }
 
 func marshalDecoder(w *writer, d *decoder) {
-	for p := range d.pts {
-		w.uv(uint64(len(d.pts[p])))
-		for _, pt := range d.pts[p] {
+	for p := 0; p < numPolys; p++ {
+		pts := d.poly(p)
+		w.uv(uint64(len(pts)))
+		for _, pt := range pts {
 			w.raw([]byte{byte(pt.x >> 8), byte(pt.x), byte(pt.y >> 8), byte(pt.y)})
 		}
 	}
@@ -176,7 +177,8 @@ func marshalDecoder(w *writer, d *decoder) {
 
 func unmarshalDecoder(r *reader, lenBytes int) decoder {
 	d := mustDecoder(lenBytes)
-	for p := range d.pts {
+	for p := 0; p < numPolys; p++ {
+		d.off[p] = uint32(len(d.pts))
 		n := r.uv()
 		if r.err != nil {
 			return d
@@ -185,21 +187,21 @@ func unmarshalDecoder(r *reader, lenBytes int) decoder {
 			r.fail("decoder holds %d points", n)
 			return d
 		}
-		pts := make([]gfPoint, 0, n)
+		start := len(d.pts)
 		for i := uint64(0); i < n; i++ {
 			b := r.raw(4)
 			if r.err != nil {
 				return d
 			}
 			pt := gfPoint{x: uint16(b[0])<<8 | uint16(b[1]), y: uint16(b[2])<<8 | uint16(b[3])}
-			if len(pts) > 0 && pts[len(pts)-1].x >= pt.x {
+			if len(d.pts) > start && d.pts[len(d.pts)-1].x >= pt.x {
 				r.fail("decoder points out of order")
 				return d
 			}
-			pts = append(pts, pt)
+			d.pts = append(d.pts, pt)
 		}
-		d.pts[p] = pts
 	}
+	d.off[numPolys] = uint32(len(d.pts))
 	return d
 }
 

@@ -218,13 +218,28 @@ func (s *State) Recv(msg []byte) (key []byte, err error) {
 	return key, nil
 }
 
-// Clone returns a deep copy, for callers that must be able to discard the
-// effect of a Recv whose message later fails to decrypt.
+// Clone returns an independent copy: Send and Recv on either leave the
+// other as it was. Callers use it to be able to discard the effect of a Recv
+// whose message later fails to decrypt.
+//
+// It is cheap because nothing a State shares is ever written: byte slices,
+// decoder points and encoder caches are replaced, never changed, and the
+// negotiation parameters are dropped, not changed. Only the chain is copied,
+// in the same allocation as the State.
 func (s *State) Clone() *State {
-	n := &State{v1: s.v1, braid: s.braid.clone(), chain: s.chain.clone()}
-	if s.neg != nil {
-		neg := *s.neg
-		n.neg = &neg
+	blk := &stateBlock{s: *s}
+	if s.chain != nil {
+		s.chain.cloneInto(&blk.c, blk.links[:])
+		blk.s.chain = &blk.c
 	}
-	return n
+	return &blk.s
+}
+
+// stateBlock is a cloned State with room for its chain: one allocation.
+// Chains hold an epoch or two, rarely more (older ones are dropped once the
+// peer moves on).
+type stateBlock struct {
+	s     State
+	c     chain
+	links [3]chainEpoch
 }
