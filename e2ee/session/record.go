@@ -16,8 +16,8 @@ import (
 //
 // The zero Record is empty. Records are not safe for concurrent use.
 type Record struct {
-	current  *sessionState
-	previous []*sessionState // never modified in place: cloned before use
+	current  *sessionState   // never modified in place (see sessionState.clone)
+	previous []*sessionState // the same
 }
 
 // recordFormat is the version of the MarshalBinary encoding. It is our own
@@ -75,17 +75,16 @@ func (r *Record) ArchiveCurrentState() {
 	r.current = nil
 }
 
-// Clone returns an independent copy of r.
+// Clone returns an independent copy of r: changing either, or running a
+// session operation on either, leaves the other as it was. It is cheap:
+// session states are never changed in place once they are in a record, so
+// the copy shares them.
 func (r *Record) Clone() *Record {
 	if r == nil {
 		return nil
 	}
-	c := &Record{}
-	if r.current != nil {
-		c.current = r.current.clone()
-	}
+	c := &Record{current: r.current}
 	if len(r.previous) > 0 {
-		// Archived states are immutable, so sharing them is safe.
 		c.previous = append([]*sessionState(nil), r.previous...)
 	}
 	return c

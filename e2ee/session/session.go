@@ -114,8 +114,8 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if !rec.HasSession() {
 		return Ciphertext{}, errorf(ErrNoSession, "%s", remote)
 	}
-	// rec belongs to us (LoadSession's contract) and is only stored on
-	// success, so the state can be updated in place.
+	// The record's states are shared with the store's copy: change a clone
+	// (which also leaves rec as it was if a step below fails).
 	s := rec.current
 	if s.pending != nil && now.After(s.pending.created.Add(MaxUnacknowledgedSessionAge)) {
 		return Ciphertext{}, errorf(ErrStaleSession, "%s: started %s", remote, s.pending.created.UTC().Format(time.RFC3339))
@@ -124,6 +124,7 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if ck.index == ^uint32(0) {
 		return Ciphertext{}, errorf(ErrNoSession, "%s: sending chain exhausted", remote)
 	}
+	s = s.clone(true)
 	pqMsg, pqKey, err := s.pqSend()
 	if err != nil {
 		return Ciphertext{}, err
@@ -164,6 +165,7 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if _, err := st.Identity.SaveIdentity(ctx, remote, s.remoteIdentity); err != nil {
 		return Ciphertext{}, err
 	}
+	rec.current = s
 	if err := st.Sessions.StoreSession(ctx, remote, rec); err != nil {
 		return Ciphertext{}, err
 	}
@@ -340,17 +342,15 @@ func processPreKey(ctx context.Context, st Stores, rec *Record, msg *preKeyMessa
 }
 
 // decryptWithRecord tries the current state, then the archived ones. The
-// first that decrypts the message is updated (and made current). A
-// duplicate is final: the message was decrypted before by that state.
-// Failed attempts change nothing, so no state is copied unless it succeeds.
+// first that decrypts the message is replaced by its updated copy (and made
+// current). A duplicate is final: the message was decrypted before by that
+// state. Failed attempts change nothing.
 func decryptWithRecord(rec *Record, msg *signalMessage, local, remote Address) ([]byte, error) {
 	var firstErr error
 	if rec.current != nil {
-		// rec belongs to the caller (LoadSession's contract), so the current
-		// state may be updated in place.
 		pt, upd, err := prepareDecrypt(rec.current, msg, local, remote)
 		if err == nil {
-			upd.apply(rec.current)
+			rec.current = upd.apply(rec.current)
 			return pt, nil
 		}
 		if errors.Is(err, ErrDuplicate) {
@@ -361,11 +361,7 @@ func decryptWithRecord(rec *Record, msg *signalMessage, local, remote Address) (
 	for i, prev := range rec.previous {
 		pt, upd, err := prepareDecrypt(prev, msg, local, remote)
 		if err == nil {
-			// Archived states are shared between record copies: update a
-			// copy.
-			s := prev.clone()
-			upd.apply(s)
-			rec.promoteArchived(i, s)
+			rec.promoteArchived(i, upd.apply(prev))
 			return pt, nil
 		}
 		if errors.Is(err, ErrDuplicate) {
@@ -396,14 +392,14 @@ type stateUpdate struct {
 
 // prepareDecrypt authenticates and decrypts msg with s without changing s;
 // the returned update applies the consequences.
-func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) ([]byte, *stateUpdate, error) {
+func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) ([]byte, stateUpdate, error) {
 	if msg.version != s.version {
-		return nil, nil, errorf(ErrInvalidMessage, "message version %d on a version %d session", msg.version, s.version)
+		return nil, stateUpdate{}, errorf(ErrInvalidMessage, "message version %d on a version %d session", msg.version, s.version)
 	}
 	if msg.counter == ^uint32(0) {
-		return nil, nil, errorf(ErrInvalidMessage, "counter at the end of the chain")
+		return nil, stateUpdate{}, errorf(ErrInvalidMessage, "counter at the end of the chain")
 	}
-	upd := &stateUpdate{receiver: s.receiverIndex(msg.ratchetKey), ratchetKey: msg.ratchetKey, skippedAt: -1}
+	upd := stateUpdate{receiver: s.receiverIndex(msg.ratchetKey), ratchetKey: msg.ratchetKey, skippedAt: -1}
 
 	// Find the receiving chain, or derive the one a new ratchet key starts.
 	var ck chainKey
@@ -413,7 +409,7 @@ func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) 
 	} else {
 		dh, err := agree(s.sender.ratchet.Private, msg.ratchetKey, "ratchet step")
 		if err != nil {
-			return nil, nil, err
+			return nil, stateUpdate{}, err
 		}
 		stepRoot, ck = rootStep(s.rootKey, dh)
 	}
@@ -425,13 +421,13 @@ func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) 
 		rc := &s.receivers[upd.receiver]
 		upd.skippedAt = rc.findSkipped(msg.counter)
 		if upd.skippedAt < 0 {
-			return nil, nil, errorf(ErrDuplicate, "counter %d, chain at %d", msg.counter, ck.index)
+			return nil, stateUpdate{}, errorf(ErrDuplicate, "counter %d, chain at %d", msg.counter, ck.index)
 		}
 		seed = rc.skipped[upd.skippedAt].seed
 	} else {
 		jump := msg.counter - ck.index
 		if jump > MaxForwardJumps {
-			return nil, nil, errorf(ErrTooFarAhead, "counter %d, chain at %d", msg.counter, ck.index)
+			return nil, stateUpdate{}, errorf(ErrTooFarAhead, "counter %d, chain at %d", msg.counter, ck.index)
 		}
 		// Only the newest MaxMessageKeys skipped seeds survive, so older
 		// ones are not even computed.
@@ -454,33 +450,33 @@ func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) 
 
 	pqKey, pq, err := s.pqRecv(msg.pqRatchet)
 	if err != nil {
-		return nil, nil, err
+		return nil, stateUpdate{}, err
 	}
 	upd.pq = pq
 	mk := deriveMessageKeys(seed, pqKey)
 	if !msg.verifyMAC(mk.macKey[:], s.remoteIdentity, s.localIdentity) {
-		return nil, nil, errorf(ErrBadMAC, "counter %d", msg.counter)
+		return nil, stateUpdate{}, errorf(ErrBadMAC, "counter %d", msg.counter)
 	}
 	if msg.hasAddresses {
 		want, ok := encodeAddresses(remote, local)
 		if !ok || string(want) != string(msg.addresses) {
-			return nil, nil, errorf(ErrInvalidMessage, "addresses field does not match %s → %s", remote, local)
+			return nil, stateUpdate{}, errorf(ErrInvalidMessage, "addresses field does not match %s → %s", remote, local)
 		}
 	}
 	pt, err := decryptCBC(&mk, msg.ciphertext)
 	if err != nil {
-		return nil, nil, err
+		return nil, stateUpdate{}, err
 	}
 
 	if upd.receiver < 0 {
 		// The peer ratcheted; we answer with a fresh ratchet key of our own.
 		ratchet, err := curve.GenerateKeyPair(rand.Reader)
 		if err != nil {
-			return nil, nil, err
+			return nil, stateUpdate{}, err
 		}
 		dh, err := agree(ratchet.Private, msg.ratchetKey, "ratchet step")
 		if err != nil {
-			return nil, nil, err
+			return nil, stateUpdate{}, err
 		}
 		var sendChain chainKey
 		upd.newRoot, sendChain = rootStep(stepRoot, dh)
@@ -489,8 +485,10 @@ func prepareDecrypt(s *sessionState, msg *signalMessage, local, remote Address) 
 	return pt, upd, nil
 }
 
-// apply commits a successful decryption to s. It cannot fail.
-func (u *stateUpdate) apply(s *sessionState) {
+// apply returns s with a successful decryption committed (s itself is not
+// changed). It cannot fail.
+func (u *stateUpdate) apply(prev *sessionState) *sessionState {
+	s := prev.clone(false) // u.pq replaces the SPQR state
 	if u.receiver < 0 {
 		s.rootKey = u.newRoot
 		u.receiver = s.addReceiver(u.ratchetKey, u.nextChain)
@@ -511,4 +509,5 @@ func (u *stateUpdate) apply(s *sessionState) {
 	}
 	s.pq = u.pq
 	s.pending = nil
+	return s
 }

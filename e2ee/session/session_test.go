@@ -184,12 +184,18 @@ func TestForwardJumpLimit(t *testing.T) {
 	for ck.index < 1+MaxForwardJumps {
 		ck = ck.next()
 	}
-	rec.current.sender.chain = ck
+	// States in records are never changed in place: change copies.
+	setChain := func(ck chainKey) {
+		s := rec.current.clone(true)
+		s.sender.chain = ck
+		rec.current = s
+	}
+	setChain(ck)
 	saved := rec.Clone()
 	_ = alice.store.StoreSession(ctx, bob.addr, rec)
 	ok := alice.encrypt(t, bob, "jump") // counter 25 001: a jump of exactly 25 000
 	_ = alice.store.StoreSession(ctx, bob.addr, saved)
-	rec.current.sender.chain = ck.next()
+	setChain(ck.next())
 	_ = alice.store.StoreSession(ctx, bob.addr, rec)
 	tooFar := alice.encrypt(t, bob, "too far") // a jump of 25 001
 
@@ -617,7 +623,7 @@ func TestSessionResetAndArchive(t *testing.T) {
 	// Archive is bounded.
 	for range MaxArchivedStates + 3 {
 		rec.ArchiveCurrentState()
-		rec.current = rec.previous[0].clone()
+		rec.current = rec.previous[0].clone(true)
 	}
 	if len(rec.previous) != MaxArchivedStates {
 		t.Fatalf("%d archived states, want %d", len(rec.previous), MaxArchivedStates)

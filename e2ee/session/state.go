@@ -36,9 +36,12 @@ type pendingPreKey struct {
 	signedPreKeyID  uint32
 	baseKey         curve.PublicKey
 	kyberPreKeyID   uint32
-	kyberCiphertext []byte // immutable once set, shared by clones
+	kyberCiphertext []byte
 	created         time.Time
 }
+
+// A pendingPreKey is never changed once made (the state drops it instead),
+// so state clones share it.
 
 // sessionState is one Double Ratchet session. Records keep the current one
 // and archived ones.
@@ -57,24 +60,36 @@ type sessionState struct {
 	pq                   *spqr.State     // nil: no SPQR (V0); see pq.go
 }
 
-// clone deep-copies everything a decryption or encryption may change.
-func (s *sessionState) clone() *sessionState {
-	c := *s
-	c.receivers = make([]receiverChain, len(s.receivers), MaxReceiverChains+1)
-	for i, r := range s.receivers {
-		c.receivers[i] = r
-		if len(r.skipped) > 0 {
-			c.receivers[i].skipped = append([]skippedKey(nil), r.skipped...)
-		}
+// A session state is never changed once it is in a Record: an operation
+// that changes it works on a clone and puts the clone into the record. So
+// records, and the copies of them that stores keep or hand out, share
+// states freely (Record.Clone copies no state), and a failed operation
+// leaves every state as it was.
+
+// clone returns a copy of s that the caller may change. It shares only what
+// is never written in place: skipped-key arrays (capped, so that appending
+// reallocates; removeSkipped builds a new one), the pending prekey data and,
+// unless withPQ, the SPQR state (for a caller that replaces it).
+func (s *sessionState) clone(withPQ bool) *sessionState {
+	blk := &stateBlock{s: *s}
+	c := &blk.s
+	c.receivers = append(blk.receivers[:0], s.receivers...)
+	for i := range c.receivers {
+		sk := c.receivers[i].skipped
+		c.receivers[i].skipped = sk[:len(sk):len(sk)]
 	}
-	if s.pending != nil {
-		p := *s.pending
-		c.pending = &p
-	}
-	if s.pq != nil {
+	if withPQ && s.pq != nil {
 		c.pq = s.pq.Clone()
 	}
-	return &c
+	return c
+}
+
+// stateBlock is a cloned state with room for its receiver chains (one more
+// than kept: addReceiver appends before it drops the oldest), so that a
+// clone is one allocation.
+type stateBlock struct {
+	s         sessionState
+	receivers [MaxReceiverChains + 1]receiverChain
 }
 
 func (s *sessionState) receiverIndex(key curve.PublicKey) int {
@@ -118,9 +133,14 @@ func (r *receiverChain) findSkipped(index uint32) int {
 	return -1
 }
 
+// removeSkipped drops entry i. The array may be shared with other copies of
+// the state, so the result is a new one.
 func (r *receiverChain) removeSkipped(i int) {
-	r.skipped = append(r.skipped[:i], r.skipped[i+1:]...)
-	if len(r.skipped) == 0 {
+	if len(r.skipped) == 1 {
 		r.skipped = nil
+		return
 	}
+	n := make([]skippedKey, 0, len(r.skipped)-1)
+	n = append(n, r.skipped[:i]...)
+	r.skipped = append(n, r.skipped[i+1:]...)
 }
