@@ -143,19 +143,47 @@ func rootStep(root [32]byte, dh [32]byte) (newRoot [32]byte, ck chainKey) {
 	return newRoot, ck
 }
 
-// encryptCBC is AES-256-CBC with PKCS#7 padding (always 1..16 bytes).
-func encryptCBC(mk *messageKeys, plaintext []byte) []byte {
+// AES-256-CBC with PKCS#7 padding (always 1..16 bytes). The chaining is
+// done here, block by block: cipher.NewCBCEncrypter and NewCBCDecrypter
+// allocate, and keep the IV, which moves the message keys to the heap.
+
+// paddedLen is the ciphertext length for n bytes of plaintext.
+func paddedLen(n int) int { return n + aes.BlockSize - n%aes.BlockSize }
+
+// appendPadded appends plaintext and its padding to b.
+func appendPadded(b, plaintext []byte) []byte {
+	pad := aes.BlockSize - len(plaintext)%aes.BlockSize
+	b = append(b, plaintext...)
+	for range pad {
+		b = append(b, byte(pad))
+	}
+	return b
+}
+
+func newAES(mk *messageKeys) cipher.Block {
 	block, err := aes.NewCipher(mk.cipherKey[:])
 	if err != nil {
 		panic("session: unreachable: AES-256 key length is fixed")
 	}
-	pad := aes.BlockSize - len(plaintext)%aes.BlockSize
-	out := make([]byte, len(plaintext)+pad)
-	copy(out, plaintext)
-	for i := len(plaintext); i < len(out); i++ {
-		out[i] = byte(pad)
+	return block
+}
+
+// cbcEncrypt encrypts buf, a multiple of the block size, in place.
+func cbcEncrypt(mk *messageKeys, buf []byte) {
+	block := newAES(mk)
+	prev := mk.iv[:]
+	for i := 0; i < len(buf); i += aes.BlockSize {
+		blk := buf[i : i+aes.BlockSize]
+		subtle.XORBytes(blk, blk, prev)
+		block.Encrypt(blk, blk)
+		prev = blk
 	}
-	cipher.NewCBCEncrypter(block, mk.iv[:]).CryptBlocks(out, out)
+}
+
+// encryptCBC returns the padded and encrypted plaintext.
+func encryptCBC(mk *messageKeys, plaintext []byte) []byte {
+	out := appendPadded(make([]byte, 0, paddedLen(len(plaintext))), plaintext)
+	cbcEncrypt(mk, out)
 	return out
 }
 
@@ -166,12 +194,15 @@ func decryptCBC(mk *messageKeys, ciphertext []byte) ([]byte, error) {
 	if len(ciphertext) == 0 || len(ciphertext)%aes.BlockSize != 0 {
 		return nil, errorf(ErrInvalidMessage, "ciphertext length %d is not a positive multiple of 16", len(ciphertext))
 	}
-	block, err := aes.NewCipher(mk.cipherKey[:])
-	if err != nil {
-		panic("session: unreachable: AES-256 key length is fixed")
-	}
+	block := newAES(mk)
 	out := make([]byte, len(ciphertext))
-	cipher.NewCBCDecrypter(block, mk.iv[:]).CryptBlocks(out, ciphertext)
+	prev := mk.iv[:]
+	for i := 0; i < len(out); i += aes.BlockSize {
+		blk := out[i : i+aes.BlockSize]
+		block.Decrypt(blk, ciphertext[i:i+aes.BlockSize])
+		subtle.XORBytes(blk, blk, prev)
+		prev = ciphertext[i : i+aes.BlockSize]
+	}
 	pad := int(out[len(out)-1])
 	good := subtle.ConstantTimeLessOrEq(1, pad) & subtle.ConstantTimeLessOrEq(pad, aes.BlockSize)
 	for i := 1; i <= aes.BlockSize; i++ {

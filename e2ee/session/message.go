@@ -104,7 +104,25 @@ func checkVersion(b byte) (uint8, error) {
 // nil leaves it out.
 func encodeSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, previousCounter uint32,
 	ciphertext, pqRatchet, addresses []byte, senderIdentity, receiverIdentity curve.PublicKey) []byte {
-	b := make([]byte, 0, 1+2+33+2*6+3+len(ciphertext)+3+len(pqRatchet)+macLength)
+	return buildSignalMessage(mk, ratchetKey, counter, previousCounter, ciphertext, false, pqRatchet, addresses, senderIdentity, receiverIdentity)
+}
+
+// sealSignalMessage is encodeSignalMessage of encryptCBC(mk, plaintext),
+// encrypting in place in the message's buffer.
+func sealSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, previousCounter uint32,
+	plaintext, pqRatchet, addresses []byte, senderIdentity, receiverIdentity curve.PublicKey) []byte {
+	return buildSignalMessage(mk, ratchetKey, counter, previousCounter, plaintext, true, pqRatchet, addresses, senderIdentity, receiverIdentity)
+}
+
+// buildSignalMessage writes a SignalMessage whose ciphertext is data, or
+// data encrypted when encrypt is set.
+func buildSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, previousCounter uint32,
+	data []byte, encrypt bool, pqRatchet, addresses []byte, senderIdentity, receiverIdentity curve.PublicKey) []byte {
+	ctLen := len(data)
+	if encrypt {
+		ctLen = paddedLen(len(data))
+	}
+	b := make([]byte, 0, 1+2+33+2*6+4+ctLen+4+len(pqRatchet)+4+len(addresses)+macLength)
 	b = append(b, versionByte)
 	b = protowire.AppendTag(b, smRatchetKey, protowire.BytesType)
 	b = protowire.AppendVarint(b, curve.SerializedPublicKeySize)
@@ -115,7 +133,14 @@ func encodeSignalMessage(mk *messageKeys, ratchetKey curve.PublicKey, counter, p
 	b = protowire.AppendTag(b, smPreviousCounter, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(previousCounter))
 	b = protowire.AppendTag(b, smCiphertext, protowire.BytesType)
-	b = protowire.AppendBytes(b, ciphertext)
+	b = protowire.AppendVarint(b, uint64(ctLen))
+	if encrypt {
+		start := len(b)
+		b = appendPadded(b, data)
+		cbcEncrypt(mk, b[start:])
+	} else {
+		b = append(b, data...)
+	}
 	if len(pqRatchet) > 0 {
 		b = protowire.AppendTag(b, smPQRatchet, protowire.BytesType)
 		b = protowire.AppendBytes(b, pqRatchet)
@@ -222,14 +247,24 @@ func (r *fieldReader) failure() error {
 // parseSignalMessage parses version ‖ protobuf ‖ MAC(8). The returned
 // message aliases b (copy it if b will be reused).
 func parseSignalMessage(b []byte) (*signalMessage, error) {
+	m := new(signalMessage)
+	if err := parseSignalMessageInto(m, b); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseSignalMessageInto is parseSignalMessage into the caller's m (which
+// may then stay on the stack).
+func parseSignalMessageInto(m *signalMessage, b []byte) error {
 	if len(b) < 1+macLength {
-		return nil, errorf(ErrInvalidMessage, "SignalMessage too short (%d bytes)", len(b))
+		return errorf(ErrInvalidMessage, "SignalMessage too short (%d bytes)", len(b))
 	}
 	v, err := checkVersion(b[0])
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := &signalMessage{version: v, serialized: b}
+	*m = signalMessage{version: v, serialized: b}
 	r := fieldReader{b: b[1 : len(b)-macLength]}
 	var haveKey, haveCounter, haveCiphertext bool
 	var rawKey []byte
@@ -256,15 +291,15 @@ func parseSignalMessage(b []byte) (*signalMessage, error) {
 		}
 	}
 	if err := r.failure(); err != nil {
-		return nil, err
+		return err
 	}
 	if !haveKey || !haveCounter || !haveCiphertext {
-		return nil, errorf(ErrInvalidMessage, "SignalMessage lacks a required field")
+		return errorf(ErrInvalidMessage, "SignalMessage lacks a required field")
 	}
 	if m.ratchetKey, err = curve.ParsePublicKey(rawKey); err != nil {
-		return nil, errorf(ErrInvalidKey, "ratchet key: %v", err)
+		return errorf(ErrInvalidKey, "ratchet key: %v", err)
 	}
-	return m, nil
+	return nil
 }
 
 // encodePreKeyMessage serialises a PreKeySignalMessage in field-number

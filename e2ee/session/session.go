@@ -138,8 +138,8 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if s.pending != nil {
 		addresses, _ = encodeAddresses(st.Local, remote)
 	}
-	body := encodeSignalMessage(&mk, s.sender.ratchet.Public, ck.index, s.previousCounter,
-		encryptCBC(&mk, plaintext), pqMsg, addresses, s.localIdentity, s.remoteIdentity)
+	body := sealSignalMessage(&mk, s.sender.ratchet.Public, ck.index, s.previousCounter,
+		plaintext, pqMsg, addresses, s.localIdentity, s.remoteIdentity)
 	out := Ciphertext{Type: TypeSignal, Body: body}
 	if p := s.pending; p != nil {
 		out = Ciphertext{Type: TypePreKey, Body: encodePreKeyMessage(&preKeyMessage{
@@ -198,8 +198,8 @@ func DecryptSignal(ctx context.Context, st Stores, remote Address, body []byte) 
 	if err := validate(remote); err != nil {
 		return nil, err
 	}
-	msg, err := parseSignalMessage(body)
-	if err != nil {
+	var msg signalMessage
+	if err := parseSignalMessageInto(&msg, body); err != nil {
 		return nil, err
 	}
 	rec, err := st.Sessions.LoadSession(ctx, remote)
@@ -209,7 +209,7 @@ func DecryptSignal(ctx context.Context, st Stores, remote Address, body []byte) 
 	if rec == nil || (rec.current == nil && len(rec.previous) == 0) {
 		return nil, errorf(ErrNoSession, "%s", remote)
 	}
-	pt, err := decryptWithRecord(rec, msg, st.Local, remote)
+	pt, err := decryptWithRecord(rec, &msg, st.Local, remote)
 	if err != nil {
 		return nil, err
 	}

@@ -67,11 +67,13 @@ var gfT = sync.OnceValue(func() *gfTables {
 	return t
 })
 
-func gfMul(a, b uint16) uint16 {
+func gfMul(a, b uint16) uint16 { return gfT().mul(a, b) }
+
+// mul is gfMul for loops that fetch the tables once.
+func (t *gfTables) mul(a, b uint16) uint16 {
 	if a == 0 || b == 0 {
 		return 0
 	}
-	t := gfT()
 	return t.exp[int(t.log[a])+int(t.log[b])]
 }
 
@@ -107,28 +109,40 @@ func newLagrange(pts []gfPoint) *lagrange {
 // eval returns the polynomial's value at x, which must differ from every
 // point's x.
 func (l *lagrange) eval(x uint16) uint16 {
-	n := len(l.pts)
-	if n == 0 {
-		return 0
-	}
-	// num_j = prod_{m!=j}(x - x_m) from prefix and suffix products. The
-	// braid's messages have at most 36 points per polynomial: no heap.
 	var stack [64]uint16
-	suffix := stack[:0]
-	if n+1 > len(stack) {
-		suffix = make([]uint16, 0, n+1)
-	}
-	suffix = suffix[:n+1]
-	suffix[n] = 1
+	return l.combine(l.coefficients(x, stack[:0]))
+}
+
+// coefficients appends to buf the values at x of the Lagrange basis of l's
+// points: num_j·w_j, with num_j = prod_{m!=j}(x - x_m). They depend only on
+// the points' x, so polynomials through the same x share them.
+func (l *lagrange) coefficients(x uint16, buf []uint16) []uint16 {
+	t := gfT()
+	n := len(l.pts)
+	// num_j from prefix and suffix products: the suffixes go into buf first,
+	// each is then replaced by its coefficient. The braid's messages have
+	// at most 36 points per polynomial: no heap for the caller's stack
+	// buffer.
+	buf = append(buf[:0], make([]uint16, n+1)...)
+	buf[n] = 1
 	for m := n - 1; m >= 0; m-- {
-		suffix[m] = gfMul(suffix[m+1], x^l.pts[m].x)
+		buf[m] = t.mul(buf[m+1], x^l.pts[m].x)
 	}
-	var sum uint16
 	prefix := uint16(1)
 	for j := 0; j < n; j++ {
-		num := gfMul(prefix, suffix[j+1])
-		sum ^= gfMul(gfMul(num, l.w[j]), l.pts[j].y)
-		prefix = gfMul(prefix, x^l.pts[j].x)
+		buf[j] = t.mul(t.mul(prefix, buf[j+1]), l.w[j])
+		prefix = t.mul(prefix, x^l.pts[j].x)
+	}
+	return buf[:n]
+}
+
+// combine returns sum_j coef_j·y_j: the polynomial's value where coef are
+// the basis values.
+func (l *lagrange) combine(coef []uint16) uint16 {
+	t := gfT()
+	var sum uint16
+	for j, c := range coef {
+		sum ^= t.mul(c, l.pts[j].y)
 	}
 	return sum
 }
@@ -190,15 +204,25 @@ func (e *encoder) symbol(s int) uint16 {
 func (e *encoder) chunkAt(k uint16) chunk {
 	c := chunk{index: k}
 	n := len(e.msg) / 2
+	// Polynomials with the same number of points have the same x (0, 1, …),
+	// so the basis values at k are computed once per point count (there
+	// are at most two).
+	var coefStack [64]uint16
+	var coef []uint16
+	coefFor := -1
 	for p := 0; p < numPolys; p++ {
 		var y uint16
-		if int(k) < pointsOf(n, p) {
+		if pts := pointsOf(n, p); int(k) < pts {
 			y = e.symbol(int(k)*numPolys + p)
 		} else {
 			if e.polys == nil {
 				e.polys = e.interpolate()
 			}
-			y = e.polys[p].eval(k)
+			l := e.polys[p]
+			if pts != coefFor {
+				coef, coefFor = l.coefficients(k, coefStack[:0]), pts
+			}
+			y = l.combine(coef)
 		}
 		c.data[2*p] = byte(y >> 8)
 		c.data[2*p+1] = byte(y)
