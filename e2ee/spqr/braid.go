@@ -109,28 +109,34 @@ func scka(epoch uint64, kemSecret []byte) []byte {
 }
 
 // braid is one state of the machine. Which fields are meaningful depends on
-// kind (see validate). Transitions build a new value: a braid is never
+// kind (see marshal). Transitions build a new value: a braid is never
 // changed in place once shared, so a failing message leaves the old state.
+//
+// A state sends at most one message and gathers at most one at a time, so
+// one encoder and one decoder serve every kind (a braid is copied on every
+// transition and clone: it is kept small).
 type braid struct {
 	kind  braidKind
 	epoch uint64
 	auth  authenticator
 
+	// enc is what this side is sending:
+	//   KeysSampled: header ‖ MAC; HeaderSent, Ct1Received: the key vector;
+	//   Ct1Sampled, EkReceivedCt1Sampled: ct1; Ct2Sampled: ct2 ‖ MAC.
+	enc encoder
+	// dec is what this side is receiving:
+	//   HeaderSent: ct1; EkSentCt1Received: ct2 ‖ MAC;
+	//   NoHeaderReceived: header ‖ MAC;
+	//   HeaderReceived, Ct1Sampled, Ct1Acknowledged: the key vector.
+	dec decoder
+
 	// ek side
-	seed   []byte  // KEM key-pair seed, from KeysSampled until ct2 is in
-	hdrEnc encoder // KeysSampled: header ‖ MAC
-	ekEnc  encoder // HeaderSent, Ct1Received: the key vector
-	ct1Dec decoder // HeaderSent
-	ct2Dec decoder // EkSentCt1Received: ct2 ‖ MAC
+	seed []byte // KEM key-pair seed, from KeysSampled until ct2 is in
 
 	// ct side
-	hdrDec decoder  // NoHeaderReceived
-	ekDec  decoder  // HeaderReceived, Ct1Sampled, Ct1Acknowledged
-	hdr    []byte   // HeaderReceived .. Ct1Acknowledged
-	m      [32]byte // encapsulation randomness, Ct1Sampled .. Ct1Acknowledged
-	ct1Enc encoder  // Ct1Sampled, EkReceivedCt1Sampled
-	ek     []byte   // EkReceivedCt1Sampled: the key vector
-	ct2Enc encoder  // Ct2Sampled: ct2 ‖ MAC
+	hdr []byte   // HeaderReceived .. Ct1Acknowledged
+	m   [32]byte // encapsulation randomness, Ct1Sampled .. Ct1Acknowledged
+	ek  []byte   // EkReceivedCt1Sampled: the key vector
 
 	ct1 []byte // ek side: Ct1Received, EkSentCt1Received; ct side: Ct1Sampled .. Ct1Acknowledged
 }
@@ -141,7 +147,7 @@ func newBraidA(authKey []byte) braid {
 
 func newBraidB(authKey []byte) braid {
 	d, _ := newDecoder(hdrMsgSize)
-	return braid{kind: kindNoHeaderReceived, epoch: 1, auth: newAuthenticator(authKey, 1), hdrDec: d}
+	return braid{kind: kindNoHeaderReceived, epoch: 1, auth: newAuthenticator(authKey, 1), dec: d}
 }
 
 func mustEncoder(msg []byte) encoder {
@@ -176,15 +182,15 @@ func (b braid) send(rand io.Reader) (braid, message, *epochSecret, error) {
 		}
 		mac := b.auth.macOf(labelMACHeader, b.epoch, keys.hdr)
 		n := braid{kind: kindKeysSampled, epoch: b.epoch, auth: b.auth, seed: seed,
-			hdrEnc: mustEncoder(append(append([]byte(nil), keys.hdr...), mac...))}
-		m.typ, m.chunk = TypeHdr, n.hdrEnc.next()
+			enc: mustEncoder(append(append([]byte(nil), keys.hdr...), mac...))}
+		m.typ, m.chunk = TypeHdr, n.enc.next()
 		return n, m, nil, nil
 	case kindKeysSampled:
-		m.typ, m.chunk = TypeHdr, b.hdrEnc.next()
+		m.typ, m.chunk = TypeHdr, b.enc.next()
 	case kindHeaderSent:
-		m.typ, m.chunk = TypeEk, b.ekEnc.next()
+		m.typ, m.chunk = TypeEk, b.enc.next()
 	case kindCt1Received:
-		m.typ, m.chunk = TypeEkCt1Ack, b.ekEnc.next()
+		m.typ, m.chunk = TypeEkCt1Ack, b.enc.next()
 	case kindEkSentCt1Received:
 		m.typ = TypeCt1Ack
 	case kindNoHeaderReceived, kindCt1Acknowledged:
@@ -197,14 +203,14 @@ func (b braid) send(rand io.Reader) (braid, message, *epochSecret, error) {
 		ct1, k := encaps1(b.hdr, &r)
 		secret := scka(b.epoch, k[:])
 		n := braid{kind: kindCt1Sampled, epoch: b.epoch, auth: b.auth, hdr: b.hdr,
-			ekDec: b.ekDec, m: r, ct1: ct1, ct1Enc: mustEncoder(ct1)}
+			dec: b.dec, m: r, ct1: ct1, enc: mustEncoder(ct1)}
 		n.auth.update(b.epoch, secret)
-		m.typ, m.chunk = TypeCt1, n.ct1Enc.next()
+		m.typ, m.chunk = TypeCt1, n.enc.next()
 		return n, m, &epochSecret{epoch: b.epoch, secret: secret}, nil
 	case kindCt1Sampled, kindEkReceivedCt1Sampled:
-		m.typ, m.chunk = TypeCt1, b.ct1Enc.next()
+		m.typ, m.chunk = TypeCt1, b.enc.next()
 	case kindCt2Sampled:
-		m.typ, m.chunk = TypeCt2, b.ct2Enc.next()
+		m.typ, m.chunk = TypeCt2, b.enc.next()
 	default:
 		return b, m, nil, fmt.Errorf("%w: braid kind %v", ErrStateDecode, b.kind)
 	}
@@ -235,32 +241,32 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 			return b, nil, err
 		}
 		return braid{kind: kindHeaderSent, epoch: b.epoch, auth: b.auth, seed: b.seed,
-			ekEnc: mustEncoder(keys.vec), ct1Dec: mustDecoder(kemCT1Size).add(msg.chunk)}, nil, nil
+			enc: mustEncoder(keys.vec), dec: mustDecoder(kemCT1Size).add(msg.chunk)}, nil, nil
 	case kindHeaderSent:
 		if msg.typ != TypeCt1 {
 			return b, nil, nil
 		}
 		n := b
-		n.ct1Dec = b.ct1Dec.add(msg.chunk)
-		ct1, ok := n.ct1Dec.decoded()
+		n.dec = b.dec.add(msg.chunk)
+		ct1, ok := n.dec.decoded()
 		if !ok {
 			return n, nil, nil
 		}
 		return braid{kind: kindCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed,
-			ekEnc: b.ekEnc, ct1: ct1}, nil, nil
+			enc: b.enc, ct1: ct1}, nil, nil
 	case kindCt1Received:
 		if msg.typ != TypeCt2 {
 			return b, nil, nil
 		}
 		return braid{kind: kindEkSentCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed,
-			ct1: b.ct1, ct2Dec: mustDecoder(ct2MsgSize).add(msg.chunk)}, nil, nil
+			ct1: b.ct1, dec: mustDecoder(ct2MsgSize).add(msg.chunk)}, nil, nil
 	case kindEkSentCt1Received:
 		if msg.typ != TypeCt2 {
 			return b, nil, nil
 		}
 		n := b
-		n.ct2Dec = b.ct2Dec.add(msg.chunk)
-		data, ok := n.ct2Dec.decoded()
+		n.dec = b.dec.add(msg.chunk)
+		data, ok := n.dec.decoded()
 		if !ok {
 			return n, nil, nil
 		}
@@ -270,8 +276,8 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 			return b, nil, nil
 		}
 		n := b
-		n.hdrDec = b.hdrDec.add(msg.chunk)
-		data, ok := n.hdrDec.decoded()
+		n.dec = b.dec.add(msg.chunk)
+		data, ok := n.dec.decoded()
 		if !ok {
 			return n, nil, nil
 		}
@@ -280,7 +286,7 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 			return b, nil, fmt.Errorf("%w: header, epoch %d", ErrMACVerify, b.epoch)
 		}
 		return braid{kind: kindHeaderReceived, epoch: b.epoch, auth: b.auth, hdr: hdr,
-			ekDec: mustDecoder(kemEKSize)}, nil, nil
+			dec: mustDecoder(kemEKSize)}, nil, nil
 	case kindCt1Sampled, kindCt1Acknowledged:
 		ack := msg.typ == TypeEkCt1Ack
 		if msg.typ != TypeEk && !ack {
@@ -288,12 +294,12 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 		}
 		ack = ack || b.kind == kindCt1Acknowledged
 		n := b
-		n.ekDec = b.ekDec.add(msg.chunk)
-		ek, ok := n.ekDec.decoded()
+		n.dec = b.dec.add(msg.chunk)
+		ek, ok := n.dec.decoded()
 		if !ok {
 			if ack {
 				n.kind = kindCt1Acknowledged
-				n.ct1Enc = encoder{}
+				n.enc = encoder{}
 			}
 			return n, nil, nil
 		}
@@ -304,7 +310,7 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 			return b.sendCt2(ek), nil, nil
 		}
 		return braid{kind: kindEkReceivedCt1Sampled, epoch: b.epoch, auth: b.auth, hdr: b.hdr,
-			m: b.m, ct1: b.ct1, ct1Enc: b.ct1Enc, ek: ek}, nil, nil
+			m: b.m, ct1: b.ct1, enc: b.enc, ek: ek}, nil, nil
 	case kindEkReceivedCt1Sampled:
 		if msg.typ != TypeCt1Ack && msg.typ != TypeEkCt1Ack {
 			return b, nil, nil
@@ -338,7 +344,7 @@ func (b braid) finishEpoch(data []byte) (braid, *epochSecret, error) {
 		return b, nil, fmt.Errorf("%w: epoch overflow", ErrEpochOutOfRange)
 	}
 	return braid{kind: kindNoHeaderReceived, epoch: b.epoch + 1, auth: auth,
-		hdrDec: mustDecoder(hdrMsgSize)}, &epochSecret{epoch: b.epoch, secret: secret}, nil
+		dec: mustDecoder(hdrMsgSize)}, &epochSecret{epoch: b.epoch, secret: secret}, nil
 }
 
 // sendCt2 completes the encapsulation once the vector is in and ct1 is
@@ -348,5 +354,5 @@ func (b braid) sendCt2(ek []byte) braid {
 	ct := append(append(make([]byte, 0, kemCT1Size+kemCT2Size), b.ct1...), ct2...)
 	mac := b.auth.macOf(labelMACCt, b.epoch, ct)
 	return braid{kind: kindCt2Sampled, epoch: b.epoch, auth: b.auth,
-		ct2Enc: mustEncoder(append(ct2, mac...))}
+		enc: mustEncoder(append(ct2, mac...))}
 }

@@ -192,7 +192,7 @@ func TestWrongKeyVectorRefused(t *testing.T) {
 	}
 	// Replace A's vector with another key pair's.
 	other, _ := kemKeysFromSeed(bytes.Repeat([]byte{5}, kemSeedSize))
-	a.braid.ekEnc = mustEncoder(other.vec)
+	a.braid.enc = mustEncoder(other.vec)
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
 		m := mustSend(t, a, r)

@@ -213,47 +213,47 @@ func (b *braid) marshal(w *writer) {
 	switch b.kind {
 	case kindKeysSampled:
 		w.raw(b.seed)
-		w.raw(b.hdrEnc.msg)
-		w.uv(uint64(b.hdrEnc.idx))
+		w.raw(b.enc.msg)
+		w.uv(uint64(b.enc.idx))
 	case kindHeaderSent:
 		w.raw(b.seed)
-		w.raw(b.ekEnc.msg)
-		w.uv(uint64(b.ekEnc.idx))
-		marshalDecoder(w, &b.ct1Dec)
+		w.raw(b.enc.msg)
+		w.uv(uint64(b.enc.idx))
+		marshalDecoder(w, &b.dec)
 	case kindCt1Received:
 		w.raw(b.seed)
-		w.raw(b.ekEnc.msg)
-		w.uv(uint64(b.ekEnc.idx))
+		w.raw(b.enc.msg)
+		w.uv(uint64(b.enc.idx))
 		w.raw(b.ct1)
 	case kindEkSentCt1Received:
 		w.raw(b.seed)
 		w.raw(b.ct1)
-		marshalDecoder(w, &b.ct2Dec)
+		marshalDecoder(w, &b.dec)
 	case kindNoHeaderReceived:
-		marshalDecoder(w, &b.hdrDec)
+		marshalDecoder(w, &b.dec)
 	case kindHeaderReceived:
 		w.raw(b.hdr)
-		marshalDecoder(w, &b.ekDec)
+		marshalDecoder(w, &b.dec)
 	case kindCt1Sampled:
 		w.raw(b.hdr)
 		w.raw(b.m[:])
 		w.raw(b.ct1)
-		w.uv(uint64(b.ct1Enc.idx))
-		marshalDecoder(w, &b.ekDec)
+		w.uv(uint64(b.enc.idx))
+		marshalDecoder(w, &b.dec)
 	case kindEkReceivedCt1Sampled:
 		w.raw(b.hdr)
 		w.raw(b.m[:])
 		w.raw(b.ct1)
-		w.uv(uint64(b.ct1Enc.idx))
+		w.uv(uint64(b.enc.idx))
 		w.raw(b.ek)
 	case kindCt1Acknowledged:
 		w.raw(b.hdr)
 		w.raw(b.m[:])
 		w.raw(b.ct1)
-		marshalDecoder(w, &b.ekDec)
+		marshalDecoder(w, &b.dec)
 	case kindCt2Sampled:
-		w.raw(b.ct2Enc.msg)
-		w.uv(uint64(b.ct2Enc.idx))
+		w.raw(b.enc.msg)
+		w.uv(uint64(b.enc.idx))
 	}
 }
 
@@ -294,45 +294,45 @@ func unmarshalBraid(r *reader) braid {
 	switch b.kind {
 	case kindKeysSampled:
 		b.seed = r.raw(kemSeedSize)
-		b.hdrEnc = loadEncoder(r, hdrMsgSize)
+		b.enc = loadEncoder(r, hdrMsgSize)
 	case kindHeaderSent:
 		b.seed = r.raw(kemSeedSize)
-		b.ekEnc = loadEncoder(r, kemEKSize)
-		b.ct1Dec = unmarshalDecoder(r, kemCT1Size)
+		b.enc = loadEncoder(r, kemEKSize)
+		b.dec = unmarshalDecoder(r, kemCT1Size)
 	case kindCt1Received:
 		b.seed = r.raw(kemSeedSize)
-		b.ekEnc = loadEncoder(r, kemEKSize)
+		b.enc = loadEncoder(r, kemEKSize)
 		b.ct1 = r.raw(kemCT1Size)
 	case kindEkSentCt1Received:
 		b.seed = r.raw(kemSeedSize)
 		b.ct1 = r.raw(kemCT1Size)
-		b.ct2Dec = unmarshalDecoder(r, ct2MsgSize)
+		b.dec = unmarshalDecoder(r, ct2MsgSize)
 	case kindNoHeaderReceived:
-		b.hdrDec = unmarshalDecoder(r, hdrMsgSize)
+		b.dec = unmarshalDecoder(r, hdrMsgSize)
 	case kindHeaderReceived:
 		b.hdr = r.raw(kemHeaderSize)
-		b.ekDec = unmarshalDecoder(r, kemEKSize)
+		b.dec = unmarshalDecoder(r, kemEKSize)
 	case kindCt1Sampled:
 		b.hdr = r.raw(kemHeaderSize)
 		loadM()
 		b.ct1 = r.raw(kemCT1Size)
-		b.ct1Enc = mustEncoder(b.ct1)
-		b.ct1Enc.idx = r.u32()
-		b.ekDec = unmarshalDecoder(r, kemEKSize)
+		b.enc = mustEncoder(b.ct1)
+		b.enc.idx = r.u32()
+		b.dec = unmarshalDecoder(r, kemEKSize)
 	case kindEkReceivedCt1Sampled:
 		b.hdr = r.raw(kemHeaderSize)
 		loadM()
 		b.ct1 = r.raw(kemCT1Size)
-		b.ct1Enc = mustEncoder(b.ct1)
-		b.ct1Enc.idx = r.u32()
+		b.enc = mustEncoder(b.ct1)
+		b.enc.idx = r.u32()
 		b.ek = r.raw(kemEKSize)
 	case kindCt1Acknowledged:
 		b.hdr = r.raw(kemHeaderSize)
 		loadM()
 		b.ct1 = r.raw(kemCT1Size)
-		b.ekDec = unmarshalDecoder(r, kemEKSize)
+		b.dec = unmarshalDecoder(r, kemEKSize)
 	case kindCt2Sampled:
-		b.ct2Enc = loadEncoder(r, ct2MsgSize)
+		b.enc = loadEncoder(r, ct2MsgSize)
 	}
 	return b
 }
