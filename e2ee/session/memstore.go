@@ -15,7 +15,7 @@ type MemoryStore struct {
 	identity      curve.KeyPair
 	regID         uint32
 	identities    map[Address]curve.PublicKey
-	sessions      map[Address]*Record
+	sessions      map[Address]Record // records share states (see Record.Clone)
 	preKeys       map[uint32]PreKeyRecord
 	signedPreKeys map[uint32]SignedPreKeyRecord
 	kyberPreKeys  map[uint32]KyberPreKeyRecord
@@ -33,7 +33,7 @@ func NewMemoryStore(identity curve.KeyPair, registrationID uint32) *MemoryStore 
 		identity:      identity,
 		regID:         registrationID,
 		identities:    map[Address]curve.PublicKey{},
-		sessions:      map[Address]*Record{},
+		sessions:      map[Address]Record{},
 		preKeys:       map[uint32]PreKeyRecord{},
 		signedPreKeys: map[uint32]SignedPreKeyRecord{},
 		kyberPreKeys:  map[uint32]KyberPreKeyRecord{},
@@ -82,16 +82,23 @@ func (m *MemoryStore) Identity(_ context.Context, addr Address) (curve.PublicKey
 // LoadSession implements SessionStore (returning a copy).
 func (m *MemoryStore) LoadSession(_ context.Context, addr Address) (*Record, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.sessions[addr].Clone(), nil
+	rec, ok := m.sessions[addr]
+	m.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	return &rec, nil
 }
 
 // StoreSession implements SessionStore (keeping a copy).
 func (m *MemoryStore) StoreSession(_ context.Context, addr Address, rec *Record) error {
-	c := rec.Clone()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sessions[addr] = c
+	if rec == nil {
+		delete(m.sessions, addr)
+		return nil
+	}
+	m.sessions[addr] = *rec
 	return nil
 }
 

@@ -17,7 +17,7 @@ import (
 // The zero Record is empty. Records are not safe for concurrent use.
 type Record struct {
 	current  *sessionState   // never modified in place (see sessionState.clone)
-	previous []*sessionState // the same
+	previous []*sessionState // the same, and so is the array: changes make a new one
 }
 
 // recordFormat is the version of the MarshalBinary encoding. It is our own
@@ -65,13 +65,11 @@ func (r *Record) ArchiveCurrentState() {
 	if r.current == nil {
 		return
 	}
-	r.previous = append(r.previous, nil)
-	copy(r.previous[1:], r.previous)
-	r.previous[0] = r.current
-	if len(r.previous) > MaxArchivedStates {
-		r.previous[MaxArchivedStates] = nil
-		r.previous = r.previous[:MaxArchivedStates]
-	}
+	// A new array: copies of the record share the old one.
+	prev := make([]*sessionState, 0, min(len(r.previous)+1, MaxArchivedStates))
+	prev = append(prev, r.current)
+	prev = append(prev, r.previous[:min(len(r.previous), MaxArchivedStates-1)]...)
+	r.previous = prev
 	r.current = nil
 }
 
@@ -83,11 +81,8 @@ func (r *Record) Clone() *Record {
 	if r == nil {
 		return nil
 	}
-	c := &Record{current: r.current}
-	if len(r.previous) > 0 {
-		c.previous = append([]*sessionState(nil), r.previous...)
-	}
-	return c
+	c := *r
+	return &c
 }
 
 func (r *Record) promoteState(s *sessionState) {
