@@ -66,6 +66,10 @@ type message struct {
 
 const maxVarintLen = 10
 
+// maxMessageSize bounds an encoded message: version, epoch, index, type,
+// chunk index and chunk.
+const maxMessageSize = 1 + maxVarintLen + 5 + 1 + 3 + chunkSize
+
 func appendVarint(b []byte, v uint64) []byte {
 	for v >= 0x80 {
 		b = append(b, byte(v)|0x80)

@@ -125,7 +125,7 @@ func (s *State) Send(rand io.Reader) (msg []byte, key []byte, err error) {
 		}
 		m.index = 0
 		s.braid = nb
-		return m.appendTo(nil), nil, nil
+		return m.appendTo(make([]byte, 0, maxMessageSize)), nil, nil
 	}
 	pending := 0
 	if secret != nil {
@@ -144,7 +144,12 @@ func (s *State) Send(rand io.Reader) (msg []byte, key []byte, err error) {
 	idx, k := c.sendKey(m.epoch - 1)
 	m.index = idx
 	s.braid, s.chain = nb, c
-	return m.appendTo(nil), k[:], nil
+	// The message and the key in one allocation (the message capped, so
+	// that appending to it cannot overwrite the key).
+	buf := m.appendTo(make([]byte, 0, maxMessageSize+len(k)))
+	n := len(buf)
+	buf = append(buf, k[:]...)
+	return buf[:n:n], buf[n:], nil
 }
 
 // Recv processes a received pq_ratchet message and returns the key that the
