@@ -121,3 +121,41 @@ func TestStoreDoesNotAlias(t *testing.T) {
 	bob.assertUnchanged(t, alice, before)
 	bob.decrypt(t, alice, c, "to both")
 }
+
+// Copies of a record share session states; operations on two copies at the
+// same time must not write to anything shared (run with -race).
+func TestSharedStatesConcurrent(t *testing.T) {
+	alice, bob := newParty(t, 1), newParty(t, 1)
+	connect(t, alice, bob, true)
+	for i := range 30 { // into the braid: encoders with caches, decoders with points
+		bob.decrypt(t, alice, alice.encrypt(t, bob, fmt.Sprint(i)), fmt.Sprint(i))
+		alice.decrypt(t, bob, bob.encrypt(t, alice, fmt.Sprint(i)), fmt.Sprint(i))
+	}
+	in := []Ciphertext{alice.encrypt(t, bob, "x"), alice.encrypt(t, bob, "y")}
+	base, _ := bob.store.LoadSession(ctx, alice.addr)
+	errs := make(chan error, 2)
+	for range 2 {
+		own := bob.st
+		own.Sessions = &singleRecord{base.Clone()}
+		go func() {
+			for _, c := range []Ciphertext{in[1], in[0]} {
+				if _, err := Decrypt(ctx, own, alice.addr, c); err != nil {
+					errs <- err
+					return
+				}
+			}
+			for range 20 {
+				if _, err := Encrypt(ctx, own, alice.addr, []byte("z"), t0); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
