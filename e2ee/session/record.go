@@ -149,23 +149,52 @@ const (
 const skippedEntrySize = 4 + 32
 
 // MarshalBinary encodes the record in our own versioned format.
+//
+// A store that keeps records as bytes runs this on every message, so the
+// encoding is written into one buffer of the exact size: each state's
+// length is computed first (stateSize) rather than encoded separately and
+// copied.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	var b []byte
+	var statesBuf [4]*sessionState
+	var pqsBuf [4][]byte
+	var sizesBuf [4]int
+	states := statesBuf[:0]
+	if r.current != nil {
+		states = append(states, r.current)
+	}
+	states = append(states, r.previous...)
+	pqs, sizes := pqsBuf[:0], sizesBuf[:0]
+	if len(states) > len(statesBuf) {
+		pqs, sizes = make([][]byte, 0, len(states)), make([]int, 0, len(states))
+	}
+	pqs, sizes = pqs[:len(states)], sizes[:len(states)]
+	total := 2
+	for i, s := range states {
+		if s.pq != nil {
+			pq, err := s.pq.MarshalBinary()
+			if err != nil {
+				return nil, errorf(ErrInvalidRecord, "SPQR state: %v", err)
+			}
+			pqs[i] = pq
+		}
+		sizes[i] = s.size(pqs[i])
+		total += 1 + protowire.SizeVarint(uint64(sizes[i])) + sizes[i]
+	}
+	b := make([]byte, 0, total)
 	b = protowire.AppendTag(b, recFormat, protowire.VarintType)
 	b = protowire.AppendVarint(b, recordFormat)
-	if r.current != nil {
-		s, err := r.current.marshal()
-		if err != nil {
-			return nil, err
+	for i, s := range states {
+		num := protowire.Number(recPrevious)
+		if i == 0 && r.current != nil {
+			num = recCurrent
 		}
-		b = appendBytesField(b, recCurrent, s)
-	}
-	for _, prev := range r.previous {
-		s, err := prev.marshal()
-		if err != nil {
-			return nil, err
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(sizes[i]))
+		start := len(b)
+		b = s.appendTo(b, pqs[i])
+		if len(b)-start != sizes[i] {
+			return nil, errorf(ErrInvalidRecord, "session state of %d bytes, %d expected", len(b)-start, sizes[i])
 		}
-		b = appendBytesField(b, recPrevious, s)
 	}
 	return b, nil
 }
@@ -180,8 +209,43 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
+// Sizes of fields in the encoding (all field numbers are below 16: one tag
+// byte).
+func bytesFieldSize(n int) int     { return 1 + protowire.SizeVarint(uint64(n)) + n }
+func varintFieldSize(v uint64) int { return 1 + protowire.SizeVarint(v) }
+
+// marshal encodes the state alone.
 func (s *sessionState) marshal() ([]byte, error) {
-	var b []byte
+	var pq []byte
+	if s.pq != nil {
+		var err error
+		if pq, err = s.pq.MarshalBinary(); err != nil {
+			return nil, errorf(ErrInvalidRecord, "SPQR state: %v", err)
+		}
+	}
+	return s.appendTo(make([]byte, 0, s.size(pq)), pq), nil
+}
+
+// size is the length of appendTo's output, pq being the SPQR state's
+// encoding.
+func (s *sessionState) size(pq []byte) int {
+	n := varintFieldSize(uint64(s.version)) + 7*bytesFieldSize(32) +
+		varintFieldSize(uint64(s.previousCounter)) + varintFieldSize(uint64(s.sender.chain.index)) +
+		varintFieldSize(uint64(s.localRegistrationID)) + varintFieldSize(uint64(s.remoteRegistrationID))
+	for i := range s.receivers {
+		n += bytesFieldSize(s.receivers[i].size())
+	}
+	if p := s.pending; p != nil {
+		n += bytesFieldSize(p.size())
+	}
+	if s.pq != nil {
+		n += bytesFieldSize(len(pq))
+	}
+	return n
+}
+
+// appendTo appends the state's encoding; pq is the SPQR state's.
+func (s *sessionState) appendTo(b, pq []byte) []byte {
 	b = appendVarintField(b, stVersion, uint64(s.version))
 	b = appendBytesField(b, stLocalIdentity, s.localIdentity[:])
 	b = appendBytesField(b, stRemoteIdentity, s.remoteIdentity[:])
@@ -193,43 +257,57 @@ func (s *sessionState) marshal() ([]byte, error) {
 	b = appendVarintField(b, stSenderIndex, uint64(s.sender.chain.index))
 	for i := range s.receivers {
 		rc := &s.receivers[i]
-		var c []byte
-		c = appendBytesField(c, rcRatchetKey, rc.ratchetKey[:])
-		c = appendBytesField(c, rcChainKey, rc.chain.key[:])
-		c = appendVarintField(c, rcIndex, uint64(rc.chain.index))
+		b = protowire.AppendTag(b, stReceiver, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(rc.size()))
+		b = appendBytesField(b, rcRatchetKey, rc.ratchetKey[:])
+		b = appendBytesField(b, rcChainKey, rc.chain.key[:])
+		b = appendVarintField(b, rcIndex, uint64(rc.chain.index))
 		if len(rc.skipped) > 0 {
-			packed := make([]byte, 0, len(rc.skipped)*skippedEntrySize)
+			b = protowire.AppendTag(b, rcSkipped, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(len(rc.skipped)*skippedEntrySize))
 			for _, k := range rc.skipped {
-				packed = binary.BigEndian.AppendUint32(packed, k.index)
-				packed = append(packed, k.seed[:]...)
+				b = binary.BigEndian.AppendUint32(b, k.index)
+				b = append(b, k.seed[:]...)
 			}
-			c = appendBytesField(c, rcSkipped, packed)
 		}
-		b = appendBytesField(b, stReceiver, c)
 	}
 	if p := s.pending; p != nil {
-		var c []byte
+		b = protowire.AppendTag(b, stPending, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(p.size()))
 		if p.hasPreKeyID {
-			c = appendVarintField(c, ppPreKeyID, uint64(p.preKeyID))
+			b = appendVarintField(b, ppPreKeyID, uint64(p.preKeyID))
 		}
-		c = appendVarintField(c, ppSignedPreKeyID, uint64(p.signedPreKeyID))
-		c = appendBytesField(c, ppBaseKey, p.baseKey[:])
-		c = appendVarintField(c, ppKyberPreKeyID, uint64(p.kyberPreKeyID))
-		c = appendBytesField(c, ppKyberCiphertext, p.kyberCiphertext)
-		c = appendVarintField(c, ppCreated, protowire.EncodeZigZag(p.created.UnixMilli()))
-		b = appendBytesField(b, stPending, c)
+		b = appendVarintField(b, ppSignedPreKeyID, uint64(p.signedPreKeyID))
+		b = appendBytesField(b, ppBaseKey, p.baseKey[:])
+		b = appendVarintField(b, ppKyberPreKeyID, uint64(p.kyberPreKeyID))
+		b = appendBytesField(b, ppKyberCiphertext, p.kyberCiphertext)
+		b = appendVarintField(b, ppCreated, protowire.EncodeZigZag(p.created.UnixMilli()))
 	}
 	b = appendVarintField(b, stLocalRegID, uint64(s.localRegistrationID))
 	b = appendVarintField(b, stRemoteRegID, uint64(s.remoteRegistrationID))
 	b = appendBytesField(b, stAliceBaseKey, s.aliceBaseKey[:])
 	if s.pq != nil {
-		pq, err := s.pq.MarshalBinary()
-		if err != nil {
-			return nil, errorf(ErrInvalidRecord, "SPQR state: %v", err)
-		}
 		b = appendBytesField(b, stPQState, pq)
 	}
-	return b, nil
+	return b
+}
+
+func (rc *receiverChain) size() int {
+	n := 2*bytesFieldSize(32) + varintFieldSize(uint64(rc.chain.index))
+	if len(rc.skipped) > 0 {
+		n += bytesFieldSize(len(rc.skipped) * skippedEntrySize)
+	}
+	return n
+}
+
+func (p *pendingPreKey) size() int {
+	n := varintFieldSize(uint64(p.signedPreKeyID)) + bytesFieldSize(32) +
+		varintFieldSize(uint64(p.kyberPreKeyID)) + bytesFieldSize(len(p.kyberCiphertext)) +
+		varintFieldSize(protowire.EncodeZigZag(p.created.UnixMilli()))
+	if p.hasPreKeyID {
+		n += varintFieldSize(uint64(p.preKeyID))
+	}
+	return n
 }
 
 // UnmarshalBinary decodes a record written by MarshalBinary. On error r is
@@ -372,7 +450,9 @@ func (r *recordReader) expect(typ, want protowire.Type) bool {
 }
 
 func unmarshalState(data []byte, format uint64) (*sessionState, error) {
-	s := &sessionState{}
+	blk := &stateBlock{}
+	s := &blk.s
+	s.receivers = blk.receivers[:0:MaxReceiverChains]
 	rd := recordReader{b: data}
 	var seen uint32
 	for rd.ok() {

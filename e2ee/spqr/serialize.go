@@ -76,7 +76,14 @@ func (r *reader) u32() uint32 {
 	return uint32(v)
 }
 
+// raw returns a copy of the next n bytes, for values the state keeps.
 func (r *reader) raw(n int) []byte {
+	return append([]byte(nil), r.view(n)...)
+}
+
+// view returns the next n bytes themselves (zeros once failed), for values
+// copied at once.
+func (r *reader) view(n int) []byte {
 	if r.err != nil {
 		return make([]byte, n)
 	}
@@ -84,9 +91,19 @@ func (r *reader) raw(n int) []byte {
 		r.fail("%v", errShort)
 		return make([]byte, n)
 	}
-	v := append([]byte(nil), r.b[:n]...)
+	v := r.b[:n:n]
 	r.b = r.b[n:]
 	return v
+}
+
+// key32 reads 32 bytes into dst.
+func (r *reader) key32(dst *[32]byte) {
+	if r.err == nil && len(r.b) >= 32 {
+		copy(dst[:], r.b[:32])
+		r.b = r.b[32:]
+		return
+	}
+	copy(dst[:], r.view(32))
 }
 
 func (r *reader) flag() bool {
@@ -102,7 +119,7 @@ func (r *reader) flag() bool {
 
 // MarshalBinary encodes the state for storage.
 func (s *State) MarshalBinary() ([]byte, error) {
-	w := &writer{}
+	w := &writer{b: make([]byte, 0, s.encodedSizeHint())}
 	w.u8(stateFormat)
 	w.flag(s.v1)
 	if s.v1 {
@@ -123,6 +140,23 @@ func (s *State) MarshalBinary() ([]byte, error) {
 	return w.b, nil
 }
 
+// encodedSizeHint bounds the length of MarshalBinary's output, so that it
+// writes into one buffer.
+func (s *State) encodedSizeHint() int {
+	n := 128 // format, flags, negotiation, chain header
+	if s.v1 {
+		b := &s.braid
+		n += 96 + len(b.seed) + len(b.enc.msg) + 4*len(b.dec.pts) + 3*numPolys +
+			len(b.hdr) + len(b.m) + len(b.ek) + len(b.ct1)
+	}
+	if s.chain != nil {
+		for _, l := range s.chain.links {
+			n += 2*48 + 37*(len(l.send.prev)+len(l.recv.prev))
+		}
+	}
+	return n
+}
+
 // UnmarshalBinary replaces s with the decoded state. On error s is unchanged.
 func (s *State) UnmarshalBinary(data []byte) error {
 	r := &reader{b: data}
@@ -139,7 +173,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	if r.flag() && r.err == nil {
 		neg := &negotiation{}
-		copy(neg.authKey[:], r.raw(AuthKeySize))
+		r.key32(&neg.authKey)
 		neg.dir = Direction(r.u8())
 		neg.minVersion = Version(r.u8())
 		neg.params.MaxJump = r.u32()
@@ -170,7 +204,7 @@ func marshalDecoder(w *writer, d *decoder) {
 		pts := d.poly(p)
 		w.uv(uint64(len(pts)))
 		for _, pt := range pts {
-			w.raw([]byte{byte(pt.x >> 8), byte(pt.x), byte(pt.y >> 8), byte(pt.y)})
+			w.b = append(w.b, byte(pt.x>>8), byte(pt.x), byte(pt.y>>8), byte(pt.y))
 		}
 	}
 }
@@ -183,13 +217,17 @@ func unmarshalDecoder(r *reader, lenBytes int) decoder {
 		if r.err != nil {
 			return d
 		}
-		if n > uint64(2*d.necessary(p)) {
+		if n > uint64(2*d.necessary(p)) || n > uint64(len(r.b)/4) {
 			r.fail("decoder holds %d points", n)
 			return d
 		}
+		if p == 0 {
+			// The polynomials hold about as many points each.
+			d.pts = make([]gfPoint, 0, min(int(n)*numPolys, len(r.b)/4))
+		}
 		start := len(d.pts)
 		for i := uint64(0); i < n; i++ {
-			b := r.raw(4)
+			b := r.view(4)
 			if r.err != nil {
 				return d
 			}
@@ -275,8 +313,8 @@ func unmarshalBraid(r *reader) braid {
 	var b braid
 	b.kind = braidKind(r.u8())
 	b.epoch = r.uv()
-	copy(b.auth.root[:], r.raw(32))
-	copy(b.auth.mac[:], r.raw(32))
+	r.key32(&b.auth.root)
+	r.key32(&b.auth.mac)
 	if r.err != nil {
 		return b
 	}
@@ -289,7 +327,7 @@ func unmarshalBraid(r *reader) braid {
 		return b
 	}
 	loadM := func() {
-		copy(b.m[:], r.raw(32))
+		r.key32(&b.m)
 	}
 	switch b.kind {
 	case kindKeysSampled:
@@ -355,7 +393,7 @@ func unmarshalChainDir(r *reader, p ChainParams) chainDir {
 	d.ctr = r.u32()
 	d.hasNext = r.flag()
 	if d.hasNext {
-		copy(d.next[:], r.raw(32))
+		r.key32(&d.next)
 	}
 	n := r.uv()
 	if r.err != nil {
@@ -368,7 +406,7 @@ func unmarshalChainDir(r *reader, p ChainParams) chainDir {
 	d.prev = make([]storedKey, 0, n)
 	for i := uint64(0); i < n; i++ {
 		k := storedKey{idx: r.u32()}
-		copy(k.key[:], r.raw(32))
+		r.key32(&k.key)
 		if r.err != nil {
 			return d
 		}
@@ -379,6 +417,12 @@ func unmarshalChainDir(r *reader, p ChainParams) chainDir {
 		d.prev = append(d.prev, k)
 	}
 	return d
+}
+
+// chainBlock is a decoded chain with room for its links: one allocation.
+type chainBlock struct {
+	c     chain
+	links [3]chainEpoch
 }
 
 func (c *chain) marshal(w *writer) {
@@ -396,11 +440,12 @@ func (c *chain) marshal(w *writer) {
 }
 
 func unmarshalChain(r *reader) *chain {
-	c := &chain{}
+	blk := &chainBlock{}
+	c := &blk.c
 	c.dir = Direction(r.u8())
 	c.current = r.uv()
 	c.sendEpoch = r.uv()
-	copy(c.nextRoot[:], r.raw(32))
+	r.key32(&c.nextRoot)
 	c.params.MaxJump = r.u32()
 	c.params.MaxOOOKeys = r.u32()
 	n := r.uv()
@@ -416,7 +461,10 @@ func unmarshalChain(r *reader) *chain {
 		r.fail("%d chain links", n)
 		return c
 	}
-	c.links = make([]chainEpoch, 0, n)
+	c.links = blk.links[:0]
+	if n > uint64(len(blk.links)) {
+		c.links = make([]chainEpoch, 0, n)
+	}
 	for i := uint64(0); i < n; i++ {
 		l := chainEpoch{send: unmarshalChainDir(r, c.params), recv: unmarshalChainDir(r, c.params)}
 		if r.err != nil {
