@@ -94,8 +94,7 @@ func newPQState(policy SPQRPolicy, authKey *[32]byte, initiator bool) (*spqr.Sta
 
 // pqSend returns the pq_ratchet field of the next outgoing message and the
 // SPQR message key to use as salt (nil: none), and advances s's SPQR state.
-// On error s is unchanged. Encrypt may advance in place because it only
-// stores the record when the whole call succeeds.
+// On error s is unchanged. Encrypt calls it on its own clone of the state.
 func (s *sessionState) pqSend() (msg, key []byte, err error) {
 	if s.pq == nil {
 		return nil, nil, nil

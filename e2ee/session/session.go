@@ -114,8 +114,6 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if !rec.HasSession() {
 		return Ciphertext{}, errorf(ErrNoSession, "%s", remote)
 	}
-	// The record's states are shared with the store's copy: change a clone
-	// (which also leaves rec as it was if a step below fails).
 	s := rec.current
 	if s.pending != nil && now.After(s.pending.created.Add(MaxUnacknowledgedSessionAge)) {
 		return Ciphertext{}, errorf(ErrStaleSession, "%s: started %s", remote, s.pending.created.UTC().Format(time.RFC3339))
@@ -124,6 +122,8 @@ func Encrypt(ctx context.Context, st Stores, remote Address, plaintext []byte, n
 	if ck.index == ^uint32(0) {
 		return Ciphertext{}, errorf(ErrNoSession, "%s: sending chain exhausted", remote)
 	}
+	// States in records are never changed (the store's copy shares them):
+	// work on a clone, which goes into rec only once everything succeeded.
 	s = s.clone(true)
 	pqMsg, pqKey, err := s.pqSend()
 	if err != nil {
