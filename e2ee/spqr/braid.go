@@ -132,6 +132,10 @@ type braid struct {
 
 	// ek side
 	seed []byte // KEM key-pair seed, from KeysSampled until ct2 is in
+	// keys caches kemKeysFromSeed(seed), which the ek side needs three times
+	// an epoch. Not stored (a loaded state derives it again); copies share
+	// it, and it is only read.
+	keys *kemKeys
 
 	// ct side
 	hdr []byte   // HeaderReceived .. Ct1Acknowledged
@@ -181,7 +185,7 @@ func (b braid) send(rand io.Reader) (braid, message, *epochSecret, error) {
 			return b, m, nil, err
 		}
 		mac := b.auth.macOf(labelMACHeader, b.epoch, keys.hdr)
-		n := braid{kind: kindKeysSampled, epoch: b.epoch, auth: b.auth, seed: seed,
+		n := braid{kind: kindKeysSampled, epoch: b.epoch, auth: b.auth, seed: seed, keys: keys,
 			enc: mustEncoder(append(append([]byte(nil), keys.hdr...), mac...))}
 		m.typ, m.chunk = TypeHdr, n.enc.next()
 		return n, m, nil, nil
@@ -236,11 +240,11 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 			return b, nil, nil
 		}
 		// The first ct1 chunk shows the header arrived: switch to the vector.
-		keys, err := kemKeysFromSeed(b.seed)
+		keys, err := b.kemKeys()
 		if err != nil {
 			return b, nil, err
 		}
-		return braid{kind: kindHeaderSent, epoch: b.epoch, auth: b.auth, seed: b.seed,
+		return braid{kind: kindHeaderSent, epoch: b.epoch, auth: b.auth, seed: b.seed, keys: keys,
 			enc: mustEncoder(keys.vec), dec: mustDecoder(kemCT1Size).add(msg.chunk)}, nil, nil
 	case kindHeaderSent:
 		if msg.typ != TypeCt1 {
@@ -252,13 +256,13 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 		if !ok {
 			return n, nil, nil
 		}
-		return braid{kind: kindCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed,
+		return braid{kind: kindCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed, keys: b.keys,
 			enc: b.enc, ct1: ct1}, nil, nil
 	case kindCt1Received:
 		if msg.typ != TypeCt2 {
 			return b, nil, nil
 		}
-		return braid{kind: kindEkSentCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed,
+		return braid{kind: kindEkSentCt1Received, epoch: b.epoch, auth: b.auth, seed: b.seed, keys: b.keys,
 			ct1: b.ct1, dec: mustDecoder(ct2MsgSize).add(msg.chunk)}, nil, nil
 	case kindEkSentCt1Received:
 		if msg.typ != TypeCt2 {
@@ -322,10 +326,18 @@ func (b braid) recv(msg *message) (braid, *epochSecret, error) {
 	return b, nil, fmt.Errorf("%w: braid kind %v", ErrStateDecode, b.kind)
 }
 
+// kemKeys returns the ek side's KEM keys, from the cache when it is there.
+func (b *braid) kemKeys() (*kemKeys, error) {
+	if b.keys != nil {
+		return b.keys, nil
+	}
+	return kemKeysFromSeed(b.seed)
+}
+
 // finishEpoch decapsulates on the ek side once ct2 ‖ MAC is complete.
 func (b braid) finishEpoch(data []byte) (braid, *epochSecret, error) {
 	ct2, mac := data[:kemCT2Size], data[kemCT2Size:]
-	keys, err := kemKeysFromSeed(b.seed)
+	keys, err := b.kemKeys()
 	if err != nil {
 		return b, nil, err
 	}
