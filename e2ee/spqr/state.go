@@ -228,9 +228,9 @@ func (s *State) Recv(msg []byte) (key []byte, err error) {
 // whose message later fails to decrypt.
 //
 // It is cheap because nothing a State shares is ever written: byte slices,
-// decoder points and encoder caches are replaced, never changed, and the
-// negotiation parameters are dropped, not changed. Only the chain is copied,
-// in the same allocation as the State.
+// decoder points and the encoder and KEM key caches are replaced, never
+// changed, and the negotiation parameters are dropped, not changed. Only the
+// chain is copied, in the same allocation as the State.
 func (s *State) Clone() *State {
 	blk := &stateBlock{s: *s}
 	if s.chain != nil {
