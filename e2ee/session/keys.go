@@ -3,8 +3,9 @@ package session
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/sha256"
 	"crypto/subtle"
+
+	"github.com/parley-im/parley/e2ee/internal/kdf"
 )
 
 // KDF labels. They are libsignal's, and part of the wire compatibility.
@@ -34,67 +35,6 @@ type chainKey struct {
 	index uint32
 }
 
-// Every message runs a dozen HMAC-SHA256 computations (chain step, message
-// seed, message keys, MAC). They are computed with sha256.Sum256 over stack
-// buffers: crypto/hmac and crypto/hkdf allocate two digests and an HMAC
-// state per call, which costs more than the hashing at these sizes. The
-// results are RFC 2104 and RFC 5869 exactly; keys_test.go compares them with
-// the standard library.
-
-// macStack is the input size (key block included) hashed without a heap
-// buffer: a SignalMessage with a payload of a few hundred bytes.
-const macStack = 1024
-
-// hmacSum returns HMAC-SHA256(key, parts[0] ‖ parts[1] ‖ …).
-func hmacSum(key []byte, parts ...[]byte) [32]byte {
-	var pad [sha256.BlockSize]byte
-	if len(key) > sha256.BlockSize {
-		k := sha256.Sum256(key)
-		copy(pad[:], k[:])
-	} else {
-		copy(pad[:], key)
-	}
-	n := sha256.BlockSize
-	for _, p := range parts {
-		n += len(p)
-	}
-	var stack [macStack]byte
-	buf := stack[:0]
-	if n > len(stack) {
-		buf = make([]byte, 0, n)
-	}
-	for _, b := range pad {
-		buf = append(buf, b^0x36)
-	}
-	for _, p := range parts {
-		buf = append(buf, p...)
-	}
-	inner := sha256.Sum256(buf)
-	buf = buf[:0]
-	for _, b := range pad {
-		buf = append(buf, b^0x5c)
-	}
-	buf = append(buf, inner[:]...)
-	return sha256.Sum256(buf)
-}
-
-// hkdfSHA256 fills out (at most 255·32 bytes) with HKDF-SHA256(salt, ikm,
-// info); a nil salt is RFC 5869's absent salt.
-func hkdfSHA256(out, salt, ikm, info []byte) {
-	prk := hmacSum(salt, ikm)
-	var t [32]byte
-	ctr := [1]byte{0}
-	for done := 0; done < len(out); done += sha256.Size {
-		ctr[0]++
-		if done == 0 {
-			t = hmacSum(prk[:], info, ctr[:])
-		} else {
-			t = hmacSum(prk[:], t[:], info, ctr[:])
-		}
-		copy(out[done:], t[:])
-	}
-}
-
 var (
 	seedMessageKey = []byte{0x01}
 	seedChainKey   = []byte{0x02}
@@ -104,14 +44,14 @@ var (
 )
 
 func (c chainKey) next() chainKey {
-	return chainKey{key: hmacSum(c.key[:], seedChainKey), index: c.index + 1}
+	return chainKey{key: kdf.HMAC(c.key[:], seedChainKey), index: c.index + 1}
 }
 
 // messageSeed is the input to the message-key HKDF. libsignal keeps skipped
 // keys in this form (not expanded) so that the SPQR salt can be applied when
 // the message finally arrives.
 func (c chainKey) messageSeed() [32]byte {
-	return hmacSum(c.key[:], seedMessageKey)
+	return kdf.HMAC(c.key[:], seedMessageKey)
 }
 
 type messageKeys struct {
@@ -125,7 +65,7 @@ type messageKeys struct {
 // 32 zero bytes).
 func deriveMessageKeys(seed [32]byte, pqSalt []byte) messageKeys {
 	var okm [80]byte
-	hkdfSHA256(okm[:], pqSalt, seed[:], labelMessageKeysBytes)
+	kdf.HKDF(okm[:], pqSalt, seed[:], labelMessageKeysBytes)
 	var mk messageKeys
 	copy(mk.cipherKey[:], okm[0:32])
 	copy(mk.macKey[:], okm[32:64])
@@ -137,7 +77,7 @@ func deriveMessageKeys(seed [32]byte, pqSalt []byte) messageKeys {
 // "WhisperRatchet") → new root key ‖ chain key.
 func rootStep(root [32]byte, dh [32]byte) (newRoot [32]byte, ck chainKey) {
 	var okm [64]byte
-	hkdfSHA256(okm[:], root[:], dh[:], labelRatchetBytes)
+	kdf.HKDF(okm[:], root[:], dh[:], labelRatchetBytes)
 	copy(newRoot[:], okm[:32])
 	copy(ck.key[:], okm[32:64])
 	return newRoot, ck

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/parley-im/parley/e2ee/curve"
+	"github.com/parley-im/parley/e2ee/internal/kdf"
 	"github.com/parley-im/parley/e2ee/internal/wire"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -161,7 +162,7 @@ func computeMAC(macKey []byte, sender, receiver curve.PublicKey, body []byte) [3
 	copy(idBuf[1:33], sender[:])
 	idBuf[33] = curve.KeyTypeDJB
 	copy(idBuf[34:], receiver[:])
-	return hmacSum(macKey, idBuf[:], body)
+	return kdf.HMAC(macKey, idBuf[:], body)
 }
 
 func (m *signalMessage) verifyMAC(macKey []byte, sender, receiver curve.PublicKey) bool {

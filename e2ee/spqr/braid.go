@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/parley-im/parley/e2ee/internal/kdf"
 )
 
 // The ML-KEM Braid, chunked. Each epoch has an ek sender, who makes an
@@ -84,14 +86,14 @@ func (a *authenticator) update(epoch uint64, k []byte) {
 	ikm := append(a.root[:len(a.root):len(a.root)], k...)
 	var okm [64]byte
 	e := be64(epoch)
-	kdf(okm[:], zeroSalt, ikm, labelAuthUpdate, e[:])
+	kdf.HKDF(okm[:], zeroSalt, ikm, labelAuthUpdate, e[:])
 	copy(a.root[:], okm[:32])
 	copy(a.mac[:], okm[32:])
 }
 
 func (a *authenticator) macOf(label []byte, epoch uint64, data []byte) []byte {
 	e := be64(epoch)
-	mac := hmacSum(a.mac[:], label, e[:], data)
+	mac := kdf.HMAC(a.mac[:], label, e[:], data)
 	return mac[:]
 }
 
@@ -104,7 +106,7 @@ type epochSecret struct {
 func scka(epoch uint64, kemSecret []byte) []byte {
 	var out [32]byte
 	e := be64(epoch)
-	kdf(out[:], zeroSalt, kemSecret, labelSCKAKey, e[:])
+	kdf.HKDF(out[:], zeroSalt, kemSecret, labelSCKAKey, e[:])
 	return out[:]
 }
 

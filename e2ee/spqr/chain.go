@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/parley-im/parley/e2ee/internal/kdf"
 )
 
 // Direction says which half of each epoch's key material a party sends with.
@@ -48,7 +50,7 @@ func (p ChainParams) maxOOO() uint64 {
 	return uint64(p.MaxOOOKeys)
 }
 
-// KDF labels, as byte slices for kdf (never written).
+// KDF labels, as byte slices for kdf.HKDF (never written).
 var (
 	labelChainStart = []byte("Signal PQ Ratchet V1 Chain  Start") // two spaces: as deployed
 	labelChainNext  = []byte("Signal PQ Ratchet V1 Chain Next")
@@ -105,7 +107,7 @@ func (c *chain) linkFrom(okm []byte) chainEpoch {
 
 func newChain(authKey []byte, dir Direction, params ChainParams) *chain {
 	var okm [96]byte
-	kdf(okm[:], zeroSalt, authKey, labelChainStart)
+	kdf.HKDF(okm[:], zeroSalt, authKey, labelChainStart)
 	c := &chain{dir: dir, params: params}
 	copy(c.nextRoot[:], okm[:32])
 	c.links = []chainEpoch{c.linkFrom(okm[:])}
@@ -116,7 +118,7 @@ func newChain(authKey []byte, dir Direction, params ChainParams) *chain {
 // epoch's chains. Callers check the epoch number first (checkAddEpoch).
 func (c *chain) addEpoch(secret []byte) {
 	var okm [96]byte
-	kdf(okm[:], c.nextRoot[:], secret, labelAddEpoch)
+	kdf.HKDF(okm[:], c.nextRoot[:], secret, labelAddEpoch)
 	c.current++
 	copy(c.nextRoot[:], okm[:32])
 	c.links = append(c.links, c.linkFrom(okm[:]))
@@ -135,7 +137,7 @@ func (d *chainDir) step() (uint32, [32]byte) {
 	d.ctr++
 	var okm [64]byte
 	ctr := be32(d.ctr)
-	kdf(okm[:], zeroSalt, d.next[:], ctr[:], labelChainNext)
+	kdf.HKDF(okm[:], zeroSalt, d.next[:], ctr[:], labelChainNext)
 	copy(d.next[:], okm[:32])
 	return d.ctr, [32]byte(okm[32:])
 }
