@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/parley-im/parley/e2ee/internal/wire/wiretest"
 )
 
 // prost (libsignal's decoder) refuses field numbers above 2^29−1 and groups
@@ -14,34 +14,10 @@ import (
 // interop/differential_test.go on SKDMs.
 func TestParseProtobufLimits(t *testing.T) {
 	skdm := testSKDM(t)
-	group := func(depth int) []byte {
-		var b []byte
-		for range depth {
-			b = protowire.AppendTag(b, 99, protowire.StartGroupType)
-		}
-		for range depth {
-			b = protowire.AppendTag(b, 99, protowire.EndGroupType)
-		}
-		return b
-	}
-	varint := func(num protowire.Number) []byte {
-		return protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), 1)
-	}
-	for _, tc := range []struct {
-		name  string
-		extra []byte
-		ok    bool
-	}{
-		{"nothing", nil, true},
-		{"field 2^29-1", varint(protowire.MaxValidNumber), true},
-		{"field 2^29", varint(protowire.MaxValidNumber + 1), false},
-		{"field 2^31-1", varint(1<<31 - 1), false},
-		{"groups 100 deep", group(100), true},
-		{"groups 101 deep", group(101), false},
-	} {
-		_, err := ParseDistributionMessage(append(slices.Clone(skdm), tc.extra...))
-		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalidMessage) {
-			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
+	for _, tc := range wiretest.LimitCases() {
+		_, err := ParseDistributionMessage(append(slices.Clone(skdm), tc.Extra...))
+		if (err == nil) != tc.OK || err != nil && !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("%s: %v, want ok=%v", tc.Name, err, tc.OK)
 		}
 	}
 }
