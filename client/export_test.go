@@ -1,0 +1,11 @@
+package client
+
+import "github.com/parley-im/parley/types"
+
+// SetCrashAfterAccept makes the client behave as if it died right after the
+// server accepted a send, before recording it: the outbox item stays.
+func SetCrashAfterAccept(c *Client, f func(types.MessageID) bool) { c.hook.afterAccept = f }
+
+// SetCrashBeforeAck makes the client store received envelopes but not
+// acknowledge them, as if it died in between.
+func SetCrashBeforeAck(c *Client, f func() bool) { c.hook.beforeAck = f }

@@ -1,0 +1,130 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/proto/contentpb"
+	"github.com/parley-im/parley/types"
+)
+
+// Message is one history entry as a front end shows it.
+type Message struct {
+	Ref          clientstore.MessageRef
+	Seq          int64 // order in the conversation
+	Conversation clientstore.ConversationID
+	Peer         types.AccountID // the other account of the conversation
+	Sender       types.Address
+	Outgoing     bool
+	Kind         clientstore.Kind // KindText, KindTimer, KindUnknown
+	// Text is the message's text; for KindUnknown the sender's fallback
+	// text (possibly empty).
+	Text string
+	// Quote is what a reply quotes, or nil.
+	Quote *contentpb.Quote
+	// Timer is the new timer of a KindTimer entry.
+	Timer time.Duration
+	// Content is the parsed content (for KindUnknown without a body; its
+	// unknown fields are kept). Raw is the content as it came.
+	Content    *contentpb.Content
+	Raw        []byte
+	SentAt     time.Time
+	ReceivedAt time.Time
+	EditedAt   time.Time
+	ExpiresAt  time.Time
+	Deleted    bool
+	Receipts   []clientstore.Receipt
+	Reactions  []clientstore.Reaction
+}
+
+// Status is the best status of an outgoing message across its recipients
+// (0 while it waits in the outbox).
+func (m *Message) Status() clientstore.Status {
+	var s clientstore.Status
+	for _, r := range m.Receipts {
+		s = max(s, r.Status)
+	}
+	return s
+}
+
+func toMessage(m clientstore.Message, peer types.AccountID) Message {
+	out := Message{
+		Ref: m.Ref(), Seq: m.Seq, Conversation: m.Conversation, Peer: peer, Sender: m.Sender,
+		Outgoing: m.Direction == clientstore.Outgoing, Kind: m.Kind, Raw: m.Content,
+		SentAt: m.SentAt, ReceivedAt: m.ReceivedAt, EditedAt: m.EditedAt, ExpiresAt: m.ExpiresAt,
+		Deleted: m.Deleted, Receipts: m.Receipts, Reactions: m.Reactions,
+	}
+	if m.Deleted || len(m.Content) == 0 {
+		return out
+	}
+	c, err := parseContent(m.Content)
+	if err != nil {
+		return out
+	}
+	out.Content = c
+	switch b := c.Body.(type) {
+	case *contentpb.Content_Text:
+		out.Text, out.Quote = b.Text.Body, b.Text.Quote
+	case *contentpb.Content_Timer:
+		out.Timer = time.Duration(b.Timer.Seconds) * time.Second
+	case nil:
+		out.Text = c.FallbackText
+	}
+	return out
+}
+
+// Messages returns a page of the conversation with peer: up to limit
+// messages before seq before (0: the newest), oldest first.
+func (c *Client) Messages(ctx context.Context, peer types.AccountID, before int64, limit int) ([]Message, error) {
+	conv, err := c.st.DirectConversation(ctx, peer)
+	if err != nil {
+		return nil, err
+	}
+	page, err := c.st.Messages(ctx, conv.ID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, len(page))
+	for i, m := range page {
+		out[i] = toMessage(m, peer)
+	}
+	return out, nil
+}
+
+// Message returns one message.
+func (c *Client) Message(ctx context.Context, r clientstore.MessageRef) (Message, error) {
+	m, err := c.st.Message(ctx, r)
+	if err != nil {
+		return Message{}, err
+	}
+	conv, err := c.st.Conversation(ctx, m.Conversation)
+	if err != nil {
+		return Message{}, err
+	}
+	return toMessage(m, conv.Peer), nil
+}
+
+// Conversations lists the chats, most recently active first.
+func (c *Client) Conversations(ctx context.Context) ([]clientstore.Conversation, error) {
+	return c.st.Conversations(ctx)
+}
+
+// SaveContact records a contact (the server has no directory: a phone
+// number becomes an account id only through what the user saved).
+func (c *Client) SaveContact(ctx context.Context, ct clientstore.Contact) error {
+	return c.st.SaveContact(ctx, ct)
+}
+
+// LookupPhone returns the account of the contact with this number.
+func (c *Client) LookupPhone(ctx context.Context, phone string) (types.AccountID, error) {
+	p, err := types.ParsePhone(phone)
+	if err != nil {
+		return types.AccountID{}, ErrInvalid
+	}
+	ct, err := c.st.ContactByPhone(ctx, p)
+	if err != nil {
+		return types.AccountID{}, ErrUnknownContact
+	}
+	return ct.Account, nil
+}
