@@ -1,6 +1,9 @@
 package client
 
-import "github.com/parley-im/parley/types"
+import (
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/types"
+)
 
 // SetCrashAfterAccept makes the client behave as if it died right after the
 // server accepted a send, before recording it: the outbox item stays.
@@ -9,3 +12,7 @@ func SetCrashAfterAccept(c *Client, f func(types.MessageID) bool) { c.hook.after
 // SetCrashBeforeAck makes the client store received envelopes but not
 // acknowledge them, as if it died in between.
 func SetCrashBeforeAck(c *Client, f func() bool) { c.hook.beforeAck = f }
+
+func messageOf(raw []byte) clientstore.Message {
+	return clientstore.Message{Kind: KindText, Content: raw}
+}

@@ -47,9 +47,13 @@ func options(t testing.TB) client.Options {
 }
 
 // openDevice opens (or reopens) the profile in dir.
-func openDevice(t testing.TB, dir string) *device {
+func openDevice(t testing.TB, dir string, adjust ...func(*client.Options)) *device {
 	t.Helper()
-	c, err := client.Open(ctxT(t), dir, options(t))
+	o := options(t)
+	for _, f := range adjust {
+		f(&o)
+	}
+	c, err := client.Open(ctxT(t), dir, o)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
 	}
@@ -58,12 +62,12 @@ func openDevice(t testing.TB, dir string) *device {
 }
 
 // register makes a new profile registered with phone (fresh if empty).
-func register(t testing.TB, srv *testserver.Server, phone string) *device {
+func register(t testing.TB, srv *testserver.Server, phone string, adjust ...func(*client.Options)) *device {
 	t.Helper()
 	if phone == "" {
 		phone = testserver.NewPhone()
 	}
-	d := openDevice(t, t.TempDir())
+	d := openDevice(t, t.TempDir(), adjust...)
 	ctx := ctxT(t)
 	if err := d.RequestCode(ctx, srv.URL, phone); err != nil {
 		t.Fatalf("request code: %v", err)

@@ -527,7 +527,9 @@ func (c *Client) startSession(ctx context.Context, dest types.AccountID, wb *wir
 }
 
 func bundleFromWire(w *wirepb.DeviceBundle) (session.Bundle, error) {
-	bad := func(what string, err error) error { return fmt.Errorf("client: bundle of device %d: %s: %w", w.DeviceId, what, err) }
+	bad := func(what string, err error) error {
+		return fmt.Errorf("client: bundle of device %d: %s: %w", w.DeviceId, what, err)
+	}
 	ik, err := curve.ParsePublicKey(w.IdentityKey)
 	if err != nil {
 		return session.Bundle{}, bad("identity key", err)
