@@ -307,3 +307,24 @@ func mapValues(m map[string]bool) []bool {
 	}
 	return out
 }
+
+// TestDeviceLinkedLater: Bob has sessions with Alice's only device when she
+// links another; the server's MISMATCHED_DEVICES answer makes Bob fetch the
+// new device's bundle and resend, and the new device gets the message.
+func TestDeviceLinkedLater(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice := register(t, srv, "").connect()
+	bob := register(t, srv, "").connect()
+	alice.send(bob, "one")
+	bob.waitHistory(alice.id(), "< one")
+	bob.send(alice, "two")
+	alice.waitHistory(bob.id(), "> one", "< two")
+
+	tablet := link(t, srv, alice).connect()
+	bob.send(alice, "three")
+	tablet.waitHistory(bob.id(), "< three")
+	alice.waitHistory(bob.id(), "> one", "< two", "< three")
+	alice.send(bob, "four")
+	tablet.waitHistory(bob.id(), "< three", "> four")
+	bob.waitHistory(alice.id(), "< one", "> two", "> three", "< four")
+}
