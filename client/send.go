@@ -212,26 +212,20 @@ func (c *Client) AcknowledgeIdentity(ctx context.Context, account types.AccountI
 	return nil
 }
 
-// sender sends the outbox on conn until ctx ends.
+// sender sends the outbox on conn until ctx ends. Messages to one
+// recipient go out in the order they were queued: an item that waits for
+// a retry holds back the later ones to the same recipient.
 func (c *Client) sender(ctx context.Context, conn *transport.Conn) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		for ctx.Err() == nil {
-			items, err := c.st.DueOutbox(ctx, c.o.Now(), 16)
-			if err != nil {
-				if ctx.Err() == nil {
-					c.log.Warn("read outbox", "err", err)
-				}
-				return
+			progress, ok := c.senderPass(ctx, conn)
+			if !ok {
+				return // the connection is gone; the next one resumes
 			}
-			if len(items) == 0 {
+			if !progress {
 				break
-			}
-			for _, it := range items {
-				if !c.sendItem(ctx, conn, it) {
-					return // the connection is gone; the next one resumes
-				}
 			}
 		}
 		if _, err := c.st.DeleteExpired(ctx, c.o.Now()); err != nil && ctx.Err() == nil {
@@ -248,14 +242,48 @@ func (c *Client) sender(ctx context.Context, conn *transport.Conn) {
 	}
 }
 
-// sendItem tries one outbox item; false means the connection is unusable.
-func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem) bool {
-	p, err := decodeOutbox(it.Payload)
+// senderPass tries every due item once, oldest first; progress says
+// whether one was sent, ok false that the connection is unusable.
+func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress, ok bool) {
+	items, err := c.st.DueOutbox(ctx, time.Unix(1<<40, 0), 256)
 	if err != nil {
-		c.log.Warn("undecodable outbox item dropped", "outbox_id", it.ID, "err", err)
-		_ = c.st.RemoveOutbox(ctx, it.ID)
-		return true
+		if ctx.Err() == nil {
+			c.log.Warn("read outbox", "err", err)
+		}
+		return false, false
 	}
+	now := c.o.Now()
+	held := make(map[types.AccountID]bool)
+	for _, it := range items {
+		p, err := decodeOutbox(it.Payload)
+		if err != nil {
+			c.log.Warn("undecodable outbox item dropped", "outbox_id", it.ID, "err", err)
+			_ = c.st.RemoveOutbox(ctx, it.ID)
+			continue
+		}
+		if held[p.To] {
+			continue
+		}
+		if it.NextAttempt.After(now) {
+			held[p.To] = true
+			continue
+		}
+		sent, ok := c.sendItem(ctx, conn, it, p)
+		if !ok {
+			return progress, false
+		}
+		if !sent {
+			held[p.To] = true
+		}
+		progress = progress || sent
+	}
+	return progress, true
+}
+
+// sendItem tries one outbox item: sent says whether it is done (sent, or
+// given up), ok false that the connection is unusable.
+func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload) (sent, ok bool) {
+	var err error
 	acct, _ := c.account()
 	if !p.To.IsZero() {
 		err = c.deliver(ctx, conn, p.To, p.ID, p.Content, false)
@@ -267,7 +295,7 @@ func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientst
 		return c.sendFailed(ctx, conn, it, p, err)
 	}
 	if c.hook.afterAccept != nil && c.hook.afterAccept(p.ID) {
-		return false
+		return false, false
 	}
 	now := c.o.Now()
 	err = c.st.InTx(ctx, func(ctx context.Context) error {
@@ -283,20 +311,20 @@ func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientst
 		// Sent, but not recorded: the next attempt is a duplicate the
 		// server recognises.
 		c.log.Warn("record sent message", "err", err)
-		return ctx.Err() == nil
+		return false, ctx.Err() == nil
 	}
 	c.mu.Lock()
 	delete(c.pending, p.ID)
 	c.notifyLocked()
 	c.mu.Unlock()
 	c.emit(SentEvent{ID: p.ID, To: p.To})
-	return true
+	return true, true
 }
 
 // sendFailed decides what a failed attempt means.
-func (c *Client) sendFailed(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload, err error) bool {
+func (c *Client) sendFailed(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload, err error) (done, ok bool) {
 	if ctx.Err() != nil || errors.Is(err, transport.ErrClosed) || conn.Err() != nil {
-		return false
+		return false, false
 	}
 	var ice *IdentityChangedError
 	if errors.As(err, &ice) {
@@ -306,7 +334,7 @@ func (c *Client) sendFailed(ctx context.Context, conn *transport.Conn, it client
 		// Retried at once by AcknowledgeIdentity; the back-off covers a
 		// restart in between.
 		_ = c.st.RetryOutbox(ctx, it.ID, c.o.Now().Add(c.retryDelay(it.Attempts, 5*time.Minute)))
-		return true
+		return false, true
 	}
 	switch transport.CodeOf(err) {
 	case wirepb.ErrorCode_ERROR_CODE_BAD_REQUEST, wirepb.ErrorCode_ERROR_CODE_NOT_FOUND, wirepb.ErrorCode_ERROR_CODE_FORBIDDEN:
@@ -318,11 +346,11 @@ func (c *Client) sendFailed(ctx context.Context, conn *transport.Conn, it client
 		c.notifyLocked()
 		c.mu.Unlock()
 		c.emit(SendFailedEvent{ID: p.ID, To: p.To, Err: err})
-		return true
+		return true, true
 	}
 	c.log.Info("send failed, will retry", "outbox_id", it.ID, "attempts", it.Attempts+1, "err", err)
 	_ = c.st.RetryOutbox(ctx, it.ID, c.o.Now().Add(c.retryDelay(it.Attempts, c.o.MaxBackoff)))
-	return true
+	return false, true
 }
 
 func (c *Client) retryDelay(attempts int, ceiling time.Duration) time.Duration {
