@@ -18,7 +18,7 @@ SHELL       := bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run services test test-short fuzz bench gen lint clean
+.PHONY: help build run services test test-short fuzz diffuzz bench gen lint clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -56,8 +56,15 @@ bench: services ## run the benchmarks BENCHMARKS.md reports, with its commands
 	$(GO) test -run '^$$' -bench MessageThroughput -benchtime 20000x -count 3 ./internal/server/
 	$(GO) test -run '^$$' -bench Drain -benchtime 3x -count 2 ./internal/server/
 	$(GO) test -run '^$$' -bench . -count 2 ./internal/store/sqlstore/
+	cd interop/oracle && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) test -run '^$$' -bench SideBySide -count 3 ./interop/
 
-gen: ## regenerate proto/wirepb and proto/buspb (installs protoc and protoc-gen-go if missing)
+DIFFUZZ_N ?= 100000
+diffuzz: ## long differential fuzzing of e2ee against libsignal (DIFFUZZ_N mutants per target, default 100000)
+	cd interop/oracle && npm ci --no-audit --no-fund --loglevel=error
+	PARLEY_DIFFUZZ_N=$(DIFFUZZ_N) $(GO) test -run TestDifferentialFuzz -count=1 -timeout 2h ./interop/
+
+gen: ## regenerate proto/wirepb, proto/buspb and proto/contentpb (installs protoc and protoc-gen-go if missing)
 	@command -v protoc >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y protobuf-compiler; }
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./proto
