@@ -6,20 +6,70 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/parley-im/parley/internal/sqlmigrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change; internal/sqlmigrate holds the
-// file convention both of Parley's SQL stores follow.
-type migration = sqlmigrate.Migration
+// migration is one numbered schema change. compatibleFrom is the oldest
+// schema version whose code still works once this one is applied, so an
+// older client can tell whether it may use a file a newer one has touched.
+type migration struct {
+	version        int
+	compatibleFrom int
+	name           string
+	sql            string
+}
 
-func loadMigrations() ([]migration, error) { return sqlmigrate.Load(migrationFiles, "migrations") }
+var (
+	migrationName   = regexp.MustCompile(`^(\d{3})-([a-z0-9]+(?:-[a-z0-9]+)*)\.sql$`)
+	migrationHeader = regexp.MustCompile(`^-- v(\d+) \(compatible with v(\d+)\+\): \S.*$`)
+)
+
+// loadMigrations parses the embedded files, checking that they are numbered
+// 1, 2, 3, ... and that each header agrees with its file name.
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration %q: name is not NNN-kebab-description.sql", e.Name())
+		}
+		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		first, _, _ := strings.Cut(string(body), "\n")
+		h := migrationHeader.FindStringSubmatch(strings.TrimRight(first, "\r"))
+		if h == nil {
+			return nil, fmt.Errorf("migration %q: first line is not \"-- vN (compatible with vM+): description\"", e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		hv, _ := strconv.Atoi(h[1])
+		compat, _ := strconv.Atoi(h[2])
+		if hv != v || compat < 1 || compat > v {
+			return nil, fmt.Errorf("migration %q: header says v%d compatible with v%d+", e.Name(), hv, compat)
+		}
+		ms = append(ms, migration{version: v, compatibleFrom: compat, name: e.Name(), sql: string(body)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %q: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
 
 // migrate applies every migration the database lacks, each in its own
 // transaction together with its schema_migrations row.
@@ -39,19 +89,19 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			var n int
-			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := q.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("apply %s: %w", m.Name, err)
+			if _, err := q.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
 			_, err := q.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, compatible_from, applied_at) VALUES (?, ?, ?, ?)`,
-				m.Version, m.Name, m.CompatibleFrom, time.Now().UnixMilli())
+				m.version, m.name, m.compatibleFrom, time.Now().UnixMilli())
 			if err == nil {
-				s.log.Info("applied client schema migration", "version", m.Version, "name", m.Name)
+				s.log.Info("applied client schema migration", "version", m.version, "name", m.name)
 			}
 			return err
 		})
