@@ -17,6 +17,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// The migration-file convention (names, headers, numbering) is the server's
+// too (internal/store/sqlstore/migrate.go). The reader is repeated rather than
+// shared because client/ is public API and imports nothing under internal/
+// (internal/repotest enforces it): keep the two in step.
+
 // migration is one numbered schema change. compatibleFrom is the oldest
 // schema version whose code still works once this one is applied, so an
 // older client can tell whether it may use a file a newer one has touched.
