@@ -18,12 +18,17 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/internal/config"
 )
 
 // commands lists the subcommands in the order usage shows them. Adding a
 // command is one file that defines it and one line here.
 var commands = []*command{
+	registerCmd,
+	sendCmd,
+	recvCmd,
 	serveCmd,
 	configCmd,
 	versionCmd,
@@ -33,9 +38,11 @@ var commands = []*command{
 // root is the parley command itself: a group whose subcommands are commands.
 var root = &command{
 	name: "parley",
-	help: "Parley is an end-to-end encrypted messaging server: it relays ciphertext " +
-		"it cannot read between the devices of its accounts, keeps each envelope only " +
-		"until every destination device has acknowledged it, and runs as one binary on " +
+	help: "Parley is an end-to-end encrypted messenger. This one binary is both the " +
+		"client, whose commands register a phone number, send and receive messages " +
+		"from a profile (an encrypted local store), and the server, which relays " +
+		"ciphertext it cannot read between the devices of its accounts, keeps each " +
+		"envelope only until every destination device has acknowledged it, and runs on " +
 		"an embedded store or as a cluster on PostgreSQL and NATS.",
 	subcommands: commands,
 }
@@ -67,6 +74,15 @@ type env struct {
 	// runServer serves cfg until ctx is done; tests replace it.
 	runServer func(ctx context.Context, cfg config.Config, log *slog.Logger) error
 	root      *command
+
+	// Client commands.
+	stdin io.Reader
+	term  terminal // nil when standard input is not a terminal
+	// argon2 are the profile's passphrase costs (zero: the default);
+	// tests lower them.
+	argon2 clientstore.Argon2Params
+	// adjustClient, when set, changes the client's options (tests).
+	adjustClient func(*client.Options)
 }
 
 // Main runs the parley command line on args (without the program name) and
@@ -79,6 +95,8 @@ func Main(args []string) int {
 		readFile:  os.ReadFile,
 		runServer: runServer,
 		root:      root,
+		stdin:     os.Stdin,
+		term:      newStdTerminal(),
 	}
 	return e.main(context.Background(), args)
 }

@@ -29,6 +29,10 @@ type fakeWorld struct {
 	env   map[string]string
 	files map[string]string
 
+	// stdin is standard input; term, when set, is the terminal.
+	stdin string
+	term  terminal
+
 	mu        sync.Mutex
 	served    []config.Config
 	serveErr  error
@@ -62,7 +66,11 @@ func (w *fakeWorld) run(t *testing.T, args ...string) (int, string, string) {
 			}
 			return w.serveErr
 		},
-		root: root,
+		root:         root,
+		stdin:        strings.NewReader(w.stdin),
+		term:         w.term,
+		argon2:       cheapArgon2,
+		adjustClient: fastClient,
 	}
 	code := e.main(context.Background(), args)
 	return code, stdout.String(), stderr.String()
@@ -79,13 +87,19 @@ func TestGolden(t *testing.T) {
 	}{
 		{name: "usage"},
 		{name: "usage-help-flag", args: []string{"--help"}},
-		{name: "unknown-command", args: []string{"chat"}},
+		{name: "unknown-command", args: []string{"launch"}},
 		{name: "unknown-root-flag", args: []string{"--listen", ":1"}},
 		{name: "help-serve", args: []string{"help", "serve"}},
 		{name: "help-config", args: []string{"help", "config"}},
 		{name: "help-config-check", args: []string{"help", "config", "check"}},
 		{name: "help-config-print-default", args: []string{"help", "config", "print-default"}},
 		{name: "help-version", args: []string{"help", "version"}},
+		{name: "help-register", args: []string{"help", "register"}},
+		{name: "help-send", args: []string{"send", "--help"}},
+		{name: "help-recv", args: []string{"help", "recv"}},
+		{name: "register-usage", args: []string{"register", "--server", "ftp://x", "--phone", "+15551234567"}},
+		{name: "send-usage", args: []string{"send", "--text", "hi"}},
+		{name: "recv-extra-argument", args: []string{"recv", "now"}},
 		{name: "help-help", args: []string{"help", "help"}},
 		{name: "help-unknown", args: []string{"help", "nope"}},
 		{name: "config-unknown", args: []string{"config", "show"}},

@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/internal/testserver"
+)
+
+// cheapArgon2 keeps the many profile opens of the tests fast; the stored
+// parameters are used for every later open, so a test profile stays cheap.
+var cheapArgon2 = clientstore.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// fastClient shortens the reconnect back-off, so that tests that stop the
+// server do not wait seconds.
+func fastClient(o *client.Options) {
+	o.MinBackoff, o.MaxBackoff = 20*time.Millisecond, 500*time.Millisecond
+}
+
+// fakeTerminal answers prompts from a script, as a person at a terminal.
+type fakeTerminal struct {
+	t       *testing.T
+	answers []string
+	prompts []string
+}
+
+func (f *fakeTerminal) next(prompt string) (string, error) {
+	f.prompts = append(f.prompts, prompt)
+	if len(f.answers) == 0 {
+		f.t.Errorf("unexpected prompt %q", prompt)
+		return "", os.ErrClosed
+	}
+	a := f.answers[0]
+	f.answers = f.answers[1:]
+	return a, nil
+}
+
+func (f *fakeTerminal) ReadLine(prompt string) (string, error)     { return f.next(prompt) }
+func (f *fakeTerminal) ReadPassword(prompt string) (string, error) { return f.next(prompt) }
+
+// person is one profile driven through the commands.
+type person struct {
+	t       *testing.T
+	dir     string
+	env     map[string]string
+	account string
+}
+
+func newPerson(t *testing.T) *person {
+	dir := filepath.Join(t.TempDir(), "profile")
+	return &person{t: t, dir: dir, env: map[string]string{envProfile: dir, envPassphrase: "correct horse " + filepath.Base(t.TempDir())}}
+}
+
+// run runs a parley command line as p.
+func (p *person) run(args ...string) (int, string, string) {
+	p.t.Helper()
+	w := &fakeWorld{env: p.env}
+	return w.run(p.t, args...)
+}
+
+// must runs a command that must succeed and returns its standard output.
+func (p *person) must(args ...string) string {
+	p.t.Helper()
+	code, out, errOut := p.run(args...)
+	if code != exitOK {
+		p.t.Fatalf("parley %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+var registeredRE = regexp.MustCompile(`Registered (\+\d+) as account ([0-9a-f-]{36}), device (\d+)\.`)
+
+// register registers p with phone (requesting the code in a first run, as
+// a script does) and remembers its account id.
+func (p *person) register(srv *testserver.Server, phone string) {
+	p.t.Helper()
+	out := p.must("register", "--server", srv.HTTP, "--phone", phone)
+	if !strings.Contains(out, "A code was sent to "+phone) || !strings.Contains(out, "--code CODE") {
+		p.t.Fatalf("register without a code printed %q", out)
+	}
+	out = p.must("register", "--server", srv.HTTP, "--phone", phone, "--code", testserver.Code)
+	m := registeredRE.FindStringSubmatch(out)
+	if m == nil || m[1] != phone || m[3] != "1" {
+		p.t.Fatalf("register printed %q", out)
+	}
+	p.account = m[2]
+}
+
+// recvJSON runs recv --json and parses its lines.
+func (p *person) recvJSON(args ...string) []recvJSON {
+	p.t.Helper()
+	out := p.must(append([]string{"recv", "--json", "--timeout", "300ms"}, args...)...)
+	var msgs []recvJSON
+	for line := range strings.Lines(out) {
+		var m recvJSON
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			p.t.Fatalf("recv --json printed a line that is not JSON: %q: %v", line, err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func TestClientCommandsEndToEnd(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice, bob := newPerson(t), newPerson(t)
+	alicePhone, bobPhone := testserver.NewPhone(), testserver.NewPhone()
+	alice.register(srv, alicePhone)
+	bob.register(srv, bobPhone)
+
+	before := time.Now().Add(-time.Second)
+	alice.must("send", "--to", bob.account, "--text", "hello bob, it's alice")
+	msgs := bob.recvJSON()
+	if len(msgs) != 1 {
+		t.Fatalf("bob received %d messages, want 1: %+v", len(msgs), msgs)
+	}
+	m := msgs[0]
+	if m.Text != "hello bob, it's alice" || m.Kind != "text" || m.Account != alice.account || m.Device != 1 || m.ID == "" {
+		t.Errorf("bob received %+v", m)
+	}
+	if m.From != alicePhone && m.From != alice.account {
+		t.Errorf("from = %q, want alice's phone or account", m.From)
+	}
+	for _, ts := range []string{m.Sent, m.Received} {
+		at, err := time.Parse(time.RFC3339, ts)
+		if err != nil || at.Before(before) || at.After(time.Now().Add(time.Second)) {
+			t.Errorf("time %q: %v (want RFC 3339, now)", ts, err)
+		}
+	}
+	// Nothing is printed twice.
+	if msgs := bob.recvJSON(); len(msgs) != 0 {
+		t.Errorf("a second recv printed %+v", msgs)
+	}
+
+	// Bob answers. Alice's send connects and so receives Bob's answer
+	// before her recv: recv still prints it, once.
+	bob.must("send", "--to", alice.account, "--text", "hi alice")
+	alice.must("send", "--to", bob.account, "--text", "how are you?")
+	out := alice.must("recv", "--timeout", "300ms")
+	if strings.Count(out, "hi alice") != 1 || strings.Count(out, "\n") != 1 {
+		t.Errorf("alice's recv printed %q, want one line with Bob's answer", out)
+	}
+	if msgs := bob.recvJSON(); len(msgs) != 1 || msgs[0].Text != "how are you?" {
+		t.Errorf("bob received %+v", msgs)
+	}
+
+	// The text comes from standard input with --text -.
+	w := &fakeWorld{env: alice.env, stdin: "line one\nline two\n"}
+	if code, _, errOut := w.run(t, "send", "--to", bob.account, "--text", "-"); code != exitOK {
+		t.Fatalf("send --text -: exit %d: %s", code, errOut)
+	}
+	// With --all the delivery receipt of that message is printed too.
+	if msgs := bob.recvJSON(); len(msgs) != 1 || msgs[0].Text != "line one\nline two\n" {
+		t.Errorf("bob received %+v", msgs)
+	}
+	var kinds []string
+	for _, m := range alice.recvJSON("--all") {
+		kinds = append(kinds, m.Kind+":"+m.Status)
+	}
+	if !strings.Contains(strings.Join(kinds, " "), "receipt:delivered") {
+		t.Errorf("alice's recv --all printed %v, want a delivery receipt", kinds)
+	}
+}
+
+func TestClientCommandFailures(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice, bob := newPerson(t), newPerson(t)
+	alice.register(srv, testserver.NewPhone())
+	bob.register(srv, testserver.NewPhone())
+
+	wrongPass := map[string]string{envProfile: alice.dir, envPassphrase: "not it"}
+	noProfile := map[string]string{envProfile: filepath.Join(t.TempDir(), "none"), envPassphrase: "x"}
+	noPass := map[string]string{envProfile: alice.dir}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"unknown number", alice.env, []string{"send", "--to", testserver.NewPhone(), "--text", "hi"}, exitFail, "nobody on this server has the number"},
+		{"unknown account", alice.env, []string{"send", "--to", "0195f3b4-7e44-7c5e-9e7a-7b2b9ad9a111", "--text", "hi"}, exitFail, "the server refused the message"},
+		{"to self", alice.env, []string{"send", "--to", alice.account, "--text", "hi"}, exitFail, "that is this account"},
+		{"not a number", alice.env, []string{"send", "--to", "bob", "--text", "hi"}, exitFail, "neither a phone number"},
+		{"no text", alice.env, []string{"send", "--to", bob.account}, exitUsage, "give --text"},
+		{"wrong passphrase", wrongPass, []string{"recv"}, exitFail, "the passphrase does not unlock the profile"},
+		{"no passphrase", noPass, []string{"recv"}, exitFail, "set PARLEY_PASSPHRASE"},
+		{"no profile", noProfile, []string{"send", "--to", bob.account, "--text", "hi"}, exitFail, "run 'parley register'"},
+		{"registered twice", alice.env, []string{"register", "--server", srv.HTTP, "--phone", "+15550000000", "--code", "1"}, exitFail, "already registered"},
+		{"wrong code", newPerson(t).env, []string{"register", "--server", srv.HTTP, "--phone", testserver.NewPhone(), "--code", "000000"}, exitFail, "the code was not accepted"},
+		{"bad phone", newPerson(t).env, []string{"register", "--server", srv.HTTP, "--phone", "12345"}, exitUsage, "not a phone number"},
+		{"no server", newPerson(t).env, []string{"register", "--phone", "+15551234567"}, exitUsage, "give --server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeWorld{env: tt.env}
+			code, out, errOut := w.run(t, tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q (stdout %q)", code, errOut, tt.code, tt.stderr, out)
+			}
+		})
+	}
+
+	// With the server down, send and recv say so and fail.
+	srv.Stop()
+	for _, args := range [][]string{
+		{"send", "--to", bob.account, "--text", "anyone there?", "--timeout", "5s"},
+		{"recv", "--timeout", "1s"},
+	} {
+		code, _, errOut := alice.run(args...)
+		if code != exitFail || !strings.Contains(errOut, "cannot reach the server at "+srv.URL) {
+			t.Errorf("%s with the server down: exit %d, stderr %q", args[0], code, errOut)
+		}
+	}
+}
+
+// A person at a terminal is asked for a new passphrase twice and for the
+// code; nothing secret is echoed to standard output.
+func TestRegisterOnTerminal(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	dir := filepath.Join(t.TempDir(), "p")
+	phone := testserver.NewPhone()
+	term := &fakeTerminal{t: t, answers: []string{"", "s3cret pass", "typo", "s3cret pass", "s3cret pass", testserver.Code}}
+	w := &fakeWorld{env: map[string]string{}, term: term}
+	code, out, errOut := w.run(t, "register", "--server", srv.HTTP, "--phone", phone, "--profile", dir)
+	if code != exitOK || !strings.Contains(out, "Registered "+phone) {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "empty passphrase is refused") || !strings.Contains(errOut, "differ") {
+		t.Errorf("stderr %q: want the refusal of the empty passphrase and of the differing ones", errOut)
+	}
+	if strings.Contains(out+errOut, "s3cret") {
+		t.Errorf("the passphrase was printed")
+	}
+	if n := len(term.prompts); n != 6 || !strings.Contains(term.prompts[5], "Code") {
+		t.Errorf("prompts %q", term.prompts)
+	}
+	// The same passphrase from the terminal opens the profile later.
+	term = &fakeTerminal{t: t, answers: []string{"s3cret pass"}}
+	w = &fakeWorld{env: map[string]string{}, term: term}
+	if code, _, errOut := w.run(t, "recv", "--profile", dir, "--timeout", "100ms"); code != exitOK {
+		t.Errorf("recv with the passphrase from the terminal: exit %d: %s", code, errOut)
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080":            "ws://127.0.0.1:8080/v1/ws",
+		"http://127.0.0.1:8080":     "ws://127.0.0.1:8080/v1/ws",
+		"https://chat.example.org/": "wss://chat.example.org/v1/ws",
+		"wss://chat.example.org/x":  "wss://chat.example.org/x",
+	} {
+		if got, err := serverURL(in); err != nil || got != want {
+			t.Errorf("serverURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "ftp://host", "http://"} {
+		if got, err := serverURL(in); err == nil {
+			t.Errorf("serverURL(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+func TestProfileDir(t *testing.T) {
+	tests := []struct {
+		flag string
+		env  map[string]string
+		want string
+	}{
+		{"/p", map[string]string{envProfile: "/env", "HOME": "/home/a"}, "/p"},
+		{"", map[string]string{envProfile: "/env", "HOME": "/home/a"}, "/env"},
+		{"", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/home/a"}, "/xdg/parley"},
+		{"", map[string]string{"XDG_DATA_HOME": "relative", "HOME": "/home/a"}, "/home/a/.local/share/parley"},
+		{"", map[string]string{"HOME": "/home/a"}, "/home/a/.local/share/parley"},
+	}
+	for _, tt := range tests {
+		e := &env{lookupEnv: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }}
+		if got, err := e.profileDir(tt.flag); err != nil || got != filepath.FromSlash(tt.want) {
+			t.Errorf("profileDir(%q) with %v = %q, %v; want %q", tt.flag, tt.env, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,410 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/types"
+)
+
+var recvCmd = &command{
+	name:    "recv",
+	args:    "[--timeout 5s] [--json] [--all] [flags]",
+	summary: "print received messages",
+	help: "Recv connects, prints the messages received since the last recv (also those " +
+		"that arrived while another command was connected), then each message as it " +
+		"arrives, and exits 0 once the server has delivered everything it held and " +
+		"nothing more arrived for --timeout; with --timeout 0 it runs until interrupted. " +
+		"Delivery receipts for what it received are sent before it exits.\n\n" +
+		"With --json each message is one JSON object on a line: id, from (the phone " +
+		"number if known, else the account id), account, device, kind (text, timer or " +
+		"unknown), text, sent and received (RFC 3339). Receipts, typing, edits, " +
+		"deletions and reactions are printed only with --all, with their own kind. " +
+		"Without --json each message is one line for people.\n\n" + profileHelp,
+	run: runRecv,
+}
+
+// recvCursorFile, in the profile, remembers per conversation the last
+// message recv printed, so that messages stored while another command was
+// connected (send, chat) are printed by the next recv, and none twice. It
+// holds local conversation numbers and counters, nothing of the content.
+const recvCursorFile = "recv-cursor.json"
+
+func runRecv(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet("recv")
+	timeout := fs.Duration("timeout", 5*time.Second, "exit once idle for `duration`; 0 runs until interrupted")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	all := fs.Bool("all", false, "print receipts, typing, edits, deletions and reactions too")
+	profile := profileFlag(fs)
+	if code, ok := e.parseFlags(fs, args); !ok {
+		return code
+	}
+	if code, ok := e.noArgs(fs); !ok {
+		return code
+	}
+	if *timeout < 0 {
+		return e.usageError("recv", "--timeout must not be negative")
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	c, dir, err := e.openRegistered(ctx, *profile)
+	if err != nil {
+		return e.fail("recv", err)
+	}
+	defer c.Close()
+	p := &printer{e: e, c: c, json: *asJSON, all: *all, cursorPath: filepath.Join(dir, recvCursorFile)}
+	if err := p.loadCursor(); err != nil {
+		return e.fail("recv", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = connect(cctx, c, 0)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return exitOK
+		}
+		return e.fail("recv", connectTimeout(c, err, 30*time.Second))
+	}
+	if err := p.backlog(ctx); err != nil {
+		return e.fail("recv", err)
+	}
+
+	idle := time.NewTimer(max(*timeout, time.Second))
+	if *timeout == 0 {
+		idle.Stop()
+	}
+	defer idle.Stop()
+	synced := false
+	status := exitOK
+loop:
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				break loop
+			}
+			if ce, ok := ev.(client.ConnectionEvent); ok {
+				if ce.Synced {
+					synced = true
+				}
+				if errors.Is(ce.Err, client.ErrDeviceGone) || errors.Is(ce.Err, client.ErrReplaced) {
+					status = e.fail("recv", connectError(c, ce.Err))
+					break loop
+				}
+				if ce.State != client.Connected {
+					synced = false
+				}
+			}
+			if err := p.event(ctx, ev); err != nil {
+				status = e.fail("recv", err)
+				break loop
+			}
+			if *timeout > 0 {
+				idle.Reset(*timeout)
+			}
+		case <-idle.C:
+			if synced {
+				break loop
+			}
+			idle.Reset(*timeout)
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	// The delivery receipts of what was printed go out before the exit;
+	// what does not make it stays in the outbox for the next connection.
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.WaitIdle(wctx)
+	return status
+}
+
+// printer prints what recv receives and keeps the cursor.
+type printer struct {
+	e          *env
+	c          *client.Client
+	json, all  bool
+	cursorPath string
+	cursor     map[clientstore.ConversationID]int64
+	phones     map[types.AccountID]string
+}
+
+func (p *printer) loadCursor() error {
+	p.cursor = map[clientstore.ConversationID]int64{}
+	b, err := os.ReadFile(p.cursorPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var raw map[string]int64
+	if err := json.Unmarshal(b, &raw); err != nil {
+		// A damaged cursor only means some messages are printed again.
+		fmt.Fprintf(p.e.stderr, "parley recv: %s is damaged; starting from the beginning\n", p.cursorPath)
+		return nil
+	}
+	for k, v := range raw {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
+			p.cursor[clientstore.ConversationID(id)] = v
+		}
+	}
+	return nil
+}
+
+func (p *printer) saveCursor() error {
+	raw := make(map[string]int64, len(p.cursor))
+	for k, v := range p.cursor {
+		raw[strconv.FormatInt(int64(k), 10)] = v
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	tmp := p.cursorPath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.cursorPath)
+}
+
+// backlog prints the incoming messages stored after the cursor.
+func (p *printer) backlog(ctx context.Context) error {
+	convs, err := p.c.Conversations(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []client.Message
+	for _, conv := range convs {
+		after := p.cursor[conv.ID]
+		var before int64
+		for {
+			page, err := p.c.Messages(ctx, conv.Peer, before, 200)
+			if err != nil {
+				return err
+			}
+			for _, m := range page {
+				if m.Seq > after {
+					pending = append(pending, m)
+				}
+			}
+			if len(page) < 200 || page[0].Seq <= after {
+				break
+			}
+			before = page[0].Seq
+		}
+	}
+	slices.SortStableFunc(pending, func(a, b client.Message) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	for _, m := range pending {
+		if err := p.message(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// message prints m (if it is an incoming one not printed yet) and moves the
+// cursor past it.
+func (p *printer) message(ctx context.Context, m client.Message) error {
+	if m.Seq <= p.cursor[m.Conversation] {
+		return nil
+	}
+	if !m.Outgoing {
+		phone := p.phone(ctx, m.Sender.Account)
+		if p.json {
+			p.printJSON(recvJSON{
+				ID: m.Ref.ID.String(), From: orID(phone, m.Sender.Account), Account: m.Sender.Account.String(),
+				Device: uint32(m.Sender.Device), Kind: kindName(m.Kind), Text: m.Text,
+				Sent: timeRFC3339(m.SentAt), Received: timeRFC3339(m.ReceivedAt), Timer: seconds(m.Timer),
+			})
+		} else {
+			fmt.Fprintf(p.e.stdout, "[%s] %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(phone, m.Sender.Account), humanText(m))
+		}
+	}
+	p.cursor[m.Conversation] = m.Seq
+	return p.saveCursor()
+}
+
+// event prints one event of the live connection.
+func (p *printer) event(ctx context.Context, ev client.Event) error {
+	switch ev := ev.(type) {
+	case client.MessageEvent:
+		return p.message(ctx, ev.Message)
+	case client.IdentityChangedEvent:
+		who := orID(p.phone(ctx, ev.Account), ev.Account)
+		fmt.Fprintf(p.e.stderr, "parley recv: the safety number with %s changed; sending to them is blocked until you verify it "+
+			"('parley safety-number --with %s')\n", who, who)
+		if p.all && p.json {
+			p.printJSON(recvJSON{Kind: "identity-changed", From: who, Account: ev.Account.String(), Device: uint32(ev.Device)})
+		}
+	case client.UndecryptableEvent:
+		fmt.Fprintf(p.e.stderr, "parley recv: a message from %s could not be decrypted and was dropped: %v\n",
+			orID(p.phone(ctx, ev.From.Account), ev.From.Account), ev.Err)
+	}
+	if !p.all {
+		return nil
+	}
+	now := timeRFC3339(time.Now())
+	switch ev := ev.(type) {
+	case client.ReceiptEvent:
+		status := "delivered"
+		if ev.Status == clientstore.StatusRead {
+			status = "read"
+		}
+		who := orID(p.phone(ctx, ev.Recipient), ev.Recipient)
+		if !p.json {
+			fmt.Fprintf(p.e.stdout, "(%s %s %d message(s))\n", who, status, len(ev.IDs))
+			return nil
+		}
+		j := recvJSON{Kind: "receipt", From: who, Account: ev.Recipient.String(), Status: status, Received: now}
+		for _, id := range ev.IDs {
+			j.IDs = append(j.IDs, id.String())
+		}
+		p.printJSON(j)
+	case client.TypingEvent:
+		who := orID(p.phone(ctx, ev.From.Account), ev.From.Account)
+		if !p.json {
+			if ev.Started {
+				fmt.Fprintf(p.e.stdout, "(%s is typing)\n", who)
+			}
+			return nil
+		}
+		started := ev.Started
+		p.printJSON(recvJSON{Kind: "typing", From: who, Account: ev.From.Account.String(), Device: uint32(ev.From.Device),
+			Started: &started, Received: now})
+	case client.UpdateEvent:
+		who := orID(p.phone(ctx, ev.By.Account), ev.By.Account)
+		j := recvJSON{From: who, Account: ev.By.Account.String(), Device: uint32(ev.By.Device), Received: now}
+		if ev.Ref.ID != (types.MessageID{}) {
+			j.ID = ev.Ref.ID.String()
+		}
+		m, merr := p.c.Message(ctx, ev.Ref)
+		switch ev.Kind {
+		case client.Edited:
+			j.Kind = "edit"
+			if merr == nil {
+				j.Text = m.Text
+			}
+		case client.DeletedForEveryone:
+			j.Kind = "delete"
+		case client.Reacted:
+			j.Kind = "reaction"
+			if merr == nil {
+				for _, r := range m.Reactions {
+					if r.Reactor == ev.By.Account {
+						j.Text = r.Emoji
+					}
+				}
+			}
+		case client.TimerChanged:
+			return nil // the timer message itself was printed
+		case client.ReadElsewhere:
+			j.Kind = "read-elsewhere"
+		default:
+			j.Kind = "update"
+		}
+		if !p.json {
+			fmt.Fprintf(p.e.stdout, "(%s: %s %s %s)\n", who, j.Kind, j.ID, j.Text)
+			return nil
+		}
+		p.printJSON(j)
+	}
+	return nil
+}
+
+// recvJSON is one line of recv --json.
+type recvJSON struct {
+	ID       string   `json:"id,omitempty"`
+	From     string   `json:"from"`
+	Account  string   `json:"account"`
+	Device   uint32   `json:"device,omitempty"`
+	Kind     string   `json:"kind"`
+	Text     string   `json:"text,omitempty"`
+	Timer    *int64   `json:"timer_seconds,omitempty"`
+	Status   string   `json:"status,omitempty"`
+	IDs      []string `json:"ids,omitempty"`
+	Started  *bool    `json:"started,omitempty"`
+	Sent     string   `json:"sent,omitempty"`
+	Received string   `json:"received,omitempty"`
+}
+
+func (p *printer) printJSON(v recvJSON) {
+	b, _ := json.Marshal(v)
+	p.e.stdout.Write(append(b, '\n'))
+}
+
+// phone is the contact's number, or "".
+func (p *printer) phone(ctx context.Context, a types.AccountID) string {
+	if p.phones == nil {
+		p.phones = map[types.AccountID]string{}
+	}
+	if ph, ok := p.phones[a]; ok {
+		return ph
+	}
+	ct, err := p.c.Store().Contact(ctx, a)
+	if err == nil {
+		p.phones[a] = ct.Phone
+	}
+	return ct.Phone
+}
+
+func orID(phone string, a types.AccountID) string {
+	if phone != "" {
+		return phone
+	}
+	return a.String()
+}
+
+func kindName(k clientstore.Kind) string {
+	switch k {
+	case client.KindText:
+		return "text"
+	case client.KindTimer:
+		return "timer"
+	}
+	return "unknown"
+}
+
+func humanText(m client.Message) string {
+	switch {
+	case m.Deleted:
+		return "(deleted)"
+	case m.Kind == client.KindTimer && m.Timer == 0:
+		return "(turned disappearing messages off)"
+	case m.Kind == client.KindTimer:
+		return "(set disappearing messages to " + formatDuration(m.Timer) + ")"
+	case m.Kind == client.KindText:
+		return m.Text
+	case m.Text != "":
+		return "(a kind of message this version cannot show: " + m.Text + ")"
+	}
+	return "(a kind of message this version cannot show)"
+}
+
+func seconds(d time.Duration) *int64 {
+	if d == 0 {
+		return nil
+	}
+	s := int64(d / time.Second)
+	return &s
+}
+
+// timeRFC3339 is t in UTC with milliseconds, or "" for the zero time.
+func timeRFC3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/types"
+)
+
+var sendCmd = &command{
+	name:    "send",
+	args:    "--to +E164|ACCOUNT --text TEXT [flags]",
+	summary: "send a text message",
+	help: "Send encrypts a text message to every device of the recipient (and to this " +
+		"account's other devices) and exits 0 once the server has accepted it. The " +
+		"recipient is a phone number, looked up on the server, or an account id. " +
+		"--text - reads the text from standard input. It exits 1 with the reason when " +
+		"the number is unknown, the server cannot be reached or refuses the message, or " +
+		"the recipient's safety number changed and was not verified since. A message " +
+		"that was queued but not accepted within --timeout stays in the profile and " +
+		"goes out with the next command that connects.\n\n" + profileHelp,
+	run: runSend,
+}
+
+func runSend(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet("send")
+	to := fs.String("to", "", "the recipient: a `phone` number in E.164 form or an account id")
+	text := fs.String("text", "", "the message `text`; - reads it from standard input")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after `duration` without the server's acceptance")
+	profile := profileFlag(fs)
+	if code, ok := e.parseFlags(fs, args); !ok {
+		return code
+	}
+	if code, ok := e.noArgs(fs); !ok {
+		return code
+	}
+	if *to == "" {
+		return e.usageError("send", "give --to")
+	}
+	if *text == "-" {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, client.MaxTextSize+1))
+		if err != nil {
+			return e.fail("send", fmt.Errorf("read the text: %w", err))
+		}
+		*text = string(b)
+	}
+	if *text == "" {
+		return e.usageError("send", "give --text (an empty message is not sent)")
+	}
+	if len(*text) > client.MaxTextSize {
+		return e.usageError("send", "the text is longer than %d bytes", client.MaxTextSize)
+	}
+	if *timeout <= 0 {
+		return e.usageError("send", "--timeout must be positive")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	c, _, err := e.openRegistered(ctx, *profile)
+	if err != nil {
+		return e.fail("send", err)
+	}
+	defer c.Close()
+	if err := connect(ctx, c, 0); err != nil {
+		return e.fail("send", connectTimeout(c, err, *timeout))
+	}
+	peer, phone, err := resolvePeer(ctx, c, *to)
+	if err != nil {
+		return e.fail("send", err)
+	}
+	if peer == c.Account().ID {
+		return e.fail("send", errors.New("that is this account; send to another one"))
+	}
+	id, err := c.SendText(ctx, peer, *text)
+	var ice *client.IdentityChangedError
+	switch {
+	case errors.As(err, &ice):
+		who := phone
+		if who == "" {
+			who = peer.String()
+		}
+		return e.fail("send", fmt.Errorf("the safety number with %s changed (a new phone or reinstall, or someone in between); "+
+			"compare it with 'parley safety-number --with %s', then mark it verified with --verify to send again", who, who))
+	case err != nil:
+		return e.fail("send", err)
+	}
+	if err := waitAccepted(ctx, c, id); err != nil {
+		return e.fail("send", connectTimeout(c, err, *timeout))
+	}
+	return exitOK
+}
+
+// waitAccepted reads the client's events until the server accepted or
+// refused message id, or the connection ended for good.
+func waitAccepted(ctx context.Context, c *client.Client, id types.MessageID) error {
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				return client.ErrClosed
+			}
+			switch ev := ev.(type) {
+			case client.SentEvent:
+				if ev.ID == id {
+					return nil
+				}
+			case client.SendFailedEvent:
+				if ev.ID == id {
+					return fmt.Errorf("the server refused the message: %w", ev.Err)
+				}
+			case client.ConnectionEvent:
+				if errors.Is(ev.Err, client.ErrDeviceGone) || errors.Is(ev.Err, client.ErrReplaced) {
+					return connectError(c, ev.Err)
+				}
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%w; the message stays queued in the profile and goes out with the next command that connects", ctx.Err())
+		}
+	}
+}
+
+// connectTimeout words a command's deadline for the user.
+func connectTimeout(c *client.Client, err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer from the server at %s within %v: %w", c.Account().ServerURL, timeout, err)
+	}
+	return err
+}
