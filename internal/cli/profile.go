@@ -93,10 +93,10 @@ func profileFlag(fs *flag.FlagSet) *string {
 // the user's data directory.
 func (e *env) profileDir(flagValue string) (string, error) {
 	if flagValue != "" {
-		return flagValue, nil
+		return filepath.Abs(flagValue)
 	}
 	if v, _ := e.lookupEnv(envProfile); v != "" {
-		return v, nil
+		return filepath.Abs(v)
 	}
 	if v, _ := e.lookupEnv("XDG_DATA_HOME"); v != "" && filepath.IsAbs(v) {
 		return filepath.Join(v, "parley"), nil
