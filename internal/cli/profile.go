@@ -18,6 +18,8 @@ import (
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -282,7 +284,7 @@ func connect(ctx context.Context, c *client.Client, timeout time.Duration) error
 // connectError says why a connection failed, in the user's terms.
 func connectError(c *client.Client, err error) error {
 	switch {
-	case errors.Is(err, client.ErrDeviceGone):
+	case errors.Is(err, client.ErrDeviceGone), transport.CodeOf(err) == wirepb.ErrorCode_ERROR_CODE_AUTH_FAILED:
 		return errors.New("the server removed this device (unlinked, or the number was registered elsewhere): the profile cannot be used any more")
 	case errors.Is(err, client.ErrReplaced):
 		return errors.New("another parley process is using this profile; run one at a time")
