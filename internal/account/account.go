@@ -60,6 +60,9 @@ type Config struct {
 	// IPLimit is the code requests, registrations and links per IP address
 	// and hour, each; negative means no per-address limit.
 	IPLimit int
+	// LookupLimit is how many phone numbers one account may look up in the
+	// directory per hour; 0 means DefaultLookupLimit.
+	LookupLimit int
 	// CodeInterval is the least time between codes for one number.
 	CodeInterval time.Duration
 	Sender       CodeSender

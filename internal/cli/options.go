@@ -62,6 +62,8 @@ var options = []*option{
 	{flag: "ip-rate-limit", usage: "allow one IP address `n` code requests, registrations and device links an hour, each; " +
 		"negative turns the per-address limit off (load tests on loopback)",
 		field: func(c *config.Config) any { return &c.IPRateLimit }},
+	{flag: "lookup-rate-limit", usage: "allow one account to look up `n` phone numbers an hour in the directory",
+		field: func(c *config.Config) any { return &c.LookupRateLimit }},
 	{flag: "max-frame-bytes", usage: "largest WebSocket frame, in `bytes` (KiB and MiB suffixes allowed)",
 		field: func(c *config.Config) any { return &c.MaxFrameBytes }, size: true},
 	{flag: "keepalive", usage: "ping each connection every `interval`",

@@ -47,6 +47,9 @@ type Config struct {
 	// address may make per hour, each. Default 100; negative turns the
 	// per-address limit off (load tests on loopback). Per-number limits stay.
 	IPRateLimit int
+	// LookupRateLimit is how many phone numbers one account may look up in
+	// the directory per hour (LookupPhone). Default 1000.
+	LookupRateLimit int
 
 	// MaxFrameBytes bounds one WebSocket frame. Default 256 KiB.
 	MaxFrameBytes int
@@ -94,6 +97,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.IPRateLimit == 0 {
 		c.IPRateLimit = 100
+	}
+	if c.LookupRateLimit == 0 {
+		c.LookupRateLimit = 1000
 	}
 	if c.MaxDevices == 0 {
 		c.MaxDevices = 5
@@ -160,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeepAlive < time.Second {
 		bad("keepalive: %v is below 1s", c.KeepAlive)
+	}
+	if c.LookupRateLimit < 1 {
+		bad("lookup rate limit: %d is not positive", c.LookupRateLimit)
 	}
 	if c.MaxDevices < 1 || c.MaxDevices > 16 {
 		bad("max devices: %d is outside 1..16", c.MaxDevices)

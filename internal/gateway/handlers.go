@@ -66,6 +66,8 @@ func routeOf(f *wirepb.ClientFrame) (route, bool) {
 		return route{"get_prekey_count", true, (*conn).handleGetPreKeyCount}, true
 	case *wirepb.ClientFrame_GetBundle:
 		return route{"get_bundle", true, (*conn).handleGetBundle}, true
+	case *wirepb.ClientFrame_LookupPhone:
+		return route{"lookup_phone", true, (*conn).handleLookupPhone}, true
 	case *wirepb.ClientFrame_Ack:
 		return route{"ack", true, (*conn).handleAck}, true
 	case *wirepb.ClientFrame_Typing:
@@ -456,6 +458,21 @@ func (c *conn) handleGetBundle(f *wirepb.ClientFrame) (*wirepb.Response, error) 
 		res.Devices = append(res.Devices, db)
 	}
 	return &wirepb.Response{Result: &wirepb.Response_Bundle{Bundle: res}}, nil
+}
+
+// handleLookupPhone answers from the account directory. The numbers are
+// personal data: nothing here logs them, and the errors it returns do not
+// carry them.
+func (c *conn) handleLookupPhone(f *wirepb.ClientFrame) (*wirepb.Response, error) {
+	matches, err := c.s.Accounts.LookupPhones(c.ctx, c.addr.Account, f.GetLookupPhone().Phones)
+	if err != nil {
+		return nil, err
+	}
+	res := &wirepb.LookupResult{}
+	for _, m := range matches {
+		res.Matches = append(res.Matches, &wirepb.PhoneMatch{Phone: m.Phone, AccountId: m.Account[:]})
+	}
+	return &wirepb.Response{Result: &wirepb.Response_Lookup{Lookup: res}}, nil
 }
 
 func (c *conn) handleAck(f *wirepb.ClientFrame) (*wirepb.Response, error) {

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		sender = account.LogSender{Log: log.With("component", "codes")}
 	}
 	accounts := account.New(st, account.Config{
-		MaxDevices: cfg.MaxDevices, IPLimit: cfg.IPRateLimit, CodeInterval: cfg.CodeInterval, Sender: sender, FixedCode: fixed, CodeSecret: []byte(cfg.CodeSecret),
+		MaxDevices: cfg.MaxDevices, IPLimit: cfg.IPRateLimit, LookupLimit: cfg.LookupRateLimit, CodeInterval: cfg.CodeInterval, Sender: sender, FixedCode: fixed, CodeSecret: []byte(cfg.CodeSecret),
 	}, log.With("component", "account"))
 	s.mailbox = mailbox.New(st, b, mailbox.Config{
 		MaxQueue: cfg.MailboxMaxQueue, TTL: cfg.MailboxTTL, DedupWindow: cfg.DedupWindow,

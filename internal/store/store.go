@@ -137,6 +137,10 @@ type RateLimits interface {
 	// Allow counts one event for key and reports whether it is within limit
 	// events per window; if not, also how long until the window ends.
 	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (ok bool, retryAfter time.Duration, err error)
+	// AllowN counts n events (n ≥ 1) at once, as Allow counts one: ok is
+	// false if the count is then over limit. Refused events are counted
+	// too, as with Allow.
+	AllowN(ctx context.Context, key string, n, limit int, window time.Duration, now time.Time) (ok bool, retryAfter time.Duration, err error)
 }
 
 // PreKeyKind says what a prekey is for.

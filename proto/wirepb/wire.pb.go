@@ -274,6 +274,7 @@ type ClientFrame struct {
 	//	*ClientFrame_SetPrekeys
 	//	*ClientFrame_GetPrekeyCount
 	//	*ClientFrame_GetBundle
+	//	*ClientFrame_LookupPhone
 	//	*ClientFrame_Send
 	//	*ClientFrame_Ack
 	//	*ClientFrame_Typing
@@ -474,6 +475,15 @@ func (x *ClientFrame) GetGetBundle() *GetBundle {
 	return nil
 }
 
+func (x *ClientFrame) GetLookupPhone() *LookupPhone {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_LookupPhone); ok {
+			return x.LookupPhone
+		}
+	}
+	return nil
+}
+
 func (x *ClientFrame) GetSend() *Send {
 	if x != nil {
 		if x, ok := x.Body.(*ClientFrame_Send); ok {
@@ -605,6 +615,10 @@ type ClientFrame_GetBundle struct {
 	GetBundle *GetBundle `protobuf:"bytes,22,opt,name=get_bundle,json=getBundle,proto3,oneof"`
 }
 
+type ClientFrame_LookupPhone struct {
+	LookupPhone *LookupPhone `protobuf:"bytes,23,opt,name=lookup_phone,json=lookupPhone,proto3,oneof"`
+}
+
 type ClientFrame_Send struct {
 	Send *Send `protobuf:"bytes,30,opt,name=send,proto3,oneof"`
 }
@@ -664,6 +678,8 @@ func (*ClientFrame_SetPrekeys) isClientFrame_Body() {}
 func (*ClientFrame_GetPrekeyCount) isClientFrame_Body() {}
 
 func (*ClientFrame_GetBundle) isClientFrame_Body() {}
+
+func (*ClientFrame_LookupPhone) isClientFrame_Body() {}
 
 func (*ClientFrame_Send) isClientFrame_Body() {}
 
@@ -862,6 +878,7 @@ type Response struct {
 	//	*Response_Ack
 	//	*Response_Presence
 	//	*Response_Privacy
+	//	*Response_Lookup
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1044,6 +1061,15 @@ func (x *Response) GetPrivacy() *PrivacyResult {
 	return nil
 }
 
+func (x *Response) GetLookup() *LookupResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Lookup); ok {
+			return x.Lookup
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1104,6 +1130,10 @@ type Response_Privacy struct {
 	Privacy *PrivacyResult `protobuf:"bytes,23,opt,name=privacy,proto3,oneof"`
 }
 
+type Response_Lookup struct {
+	Lookup *LookupResult `protobuf:"bytes,24,opt,name=lookup,proto3,oneof"`
+}
+
 func (*Response_Hello) isResponse_Result() {}
 
 func (*Response_Pong) isResponse_Result() {}
@@ -1131,6 +1161,8 @@ func (*Response_Ack) isResponse_Result() {}
 func (*Response_Presence) isResponse_Result() {}
 
 func (*Response_Privacy) isResponse_Result() {}
+
+func (*Response_Lookup) isResponse_Result() {}
 
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2600,6 +2632,149 @@ func (x *ProvisionMessage) GetBody() []byte {
 	return nil
 }
 
+// Which of these phone numbers (E.164, at most 256) have an account. Numbers
+// count against the asking account's hourly lookup limit.
+type LookupPhone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phones        []string               `protobuf:"bytes,1,rep,name=phones,proto3" json:"phones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupPhone) Reset() {
+	*x = LookupPhone{}
+	mi := &file_wire_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupPhone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupPhone) ProtoMessage() {}
+
+func (x *LookupPhone) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupPhone.ProtoReflect.Descriptor instead.
+func (*LookupPhone) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *LookupPhone) GetPhones() []string {
+	if x != nil {
+		return x.Phones
+	}
+	return nil
+}
+
+// One entry per number that has an account; numbers without one are absent.
+type LookupResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Matches       []*PhoneMatch          `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupResult) Reset() {
+	*x = LookupResult{}
+	mi := &file_wire_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupResult) ProtoMessage() {}
+
+func (x *LookupResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupResult.ProtoReflect.Descriptor instead.
+func (*LookupResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *LookupResult) GetMatches() []*PhoneMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+type PhoneMatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phone         string                 `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"` // as the server normalised it (E.164)
+	AccountId     []byte                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PhoneMatch) Reset() {
+	*x = PhoneMatch{}
+	mi := &file_wire_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PhoneMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PhoneMatch) ProtoMessage() {}
+
+func (x *PhoneMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PhoneMatch.ProtoReflect.Descriptor instead.
+func (*PhoneMatch) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PhoneMatch) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *PhoneMatch) GetAccountId() []byte {
+	if x != nil {
+		return x.AccountId
+	}
+	return nil
+}
+
 // Replaces the device's keys of each kind present. A non-empty one-time list
 // replaces every unclaimed one-time key of that kind.
 type SetPreKeys struct {
@@ -2614,7 +2789,7 @@ type SetPreKeys struct {
 
 func (x *SetPreKeys) Reset() {
 	*x = SetPreKeys{}
-	mi := &file_wire_proto_msgTypes[30]
+	mi := &file_wire_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2626,7 +2801,7 @@ func (x *SetPreKeys) String() string {
 func (*SetPreKeys) ProtoMessage() {}
 
 func (x *SetPreKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[30]
+	mi := &file_wire_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2639,7 +2814,7 @@ func (x *SetPreKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPreKeys.ProtoReflect.Descriptor instead.
 func (*SetPreKeys) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{30}
+	return file_wire_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetPreKeys) GetSignedPrekey() *SignedPreKey {
@@ -2678,7 +2853,7 @@ type GetPreKeyCount struct {
 
 func (x *GetPreKeyCount) Reset() {
 	*x = GetPreKeyCount{}
-	mi := &file_wire_proto_msgTypes[31]
+	mi := &file_wire_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2690,7 +2865,7 @@ func (x *GetPreKeyCount) String() string {
 func (*GetPreKeyCount) ProtoMessage() {}
 
 func (x *GetPreKeyCount) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[31]
+	mi := &file_wire_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2703,7 +2878,7 @@ func (x *GetPreKeyCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPreKeyCount.ProtoReflect.Descriptor instead.
 func (*GetPreKeyCount) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{31}
+	return file_wire_proto_rawDescGZIP(), []int{34}
 }
 
 type PreKeyCountResult struct {
@@ -2716,7 +2891,7 @@ type PreKeyCountResult struct {
 
 func (x *PreKeyCountResult) Reset() {
 	*x = PreKeyCountResult{}
-	mi := &file_wire_proto_msgTypes[32]
+	mi := &file_wire_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +2903,7 @@ func (x *PreKeyCountResult) String() string {
 func (*PreKeyCountResult) ProtoMessage() {}
 
 func (x *PreKeyCountResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[32]
+	mi := &file_wire_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +2916,7 @@ func (x *PreKeyCountResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreKeyCountResult.ProtoReflect.Descriptor instead.
 func (*PreKeyCountResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{32}
+	return file_wire_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PreKeyCountResult) GetEc() uint32 {
@@ -2769,7 +2944,7 @@ type GetBundle struct {
 
 func (x *GetBundle) Reset() {
 	*x = GetBundle{}
-	mi := &file_wire_proto_msgTypes[33]
+	mi := &file_wire_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +2956,7 @@ func (x *GetBundle) String() string {
 func (*GetBundle) ProtoMessage() {}
 
 func (x *GetBundle) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[33]
+	mi := &file_wire_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +2969,7 @@ func (x *GetBundle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBundle.ProtoReflect.Descriptor instead.
 func (*GetBundle) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{33}
+	return file_wire_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetBundle) GetAccountId() []byte {
@@ -2825,7 +3000,7 @@ type DeviceBundle struct {
 
 func (x *DeviceBundle) Reset() {
 	*x = DeviceBundle{}
-	mi := &file_wire_proto_msgTypes[34]
+	mi := &file_wire_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +3012,7 @@ func (x *DeviceBundle) String() string {
 func (*DeviceBundle) ProtoMessage() {}
 
 func (x *DeviceBundle) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[34]
+	mi := &file_wire_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +3025,7 @@ func (x *DeviceBundle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceBundle.ProtoReflect.Descriptor instead.
 func (*DeviceBundle) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{34}
+	return file_wire_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeviceBundle) GetDeviceId() uint32 {
@@ -2905,7 +3080,7 @@ type BundleResult struct {
 
 func (x *BundleResult) Reset() {
 	*x = BundleResult{}
-	mi := &file_wire_proto_msgTypes[35]
+	mi := &file_wire_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +3092,7 @@ func (x *BundleResult) String() string {
 func (*BundleResult) ProtoMessage() {}
 
 func (x *BundleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[35]
+	mi := &file_wire_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +3105,7 @@ func (x *BundleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BundleResult.ProtoReflect.Descriptor instead.
 func (*BundleResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{35}
+	return file_wire_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BundleResult) GetAccountId() []byte {
@@ -2957,7 +3132,7 @@ type PreKeysLow struct {
 
 func (x *PreKeysLow) Reset() {
 	*x = PreKeysLow{}
-	mi := &file_wire_proto_msgTypes[36]
+	mi := &file_wire_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3144,7 @@ func (x *PreKeysLow) String() string {
 func (*PreKeysLow) ProtoMessage() {}
 
 func (x *PreKeysLow) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[36]
+	mi := &file_wire_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3157,7 @@ func (x *PreKeysLow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreKeysLow.ProtoReflect.Descriptor instead.
 func (*PreKeysLow) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{36}
+	return file_wire_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PreKeysLow) GetEc() uint32 {
@@ -3011,7 +3186,7 @@ type OutgoingEnvelope struct {
 
 func (x *OutgoingEnvelope) Reset() {
 	*x = OutgoingEnvelope{}
-	mi := &file_wire_proto_msgTypes[37]
+	mi := &file_wire_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3198,7 @@ func (x *OutgoingEnvelope) String() string {
 func (*OutgoingEnvelope) ProtoMessage() {}
 
 func (x *OutgoingEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[37]
+	mi := &file_wire_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3211,7 @@ func (x *OutgoingEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutgoingEnvelope.ProtoReflect.Descriptor instead.
 func (*OutgoingEnvelope) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{37}
+	return file_wire_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *OutgoingEnvelope) GetDeviceId() uint32 {
@@ -3083,7 +3258,7 @@ type Send struct {
 
 func (x *Send) Reset() {
 	*x = Send{}
-	mi := &file_wire_proto_msgTypes[38]
+	mi := &file_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3095,7 +3270,7 @@ func (x *Send) String() string {
 func (*Send) ProtoMessage() {}
 
 func (x *Send) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[38]
+	mi := &file_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3108,7 +3283,7 @@ func (x *Send) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Send.ProtoReflect.Descriptor instead.
 func (*Send) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{38}
+	return file_wire_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Send) GetMessageId() []byte {
@@ -3156,7 +3331,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_wire_proto_msgTypes[39]
+	mi := &file_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3343,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[39]
+	mi := &file_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3356,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{39}
+	return file_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SendResult) GetDuplicate() bool {
@@ -3215,7 +3390,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_wire_proto_msgTypes[40]
+	mi := &file_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3227,7 +3402,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[40]
+	mi := &file_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3240,7 +3415,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{40}
+	return file_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Envelope) GetId() uint64 {
@@ -3315,7 +3490,7 @@ type Deliver struct {
 
 func (x *Deliver) Reset() {
 	*x = Deliver{}
-	mi := &file_wire_proto_msgTypes[41]
+	mi := &file_wire_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3502,7 @@ func (x *Deliver) String() string {
 func (*Deliver) ProtoMessage() {}
 
 func (x *Deliver) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[41]
+	mi := &file_wire_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3515,7 @@ func (x *Deliver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliver.ProtoReflect.Descriptor instead.
 func (*Deliver) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{41}
+	return file_wire_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Deliver) GetEnvelopes() []*Envelope {
@@ -3360,7 +3535,7 @@ type QueueEmpty struct {
 
 func (x *QueueEmpty) Reset() {
 	*x = QueueEmpty{}
-	mi := &file_wire_proto_msgTypes[42]
+	mi := &file_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3372,7 +3547,7 @@ func (x *QueueEmpty) String() string {
 func (*QueueEmpty) ProtoMessage() {}
 
 func (x *QueueEmpty) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[42]
+	mi := &file_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3385,7 +3560,7 @@ func (x *QueueEmpty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueEmpty.ProtoReflect.Descriptor instead.
 func (*QueueEmpty) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{42}
+	return file_wire_proto_rawDescGZIP(), []int{45}
 }
 
 // The device has stored these envelopes; the server deletes them.
@@ -3398,7 +3573,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_wire_proto_msgTypes[43]
+	mi := &file_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3410,7 +3585,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[43]
+	mi := &file_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3423,7 +3598,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{43}
+	return file_wire_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Ack) GetIds() []uint64 {
@@ -3441,7 +3616,7 @@ type AckResult struct {
 
 func (x *AckResult) Reset() {
 	*x = AckResult{}
-	mi := &file_wire_proto_msgTypes[44]
+	mi := &file_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3628,7 @@ func (x *AckResult) String() string {
 func (*AckResult) ProtoMessage() {}
 
 func (x *AckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[44]
+	mi := &file_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3641,7 @@ func (x *AckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResult.ProtoReflect.Descriptor instead.
 func (*AckResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{44}
+	return file_wire_proto_rawDescGZIP(), []int{47}
 }
 
 type Typing struct {
@@ -3479,7 +3654,7 @@ type Typing struct {
 
 func (x *Typing) Reset() {
 	*x = Typing{}
-	mi := &file_wire_proto_msgTypes[45]
+	mi := &file_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3491,7 +3666,7 @@ func (x *Typing) String() string {
 func (*Typing) ProtoMessage() {}
 
 func (x *Typing) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[45]
+	mi := &file_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3504,7 +3679,7 @@ func (x *Typing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Typing.ProtoReflect.Descriptor instead.
 func (*Typing) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{45}
+	return file_wire_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Typing) GetTo() []byte {
@@ -3532,7 +3707,7 @@ type TypingEvent struct {
 
 func (x *TypingEvent) Reset() {
 	*x = TypingEvent{}
-	mi := &file_wire_proto_msgTypes[46]
+	mi := &file_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3544,7 +3719,7 @@ func (x *TypingEvent) String() string {
 func (*TypingEvent) ProtoMessage() {}
 
 func (x *TypingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[46]
+	mi := &file_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3557,7 +3732,7 @@ func (x *TypingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypingEvent.ProtoReflect.Descriptor instead.
 func (*TypingEvent) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{46}
+	return file_wire_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TypingEvent) GetFrom() []byte {
@@ -3590,7 +3765,7 @@ type SubscribePresence struct {
 
 func (x *SubscribePresence) Reset() {
 	*x = SubscribePresence{}
-	mi := &file_wire_proto_msgTypes[47]
+	mi := &file_wire_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3602,7 +3777,7 @@ func (x *SubscribePresence) String() string {
 func (*SubscribePresence) ProtoMessage() {}
 
 func (x *SubscribePresence) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[47]
+	mi := &file_wire_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3615,7 +3790,7 @@ func (x *SubscribePresence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribePresence.ProtoReflect.Descriptor instead.
 func (*SubscribePresence) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{47}
+	return file_wire_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SubscribePresence) GetAccounts() [][]byte {
@@ -3634,7 +3809,7 @@ type UnsubscribePresence struct {
 
 func (x *UnsubscribePresence) Reset() {
 	*x = UnsubscribePresence{}
-	mi := &file_wire_proto_msgTypes[48]
+	mi := &file_wire_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +3821,7 @@ func (x *UnsubscribePresence) String() string {
 func (*UnsubscribePresence) ProtoMessage() {}
 
 func (x *UnsubscribePresence) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[48]
+	mi := &file_wire_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +3834,7 @@ func (x *UnsubscribePresence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsubscribePresence.ProtoReflect.Descriptor instead.
 func (*UnsubscribePresence) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{48}
+	return file_wire_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UnsubscribePresence) GetAccounts() [][]byte {
@@ -3681,7 +3856,7 @@ type PresenceEvent struct {
 
 func (x *PresenceEvent) Reset() {
 	*x = PresenceEvent{}
-	mi := &file_wire_proto_msgTypes[49]
+	mi := &file_wire_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3693,7 +3868,7 @@ func (x *PresenceEvent) String() string {
 func (*PresenceEvent) ProtoMessage() {}
 
 func (x *PresenceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[49]
+	mi := &file_wire_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3706,7 +3881,7 @@ func (x *PresenceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceEvent.ProtoReflect.Descriptor instead.
 func (*PresenceEvent) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{49}
+	return file_wire_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PresenceEvent) GetAccount() []byte {
@@ -3746,7 +3921,7 @@ type PresenceResult struct {
 
 func (x *PresenceResult) Reset() {
 	*x = PresenceResult{}
-	mi := &file_wire_proto_msgTypes[50]
+	mi := &file_wire_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3758,7 +3933,7 @@ func (x *PresenceResult) String() string {
 func (*PresenceResult) ProtoMessage() {}
 
 func (x *PresenceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[50]
+	mi := &file_wire_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3771,7 +3946,7 @@ func (x *PresenceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResult.ProtoReflect.Descriptor instead.
 func (*PresenceResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{50}
+	return file_wire_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PresenceResult) GetStates() []*PresenceEvent {
@@ -3793,7 +3968,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_wire_proto_msgTypes[51]
+	mi := &file_wire_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3805,7 +3980,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[51]
+	mi := &file_wire_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3818,7 +3993,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{51}
+	return file_wire_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SetPrivacy) GetLastSeen() Visibility {
@@ -3850,7 +4025,7 @@ type GetPrivacy struct {
 
 func (x *GetPrivacy) Reset() {
 	*x = GetPrivacy{}
-	mi := &file_wire_proto_msgTypes[52]
+	mi := &file_wire_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3862,7 +4037,7 @@ func (x *GetPrivacy) String() string {
 func (*GetPrivacy) ProtoMessage() {}
 
 func (x *GetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[52]
+	mi := &file_wire_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3875,7 +4050,7 @@ func (x *GetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrivacy.ProtoReflect.Descriptor instead.
 func (*GetPrivacy) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{52}
+	return file_wire_proto_rawDescGZIP(), []int{55}
 }
 
 type PrivacyResult struct {
@@ -3888,7 +4063,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_wire_proto_msgTypes[53]
+	mi := &file_wire_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3900,7 +4075,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_wire_proto_msgTypes[53]
+	mi := &file_wire_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3913,7 +4088,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_wire_proto_rawDescGZIP(), []int{53}
+	return file_wire_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PrivacyResult) GetLastSeen() Visibility {
@@ -3935,7 +4110,7 @@ var File_wire_proto protoreflect.FileDescriptor
 const file_wire_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"wire.proto\x12\x0eparley.wire.v1\"\xe7\v\n" +
+	"wire.proto\x12\x0eparley.wire.v1\"\xa9\f\n" +
 	"\vClientFrame\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12-\n" +
 	"\x05hello\x18\x02 \x01(\v2\x15.parley.wire.v1.HelloH\x00R\x05hello\x12B\n" +
@@ -3957,7 +4132,8 @@ const file_wire_proto_rawDesc = "" +
 	"setPrekeys\x12J\n" +
 	"\x10get_prekey_count\x18\x15 \x01(\v2\x1e.parley.wire.v1.GetPreKeyCountH\x00R\x0egetPrekeyCount\x12:\n" +
 	"\n" +
-	"get_bundle\x18\x16 \x01(\v2\x19.parley.wire.v1.GetBundleH\x00R\tgetBundle\x12*\n" +
+	"get_bundle\x18\x16 \x01(\v2\x19.parley.wire.v1.GetBundleH\x00R\tgetBundle\x12@\n" +
+	"\flookup_phone\x18\x17 \x01(\v2\x1b.parley.wire.v1.LookupPhoneH\x00R\vlookupPhone\x12*\n" +
 	"\x04send\x18\x1e \x01(\v2\x14.parley.wire.v1.SendH\x00R\x04send\x12'\n" +
 	"\x03ack\x18\x1f \x01(\v2\x13.parley.wire.v1.AckH\x00R\x03ack\x120\n" +
 	"\x06typing\x18( \x01(\v2\x16.parley.wire.v1.TypingH\x00R\x06typing\x12R\n" +
@@ -3978,7 +4154,7 @@ const file_wire_proto_rawDesc = "" +
 	"\bpresence\x18\x05 \x01(\v2\x1d.parley.wire.v1.PresenceEventH\x00R\bpresence\x125\n" +
 	"\x06typing\x18\x06 \x01(\v2\x1b.parley.wire.v1.TypingEventH\x00R\x06typing\x12@\n" +
 	"\tprovision\x18\a \x01(\v2 .parley.wire.v1.ProvisionMessageH\x00R\tprovisionB\x06\n" +
-	"\x04body\"\x8c\a\n" +
+	"\x04body\"\xc4\a\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.parley.wire.v1.ErrorR\x05error\x123\n" +
@@ -3996,7 +4172,8 @@ const file_wire_proto_rawDesc = "" +
 	"\x04send\x18\x14 \x01(\v2\x1a.parley.wire.v1.SendResultH\x00R\x04send\x12-\n" +
 	"\x03ack\x18\x15 \x01(\v2\x19.parley.wire.v1.AckResultH\x00R\x03ack\x12<\n" +
 	"\bpresence\x18\x16 \x01(\v2\x1e.parley.wire.v1.PresenceResultH\x00R\bpresence\x129\n" +
-	"\aprivacy\x18\x17 \x01(\v2\x1d.parley.wire.v1.PrivacyResultH\x00R\aprivacyB\b\n" +
+	"\aprivacy\x18\x17 \x01(\v2\x1d.parley.wire.v1.PrivacyResultH\x00R\aprivacy\x126\n" +
+	"\x06lookup\x18\x18 \x01(\v2\x1c.parley.wire.v1.LookupResultH\x00R\x06lookupB\b\n" +
 	"\x06result\"\xe6\x01\n" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.parley.wire.v1.ErrorCodeR\x04code\x12\x18\n" +
@@ -4099,7 +4276,16 @@ const file_wire_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"&\n" +
 	"\x10ProvisionMessage\x12\x12\n" +
-	"\x04body\x18\x01 \x01(\fR\x04body\"\xa5\x02\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"%\n" +
+	"\vLookupPhone\x12\x16\n" +
+	"\x06phones\x18\x01 \x03(\tR\x06phones\"D\n" +
+	"\fLookupResult\x124\n" +
+	"\amatches\x18\x01 \x03(\v2\x1a.parley.wire.v1.PhoneMatchR\amatches\"A\n" +
+	"\n" +
+	"PhoneMatch\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\fR\taccountId\"\xa5\x02\n" +
 	"\n" +
 	"SetPreKeys\x12A\n" +
 	"\rsigned_prekey\x18\x01 \x01(\v2\x1c.parley.wire.v1.SignedPreKeyR\fsignedPrekey\x12H\n" +
@@ -4239,7 +4425,7 @@ func file_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_wire_proto_goTypes = []any{
 	(ErrorCode)(0),              // 0: parley.wire.v1.ErrorCode
 	(EnvelopeType)(0),           // 1: parley.wire.v1.EnvelopeType
@@ -4274,30 +4460,33 @@ var file_wire_proto_goTypes = []any{
 	(*ProvisionOpenResult)(nil), // 30: parley.wire.v1.ProvisionOpenResult
 	(*ProvisionSend)(nil),       // 31: parley.wire.v1.ProvisionSend
 	(*ProvisionMessage)(nil),    // 32: parley.wire.v1.ProvisionMessage
-	(*SetPreKeys)(nil),          // 33: parley.wire.v1.SetPreKeys
-	(*GetPreKeyCount)(nil),      // 34: parley.wire.v1.GetPreKeyCount
-	(*PreKeyCountResult)(nil),   // 35: parley.wire.v1.PreKeyCountResult
-	(*GetBundle)(nil),           // 36: parley.wire.v1.GetBundle
-	(*DeviceBundle)(nil),        // 37: parley.wire.v1.DeviceBundle
-	(*BundleResult)(nil),        // 38: parley.wire.v1.BundleResult
-	(*PreKeysLow)(nil),          // 39: parley.wire.v1.PreKeysLow
-	(*OutgoingEnvelope)(nil),    // 40: parley.wire.v1.OutgoingEnvelope
-	(*Send)(nil),                // 41: parley.wire.v1.Send
-	(*SendResult)(nil),          // 42: parley.wire.v1.SendResult
-	(*Envelope)(nil),            // 43: parley.wire.v1.Envelope
-	(*Deliver)(nil),             // 44: parley.wire.v1.Deliver
-	(*QueueEmpty)(nil),          // 45: parley.wire.v1.QueueEmpty
-	(*Ack)(nil),                 // 46: parley.wire.v1.Ack
-	(*AckResult)(nil),           // 47: parley.wire.v1.AckResult
-	(*Typing)(nil),              // 48: parley.wire.v1.Typing
-	(*TypingEvent)(nil),         // 49: parley.wire.v1.TypingEvent
-	(*SubscribePresence)(nil),   // 50: parley.wire.v1.SubscribePresence
-	(*UnsubscribePresence)(nil), // 51: parley.wire.v1.UnsubscribePresence
-	(*PresenceEvent)(nil),       // 52: parley.wire.v1.PresenceEvent
-	(*PresenceResult)(nil),      // 53: parley.wire.v1.PresenceResult
-	(*SetPrivacy)(nil),          // 54: parley.wire.v1.SetPrivacy
-	(*GetPrivacy)(nil),          // 55: parley.wire.v1.GetPrivacy
-	(*PrivacyResult)(nil),       // 56: parley.wire.v1.PrivacyResult
+	(*LookupPhone)(nil),         // 33: parley.wire.v1.LookupPhone
+	(*LookupResult)(nil),        // 34: parley.wire.v1.LookupResult
+	(*PhoneMatch)(nil),          // 35: parley.wire.v1.PhoneMatch
+	(*SetPreKeys)(nil),          // 36: parley.wire.v1.SetPreKeys
+	(*GetPreKeyCount)(nil),      // 37: parley.wire.v1.GetPreKeyCount
+	(*PreKeyCountResult)(nil),   // 38: parley.wire.v1.PreKeyCountResult
+	(*GetBundle)(nil),           // 39: parley.wire.v1.GetBundle
+	(*DeviceBundle)(nil),        // 40: parley.wire.v1.DeviceBundle
+	(*BundleResult)(nil),        // 41: parley.wire.v1.BundleResult
+	(*PreKeysLow)(nil),          // 42: parley.wire.v1.PreKeysLow
+	(*OutgoingEnvelope)(nil),    // 43: parley.wire.v1.OutgoingEnvelope
+	(*Send)(nil),                // 44: parley.wire.v1.Send
+	(*SendResult)(nil),          // 45: parley.wire.v1.SendResult
+	(*Envelope)(nil),            // 46: parley.wire.v1.Envelope
+	(*Deliver)(nil),             // 47: parley.wire.v1.Deliver
+	(*QueueEmpty)(nil),          // 48: parley.wire.v1.QueueEmpty
+	(*Ack)(nil),                 // 49: parley.wire.v1.Ack
+	(*AckResult)(nil),           // 50: parley.wire.v1.AckResult
+	(*Typing)(nil),              // 51: parley.wire.v1.Typing
+	(*TypingEvent)(nil),         // 52: parley.wire.v1.TypingEvent
+	(*SubscribePresence)(nil),   // 53: parley.wire.v1.SubscribePresence
+	(*UnsubscribePresence)(nil), // 54: parley.wire.v1.UnsubscribePresence
+	(*PresenceEvent)(nil),       // 55: parley.wire.v1.PresenceEvent
+	(*PresenceResult)(nil),      // 56: parley.wire.v1.PresenceResult
+	(*SetPrivacy)(nil),          // 57: parley.wire.v1.SetPrivacy
+	(*GetPrivacy)(nil),          // 58: parley.wire.v1.GetPrivacy
+	(*PrivacyResult)(nil),       // 59: parley.wire.v1.PrivacyResult
 }
 var file_wire_proto_depIdxs = []int32{
 	8,  // 0: parley.wire.v1.ClientFrame.hello:type_name -> parley.wire.v1.Hello
@@ -4313,65 +4502,68 @@ var file_wire_proto_depIdxs = []int32{
 	28, // 10: parley.wire.v1.ClientFrame.delete_account:type_name -> parley.wire.v1.DeleteAccount
 	29, // 11: parley.wire.v1.ClientFrame.provision_open:type_name -> parley.wire.v1.ProvisionOpen
 	31, // 12: parley.wire.v1.ClientFrame.provision_send:type_name -> parley.wire.v1.ProvisionSend
-	33, // 13: parley.wire.v1.ClientFrame.set_prekeys:type_name -> parley.wire.v1.SetPreKeys
-	34, // 14: parley.wire.v1.ClientFrame.get_prekey_count:type_name -> parley.wire.v1.GetPreKeyCount
-	36, // 15: parley.wire.v1.ClientFrame.get_bundle:type_name -> parley.wire.v1.GetBundle
-	41, // 16: parley.wire.v1.ClientFrame.send:type_name -> parley.wire.v1.Send
-	46, // 17: parley.wire.v1.ClientFrame.ack:type_name -> parley.wire.v1.Ack
-	48, // 18: parley.wire.v1.ClientFrame.typing:type_name -> parley.wire.v1.Typing
-	50, // 19: parley.wire.v1.ClientFrame.subscribe_presence:type_name -> parley.wire.v1.SubscribePresence
-	51, // 20: parley.wire.v1.ClientFrame.unsubscribe_presence:type_name -> parley.wire.v1.UnsubscribePresence
-	54, // 21: parley.wire.v1.ClientFrame.set_privacy:type_name -> parley.wire.v1.SetPrivacy
-	55, // 22: parley.wire.v1.ClientFrame.get_privacy:type_name -> parley.wire.v1.GetPrivacy
-	5,  // 23: parley.wire.v1.ServerFrame.response:type_name -> parley.wire.v1.Response
-	44, // 24: parley.wire.v1.ServerFrame.deliver:type_name -> parley.wire.v1.Deliver
-	45, // 25: parley.wire.v1.ServerFrame.queue_empty:type_name -> parley.wire.v1.QueueEmpty
-	39, // 26: parley.wire.v1.ServerFrame.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
-	52, // 27: parley.wire.v1.ServerFrame.presence:type_name -> parley.wire.v1.PresenceEvent
-	49, // 28: parley.wire.v1.ServerFrame.typing:type_name -> parley.wire.v1.TypingEvent
-	32, // 29: parley.wire.v1.ServerFrame.provision:type_name -> parley.wire.v1.ProvisionMessage
-	6,  // 30: parley.wire.v1.Response.error:type_name -> parley.wire.v1.Error
-	9,  // 31: parley.wire.v1.Response.hello:type_name -> parley.wire.v1.HelloResult
-	13, // 32: parley.wire.v1.Response.pong:type_name -> parley.wire.v1.Pong
-	11, // 33: parley.wire.v1.Response.auth:type_name -> parley.wire.v1.AuthResult
-	15, // 34: parley.wire.v1.Response.request_code:type_name -> parley.wire.v1.RequestCodeResult
-	19, // 35: parley.wire.v1.Response.register:type_name -> parley.wire.v1.RegisterResult
-	21, // 36: parley.wire.v1.Response.link_code:type_name -> parley.wire.v1.LinkCodeResult
-	25, // 37: parley.wire.v1.Response.devices:type_name -> parley.wire.v1.DevicesResult
-	30, // 38: parley.wire.v1.Response.provision_open:type_name -> parley.wire.v1.ProvisionOpenResult
-	35, // 39: parley.wire.v1.Response.prekey_count:type_name -> parley.wire.v1.PreKeyCountResult
-	38, // 40: parley.wire.v1.Response.bundle:type_name -> parley.wire.v1.BundleResult
-	42, // 41: parley.wire.v1.Response.send:type_name -> parley.wire.v1.SendResult
-	47, // 42: parley.wire.v1.Response.ack:type_name -> parley.wire.v1.AckResult
-	53, // 43: parley.wire.v1.Response.presence:type_name -> parley.wire.v1.PresenceResult
-	56, // 44: parley.wire.v1.Response.privacy:type_name -> parley.wire.v1.PrivacyResult
-	0,  // 45: parley.wire.v1.Error.code:type_name -> parley.wire.v1.ErrorCode
-	7,  // 46: parley.wire.v1.Error.mismatched:type_name -> parley.wire.v1.MismatchedDevices
-	17, // 47: parley.wire.v1.DeviceKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 48: parley.wire.v1.DeviceKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
-	16, // 49: parley.wire.v1.Register.device:type_name -> parley.wire.v1.DeviceKeys
-	16, // 50: parley.wire.v1.LinkDevice.device:type_name -> parley.wire.v1.DeviceKeys
-	24, // 51: parley.wire.v1.DevicesResult.devices:type_name -> parley.wire.v1.DeviceInfo
-	17, // 52: parley.wire.v1.SetPreKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 53: parley.wire.v1.SetPreKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
-	17, // 54: parley.wire.v1.SetPreKeys.one_time_prekeys:type_name -> parley.wire.v1.SignedPreKey
-	17, // 55: parley.wire.v1.SetPreKeys.one_time_kyber:type_name -> parley.wire.v1.SignedPreKey
-	17, // 56: parley.wire.v1.DeviceBundle.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 57: parley.wire.v1.DeviceBundle.one_time_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 58: parley.wire.v1.DeviceBundle.kyber_prekey:type_name -> parley.wire.v1.SignedPreKey
-	37, // 59: parley.wire.v1.BundleResult.devices:type_name -> parley.wire.v1.DeviceBundle
-	1,  // 60: parley.wire.v1.OutgoingEnvelope.type:type_name -> parley.wire.v1.EnvelopeType
-	40, // 61: parley.wire.v1.Send.envelopes:type_name -> parley.wire.v1.OutgoingEnvelope
-	1,  // 62: parley.wire.v1.Envelope.type:type_name -> parley.wire.v1.EnvelopeType
-	43, // 63: parley.wire.v1.Deliver.envelopes:type_name -> parley.wire.v1.Envelope
-	52, // 64: parley.wire.v1.PresenceResult.states:type_name -> parley.wire.v1.PresenceEvent
-	2,  // 65: parley.wire.v1.SetPrivacy.last_seen:type_name -> parley.wire.v1.Visibility
-	2,  // 66: parley.wire.v1.PrivacyResult.last_seen:type_name -> parley.wire.v1.Visibility
-	67, // [67:67] is the sub-list for method output_type
-	67, // [67:67] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	36, // 13: parley.wire.v1.ClientFrame.set_prekeys:type_name -> parley.wire.v1.SetPreKeys
+	37, // 14: parley.wire.v1.ClientFrame.get_prekey_count:type_name -> parley.wire.v1.GetPreKeyCount
+	39, // 15: parley.wire.v1.ClientFrame.get_bundle:type_name -> parley.wire.v1.GetBundle
+	33, // 16: parley.wire.v1.ClientFrame.lookup_phone:type_name -> parley.wire.v1.LookupPhone
+	44, // 17: parley.wire.v1.ClientFrame.send:type_name -> parley.wire.v1.Send
+	49, // 18: parley.wire.v1.ClientFrame.ack:type_name -> parley.wire.v1.Ack
+	51, // 19: parley.wire.v1.ClientFrame.typing:type_name -> parley.wire.v1.Typing
+	53, // 20: parley.wire.v1.ClientFrame.subscribe_presence:type_name -> parley.wire.v1.SubscribePresence
+	54, // 21: parley.wire.v1.ClientFrame.unsubscribe_presence:type_name -> parley.wire.v1.UnsubscribePresence
+	57, // 22: parley.wire.v1.ClientFrame.set_privacy:type_name -> parley.wire.v1.SetPrivacy
+	58, // 23: parley.wire.v1.ClientFrame.get_privacy:type_name -> parley.wire.v1.GetPrivacy
+	5,  // 24: parley.wire.v1.ServerFrame.response:type_name -> parley.wire.v1.Response
+	47, // 25: parley.wire.v1.ServerFrame.deliver:type_name -> parley.wire.v1.Deliver
+	48, // 26: parley.wire.v1.ServerFrame.queue_empty:type_name -> parley.wire.v1.QueueEmpty
+	42, // 27: parley.wire.v1.ServerFrame.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
+	55, // 28: parley.wire.v1.ServerFrame.presence:type_name -> parley.wire.v1.PresenceEvent
+	52, // 29: parley.wire.v1.ServerFrame.typing:type_name -> parley.wire.v1.TypingEvent
+	32, // 30: parley.wire.v1.ServerFrame.provision:type_name -> parley.wire.v1.ProvisionMessage
+	6,  // 31: parley.wire.v1.Response.error:type_name -> parley.wire.v1.Error
+	9,  // 32: parley.wire.v1.Response.hello:type_name -> parley.wire.v1.HelloResult
+	13, // 33: parley.wire.v1.Response.pong:type_name -> parley.wire.v1.Pong
+	11, // 34: parley.wire.v1.Response.auth:type_name -> parley.wire.v1.AuthResult
+	15, // 35: parley.wire.v1.Response.request_code:type_name -> parley.wire.v1.RequestCodeResult
+	19, // 36: parley.wire.v1.Response.register:type_name -> parley.wire.v1.RegisterResult
+	21, // 37: parley.wire.v1.Response.link_code:type_name -> parley.wire.v1.LinkCodeResult
+	25, // 38: parley.wire.v1.Response.devices:type_name -> parley.wire.v1.DevicesResult
+	30, // 39: parley.wire.v1.Response.provision_open:type_name -> parley.wire.v1.ProvisionOpenResult
+	38, // 40: parley.wire.v1.Response.prekey_count:type_name -> parley.wire.v1.PreKeyCountResult
+	41, // 41: parley.wire.v1.Response.bundle:type_name -> parley.wire.v1.BundleResult
+	45, // 42: parley.wire.v1.Response.send:type_name -> parley.wire.v1.SendResult
+	50, // 43: parley.wire.v1.Response.ack:type_name -> parley.wire.v1.AckResult
+	56, // 44: parley.wire.v1.Response.presence:type_name -> parley.wire.v1.PresenceResult
+	59, // 45: parley.wire.v1.Response.privacy:type_name -> parley.wire.v1.PrivacyResult
+	34, // 46: parley.wire.v1.Response.lookup:type_name -> parley.wire.v1.LookupResult
+	0,  // 47: parley.wire.v1.Error.code:type_name -> parley.wire.v1.ErrorCode
+	7,  // 48: parley.wire.v1.Error.mismatched:type_name -> parley.wire.v1.MismatchedDevices
+	17, // 49: parley.wire.v1.DeviceKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17, // 50: parley.wire.v1.DeviceKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
+	16, // 51: parley.wire.v1.Register.device:type_name -> parley.wire.v1.DeviceKeys
+	16, // 52: parley.wire.v1.LinkDevice.device:type_name -> parley.wire.v1.DeviceKeys
+	24, // 53: parley.wire.v1.DevicesResult.devices:type_name -> parley.wire.v1.DeviceInfo
+	35, // 54: parley.wire.v1.LookupResult.matches:type_name -> parley.wire.v1.PhoneMatch
+	17, // 55: parley.wire.v1.SetPreKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17, // 56: parley.wire.v1.SetPreKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
+	17, // 57: parley.wire.v1.SetPreKeys.one_time_prekeys:type_name -> parley.wire.v1.SignedPreKey
+	17, // 58: parley.wire.v1.SetPreKeys.one_time_kyber:type_name -> parley.wire.v1.SignedPreKey
+	17, // 59: parley.wire.v1.DeviceBundle.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17, // 60: parley.wire.v1.DeviceBundle.one_time_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17, // 61: parley.wire.v1.DeviceBundle.kyber_prekey:type_name -> parley.wire.v1.SignedPreKey
+	40, // 62: parley.wire.v1.BundleResult.devices:type_name -> parley.wire.v1.DeviceBundle
+	1,  // 63: parley.wire.v1.OutgoingEnvelope.type:type_name -> parley.wire.v1.EnvelopeType
+	43, // 64: parley.wire.v1.Send.envelopes:type_name -> parley.wire.v1.OutgoingEnvelope
+	1,  // 65: parley.wire.v1.Envelope.type:type_name -> parley.wire.v1.EnvelopeType
+	46, // 66: parley.wire.v1.Deliver.envelopes:type_name -> parley.wire.v1.Envelope
+	55, // 67: parley.wire.v1.PresenceResult.states:type_name -> parley.wire.v1.PresenceEvent
+	2,  // 68: parley.wire.v1.SetPrivacy.last_seen:type_name -> parley.wire.v1.Visibility
+	2,  // 69: parley.wire.v1.PrivacyResult.last_seen:type_name -> parley.wire.v1.Visibility
+	70, // [70:70] is the sub-list for method output_type
+	70, // [70:70] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_wire_proto_init() }
@@ -4396,6 +4588,7 @@ func file_wire_proto_init() {
 		(*ClientFrame_SetPrekeys)(nil),
 		(*ClientFrame_GetPrekeyCount)(nil),
 		(*ClientFrame_GetBundle)(nil),
+		(*ClientFrame_LookupPhone)(nil),
 		(*ClientFrame_Send)(nil),
 		(*ClientFrame_Ack)(nil),
 		(*ClientFrame_Typing)(nil),
@@ -4428,6 +4621,7 @@ func file_wire_proto_init() {
 		(*Response_Ack)(nil),
 		(*Response_Presence)(nil),
 		(*Response_Privacy)(nil),
+		(*Response_Lookup)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4435,7 +4629,7 @@ func file_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wire_proto_rawDesc), len(file_wire_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   54,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -182,6 +182,39 @@ var rateLimitTests = []test{
 		}
 	}},
 
+	{"AllowN counts several events at once", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		const limit = 10
+		key := "lookup:" + types.NewAccountID().String()
+		for _, c := range []struct {
+			n    int
+			at   time.Duration
+			ok   bool
+			wait time.Duration
+		}{
+			{4, 0, true, 0},
+			{6, time.Second, true, 0}, // exactly the limit
+			{1, 2 * time.Second, false, 58 * time.Second},
+			{1, time.Minute, true, 0}, // the next window
+			{10, time.Minute, false, time.Minute},
+		} {
+			ok, retry, err := s.AllowN(ctx, key, c.n, limit, time.Minute, t0.Add(c.at))
+			noErr(t, "AllowN", err)
+			if ok != c.ok || retry != c.wait {
+				t.Fatalf("AllowN(%d) at %v = %v, %v; want %v, %v", c.n, c.at, ok, retry, c.ok, c.wait)
+			}
+		}
+		// More than the limit in one go is refused even in a fresh window.
+		ok, _, err := s.AllowN(ctx, key+"x", limit+1, limit, time.Minute, t0)
+		noErr(t, "AllowN", err)
+		if ok {
+			t.Error("AllowN over the limit in a fresh window allowed")
+		}
+		if _, _, err := s.AllowN(ctx, key+"y", 0, limit, time.Minute, t0); err == nil {
+			t.Error("AllowN(0) did not fail")
+		}
+	}},
+
 	{"Allow concurrently allows exactly limit", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		const limit, callers = 10, 30
