@@ -62,8 +62,10 @@ var (
 	// ErrIdentityChanged: a contact's identity key changed and the user has
 	// not acknowledged it; IdentityChangedError wraps it.
 	ErrIdentityChanged = errors.New("client: contact's identity key changed")
-	// ErrUnknownContact: no contact has this phone number.
-	ErrUnknownContact = errors.New("client: unknown contact")
+	// ErrUnknownPhone: nobody registered this phone number (LookupPhone).
+	ErrUnknownPhone = errors.New("client: nobody has this phone number")
+	// ErrUnknownContact is the earlier name of ErrUnknownPhone.
+	ErrUnknownContact = ErrUnknownPhone
 	// ErrDeviceGone: the server removed this device (unlinked, or the
 	// account re-registered elsewhere or was deleted). The profile is dead.
 	ErrDeviceGone = errors.New("client: device removed by the server")

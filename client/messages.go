@@ -109,22 +109,3 @@ func (c *Client) Message(ctx context.Context, r clientstore.MessageRef) (Message
 func (c *Client) Conversations(ctx context.Context) ([]clientstore.Conversation, error) {
 	return c.st.Conversations(ctx)
 }
-
-// SaveContact records a contact (the server has no directory: a phone
-// number becomes an account id only through what the user saved).
-func (c *Client) SaveContact(ctx context.Context, ct clientstore.Contact) error {
-	return c.st.SaveContact(ctx, ct)
-}
-
-// LookupPhone returns the account of the contact with this number.
-func (c *Client) LookupPhone(ctx context.Context, phone string) (types.AccountID, error) {
-	p, err := types.ParsePhone(phone)
-	if err != nil {
-		return types.AccountID{}, ErrInvalid
-	}
-	ct, err := c.st.ContactByPhone(ctx, p)
-	if err != nil {
-		return types.AccountID{}, ErrUnknownContact
-	}
-	return ct.Account, nil
-}
