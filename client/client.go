@@ -28,7 +28,10 @@
 //	for e := range c.Events() { ... }
 //	c.Close()
 //
-// Device linking (the QR code flow) builds on Link; it is not here yet.
+// Linking a device (the QR code flow): the new device calls StartLink and
+// shows PendingLink.URI, the primary ApproveLink with it, and the new
+// device's PendingLink.Wait returns once it is linked (link.go explains the
+// protocol). Devices and RemoveDevice manage the linked devices.
 package client
 
 import (

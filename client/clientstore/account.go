@@ -29,6 +29,12 @@ type Account struct {
 	RegistrationID uint32          // 1..MaxRegistrationID
 	AuthKey        ed25519.PrivateKey
 	Identity       curve.KeyPair
+	// LinkedBy and LinkSignature are set on a device that joined by the
+	// QR-code flow: the identity key of the primary that approved it, and
+	// the primary's XEdDSA signature vouching for this device's identity
+	// key (the client defines what is signed). Zero on a primary.
+	LinkedBy      curve.PublicKey
+	LinkSignature []byte
 }
 
 // NewAccount returns an account with fresh keys (identity, auth key,

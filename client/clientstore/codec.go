@@ -1,6 +1,7 @@
 package clientstore
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"fmt"
 	"time"
@@ -125,6 +126,8 @@ const (
 	acRegID     protowire.Number = 5
 	acAuthSeed  protowire.Number = 6
 	acIdentity  protowire.Number = 7
+	acLinkedBy  protowire.Number = 8
+	acLinkSig   protowire.Number = 9
 )
 
 func encodeAccount(a *Account) []byte {
@@ -140,6 +143,10 @@ func encodeAccount(a *Account) []byte {
 		f.bytes(acAuthSeed, a.AuthKey.Seed())
 	}
 	f.bytes(acIdentity, a.Identity.Private[:])
+	if a.LinkedBy != (curve.PublicKey{}) {
+		f.bytes(acLinkedBy, a.LinkedBy[:])
+	}
+	f.bytes(acLinkSig, a.LinkSignature)
 	return f
 }
 
@@ -168,6 +175,11 @@ func decodeAccount(b []byte) (Account, error) {
 		case acIdentity:
 			hasPriv = true
 			return f.fixed(priv[:])
+		case acLinkedBy:
+			return f.fixed(a.LinkedBy[:])
+		case acLinkSig:
+			a.LinkSignature = bytes.Clone(f.v)
+			return f.isBytes() && len(f.v) == curve.SignatureSize
 		}
 		return true
 	})

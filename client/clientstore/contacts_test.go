@@ -1,6 +1,7 @@
 package clientstore
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -172,6 +173,7 @@ func TestAccount(t *testing.T) {
 		t.Fatalf("Stores before registration = %v", err)
 	}
 	a.ID, a.Device = types.NewAccountID(), 2
+	a.LinkedBy[0], a.LinkSignature = 7, bytes.Repeat([]byte{9}, 64) // a linked device's vouching
 	if err := st.SaveAccount(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,8 @@ func TestAccount(t *testing.T) {
 	st = openAt(t, path)
 	got, err := st.Account(ctx)
 	if err != nil || got.ID != a.ID || got.Device != 2 || got.Phone != a.Phone || got.ServerURL != a.ServerURL ||
-		got.RegistrationID != a.RegistrationID || !got.AuthKey.Equal(a.AuthKey) || got.Identity != a.Identity {
+		got.RegistrationID != a.RegistrationID || !got.AuthKey.Equal(a.AuthKey) || got.Identity != a.Identity ||
+		got.LinkedBy != a.LinkedBy || !bytes.Equal(got.LinkSignature, a.LinkSignature) {
 		t.Fatalf("Account after reopen = %v, %v", got, err)
 	}
 	stores, err := st.Stores(ctx)
