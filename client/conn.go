@@ -96,7 +96,12 @@ func (c *Client) run(ctx context.Context, done chan struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, ErrDeviceGone) || errors.Is(err, ErrReplaced) || transport.CodeOf(err) == wirepb.ErrorCode_ERROR_CODE_AUTH_FAILED {
+		if transport.CodeOf(err) == wirepb.ErrorCode_ERROR_CODE_AUTH_FAILED && !errors.Is(err, ErrDeviceGone) {
+			// The server no longer knows the device: it was removed while
+			// this one was not connected to hear the close code.
+			err = errors.Join(ErrDeviceGone, err)
+		}
+		if errors.Is(err, ErrDeviceGone) || errors.Is(err, ErrReplaced) {
 			c.log.Warn("connection ended for good", "err", err)
 			c.mu.Lock()
 			c.fatal = err
