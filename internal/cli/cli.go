@@ -29,6 +29,7 @@ var commands = []*command{
 	registerCmd,
 	sendCmd,
 	recvCmd,
+	devicesCmd,
 	serveCmd,
 	configCmd,
 	versionCmd,

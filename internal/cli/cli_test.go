@@ -97,6 +97,7 @@ func TestGolden(t *testing.T) {
 		{name: "help-register", args: []string{"help", "register"}},
 		{name: "help-send", args: []string{"send", "--help"}},
 		{name: "help-recv", args: []string{"help", "recv"}},
+		{name: "help-devices", args: []string{"help", "devices"}},
 		{name: "register-usage", args: []string{"register", "--server", "ftp://x", "--phone", "+15551234567"}},
 		{name: "send-usage", args: []string{"send", "--text", "hi"}},
 		{name: "recv-extra-argument", args: []string{"recv", "now"}},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -133,6 +134,11 @@ func TestClientCommandsEndToEnd(t *testing.T) {
 		if err != nil || at.Before(before) || at.After(time.Now().Add(time.Second)) {
 			t.Errorf("time %q: %v (want RFC 3339, now)", ts, err)
 		}
+	}
+	// A phone number is looked up on the server.
+	alice.must("send", "--to", bobPhone, "--text", "by number")
+	if msgs := bob.recvJSON(); len(msgs) != 1 || msgs[0].Text != "by number" {
+		t.Errorf("bob received %+v", msgs)
 	}
 	// Nothing is printed twice.
 	if msgs := bob.recvJSON(); len(msgs) != 0 {
@@ -285,5 +291,90 @@ func TestProfileDir(t *testing.T) {
 		if got, err := e.profileDir(tt.flag); err != nil || got != filepath.FromSlash(tt.want) {
 			t.Errorf("profileDir(%q) with %v = %q, %v; want %q", tt.flag, tt.env, got, err, tt.want)
 		}
+	}
+}
+
+// linkSDK links a new profile to p's account through the SDK (the way
+// 'parley link' does it is tested with that command).
+func (p *person) linkSDK(srv *testserver.Server) *person {
+	p.t.Helper()
+	ctx := context.Background()
+	open := func(dir, pass string) *client.Client {
+		c, err := client.Open(ctx, dir, client.Options{Protector: &clientstore.PassphraseProtector{Passphrase: []byte(pass), Params: cheapArgon2}})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return c
+	}
+	primary := open(p.dir, p.env[envPassphrase])
+	defer primary.Close()
+	if err := primary.Connect(); err != nil {
+		p.t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := primary.WaitIdle(wctx); err != nil {
+		p.t.Fatal(err)
+	}
+	code, err := primary.CreateLinkCode(wctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	linked := newPerson(p.t)
+	nc := open(linked.dir, linked.env[envPassphrase])
+	defer nc.Close()
+	if err := nc.Link(wctx, srv.URL, code); err != nil {
+		p.t.Fatal(err)
+	}
+	linked.account = p.account
+	return linked
+}
+
+func TestDevicesCommand(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice := newPerson(t)
+	alice.register(srv, testserver.NewPhone())
+	out := alice.must("devices")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "1 ") ||
+		!strings.Contains(lines[1], "primary, this device") {
+		t.Errorf("devices printed %q, want a header and device 1 (primary, this device)", out)
+	}
+	laptop := alice.linkSDK(srv)
+
+	var devs []deviceJSON
+	for line := range strings.Lines(alice.must("devices", "--json")) {
+		var d deviceJSON
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		devs = append(devs, d)
+	}
+	if len(devs) != 2 || devs[0].ID != 1 || !devs[0].Primary || !devs[0].Current || devs[1].ID != 2 || devs[1].Primary || devs[1].Current {
+		t.Fatalf("devices --json: %+v", devs)
+	}
+	if out := laptop.must("devices"); !strings.Contains(out, "2 ") || !strings.Contains(out, "this device") {
+		t.Errorf("the linked device lists %q", out)
+	}
+
+	for _, tt := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"devices", "--remove", "1"}, exitFail, "the primary device cannot be removed"},
+		{[]string{"devices", "--remove", "x"}, exitUsage, "not a device id"},
+	} {
+		if code, _, errOut := alice.run(tt.args...); code != tt.code || !strings.Contains(errOut, tt.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errOut, tt.code, tt.stderr)
+		}
+	}
+	if out := alice.must("devices", "--remove", "2"); !strings.Contains(out, "Removed device 2.") {
+		t.Errorf("devices --remove 2 printed %q", out)
+	}
+	if out := alice.must("devices"); strings.Contains(out, "\n2 ") {
+		t.Errorf("device 2 is still listed: %q", out)
+	}
+	if code, _, errOut := laptop.run("recv", "--timeout", "1s"); code != exitFail || !strings.Contains(errOut, "removed") {
+		t.Errorf("the removed device's recv: exit %d, stderr %q", code, errOut)
 	}
 }
