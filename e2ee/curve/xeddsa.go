@@ -147,39 +147,78 @@ func encodeAffine(out *[32]byte, X, Y, invZ *field.Element) {
 var (
 	feOne      = new(field.Element).One()
 	feMinusOne = new(field.Element).Negate(feOne)
+	feA        = new(field.Element).Mult32(feOne, 486662) // Curve25519's A
+
+	// feSqrtMinusAPlus2 is a square root of −(A+2) = −486664, the factor
+	// of the birational map x = √−486664 · u/v. Which root does not
+	// matter: edwards picks the sign of x afterwards.
+	feSqrtMinusAPlus2 = func() *field.Element {
+		var c field.Element
+		c.Negate(new(field.Element).Mult32(feOne, 486664))
+		r, wasSquare := new(field.Element).SqrtRatio(&c, feOne)
+		if wasSquare != 1 {
+			panic("curve: unreachable: −486664 is a square mod p")
+		}
+		return r
+	}()
 )
 
 // edwards maps the Montgomery u-coordinate to the Edwards point with
 // y = (u−1)/(u+1) and the given sign of x, and also returns the point's
 // canonical encoding. It rejects u ≥ p, u = −1 (where the map is undefined)
 // and u on the twist (no Edwards point).
+//
+// It spends one exponentiation where decoding y would spend two (an
+// inversion for y, a square root for x): with w = u(u² + Au + 1) = v²,
+// r = 1/√(w(u+1)²) = ±1/(v(u+1)) gives both 1/(u+1) = r²·w·(u+1) and
+// x = √−486664 · u/v = ±√−486664 · u·r·(u+1), and its existence is exactly
+// "u is on the curve". u = 0, the point (0, −1), has w = 0 and is the one
+// case handled apart.
 func (k PublicKey) edwards(sign int) (*edwards25519.Point, [32]byte, bool) {
 	var enc [32]byte
 	if !k.reduced() {
 		return nil, enc, false
 	}
-	var u, num, den, y field.Element
+	var u field.Element
 	if _, err := u.SetBytes(k[:]); err != nil {
 		return nil, enc, false
 	}
 	if u.Equal(feMinusOne) == 1 {
 		return nil, enc, false
 	}
-	num.Subtract(&u, feOne)
-	den.Add(&u, feOne)
-	y.Multiply(&num, den.Invert(&den))
-	copy(enc[:], y.Bytes())
-	enc[31] |= byte(sign) << 7
-	P, err := new(edwards25519.Point).SetBytes(enc[:])
-	if err != nil {
-		return nil, enc, false
+	var x, y field.Element
+	if u.Equal(feZero) == 1 {
+		y.Set(feMinusOne) // x = 0
+	} else {
+		var w, up1, d, r, t field.Element
+		w.Square(&u)
+		w.Add(&w, t.Multiply(feA, &u))
+		w.Add(&w, feOne)
+		w.Multiply(&w, &u) // u³ + Au² + u
+		up1.Add(&u, feOne)
+		d.Square(&up1)
+		d.Multiply(&d, &w)
+		if _, isSquare := r.SqrtRatio(feOne, &d); isSquare != 1 {
+			return nil, enc, false // the twist
+		}
+		t.Square(&r)
+		t.Multiply(&t, &w)
+		t.Multiply(&t, &up1) // 1/(u+1)
+		y.Subtract(&u, feOne)
+		y.Multiply(&y, &t)
+		x.Multiply(&r, &up1)
+		x.Multiply(&x, &u)
+		x.Multiply(&x, feSqrtMinusAPlus2)
+		// x ≠ 0 here, so the requested sign is always attainable.
+		var negX field.Element
+		x.Select(negX.Negate(&x), &x, x.IsNegative()^sign)
 	}
-	// The encoding is y with x's sign, which we know without the inversion
-	// Point.Bytes would spend: SetBytes leaves Z = 1, so X is x. Reading the
-	// sign back (rather than trusting the requested one) matters for x = 0,
-	// where "negative zero" must encode with the bit clear, as libsignal's
-	// compress does.
-	X, _, _, _ := P.ExtendedCoordinates()
-	enc[31] = enc[31]&0x7F | byte(X.IsNegative())<<7
+	var xy field.Element
+	P, err := new(edwards25519.Point).SetExtendedCoordinates(&x, &y, feOne, xy.Multiply(&x, &y))
+	if err != nil {
+		return nil, enc, false // unreachable: the map stays on the curve
+	}
+	copy(enc[:], y.Bytes())
+	enc[31] |= byte(x.IsNegative()) << 7
 	return P, enc, true
 }
