@@ -37,13 +37,92 @@ func (k PrivateKey) Agree(pub PublicKey) ([32]byte, error) {
 	return out, nil
 }
 
-// x25519 is the RFC 7748 §5 Montgomery ladder. The scalar is clamped again
-// (a PrivateKey built by conversion rather than ParsePrivateKey may not be)
-// and the top bit of u is ignored, as the RFC requires. Constant time.
+// DH is one X25519 agreement for AgreeAll.
+type DH struct {
+	Private PrivateKey
+	Public  PublicKey
+}
+
+// AgreeAll computes shared[i] = pairs[i].Private.Agree(pairs[i].Public) for
+// every i, with the same results and checks as Agree, but cheaper: the
+// ladders' final field inversions are shared (Montgomery's trick: one
+// inversion and three multiplications per pair instead of an inversion
+// each), which saves about a tenth of every agreement after the first. If
+// any result is all zero it returns ErrInvalidKey and the index of the
+// first such pair; the other results are still written. shared must be as
+// long as pairs, and pairs at most eight (maxAgreeAll) long; anything else is a
+// programming error and panics.
+func AgreeAll(shared [][32]byte, pairs []DH) (failed int, err error) {
+	n := len(pairs)
+	if len(shared) != n || n > maxAgreeAll {
+		panic("curve: AgreeAll: bad lengths")
+	}
+	var xs, zs, prefix [maxAgreeAll]field.Element
+	var acc field.Element
+	acc.One()
+	for i := range pairs {
+		e := [32]byte(pairs[i].Private)
+		clamp(&e) // a PrivateKey built by conversion may not be clamped
+		ladder(&xs[i], &zs[i], &e, &pairs[i].Public)
+		clear(e[:])
+		// A low-order peer key leaves Z = 0, which would zero every
+		// inverse in the batch. Invert 1 in its place and force X to 0:
+		// the result is then 0, as x25519's X·Invert(0) gives. Constant
+		// time, like the rest: whether a key is low order is public, but
+		// nothing here needs to branch on it.
+		isZero := zs[i].Equal(feZero)
+		zs[i].Select(feOne, &zs[i], isZero)
+		xs[i].Select(feZero, &xs[i], isZero)
+		prefix[i].Set(&acc) // Z_0 ⋯ Z_{i−1}
+		acc.Multiply(&acc, &zs[i])
+	}
+	acc.Invert(&acc)
+	failed = -1
+	var zero [32]byte
+	for i := n - 1; i >= 0; i-- {
+		var inv field.Element
+		inv.Multiply(&acc, &prefix[i]) // 1/Z_i
+		acc.Multiply(&acc, &zs[i])     // 1/(Z_0 ⋯ Z_{i−1})
+		copy(shared[i][:], inv.Multiply(&xs[i], &inv).Bytes())
+		if subtle.ConstantTimeCompare(shared[i][:], zero[:]) == 1 {
+			failed = i
+		}
+	}
+	clear(xs[:])
+	if failed >= 0 {
+		return failed, ErrInvalidKey
+	}
+	return -1, nil
+}
+
+// maxAgreeAll bounds AgreeAll's batch so that its scratch space stays on
+// the stack; PQXDH needs at most five.
+const maxAgreeAll = 8
+
+var feZero = new(field.Element).Zero()
+
+// x25519 is X25519(scalar, point) as RFC 7748 §5 defines it: the scalar is
+// clamped again (a PrivateKey built by conversion rather than
+// ParsePrivateKey may not be), then the ladder, then X/Z (0 for the point
+// at infinity, as Invert(0) = 0).
 func x25519(scalar *PrivateKey, point *PublicKey) [32]byte {
 	e := [32]byte(*scalar)
 	clamp(&e)
+	var x, z field.Element
+	ladder(&x, &z, &e, point)
+	clear(e[:])
+	z.Invert(&z)
+	x.Multiply(&x, &z)
+	var out [32]byte
+	copy(out[:], x.Bytes())
+	return out
+}
 
+// ladder is the RFC 7748 §5 Montgomery ladder over bits 254…0 of the
+// scalar, used as given (x25519 clamps it first; IsCanonical does not). It
+// returns [scalar](u) in projective form (X:Z), Z = 0 for the point at
+// infinity. The top bit of u is ignored, as the RFC requires. Constant time.
+func ladder(x, z *field.Element, e *[32]byte, point *PublicKey) {
 	var x1, x2, z2, x3, z3, tmp0, tmp1 field.Element
 	if _, err := x1.SetBytes(point[:]); err != nil {
 		panic("curve: unreachable: 32-byte field element rejected")
@@ -81,10 +160,6 @@ func x25519(scalar *PrivateKey, point *PublicKey) [32]byte {
 	}
 	x2.Swap(&x3, swap)
 	z2.Swap(&z3, swap)
-
-	z2.Invert(&z2)
-	x2.Multiply(&x2, &z2)
-	var out [32]byte
-	copy(out[:], x2.Bytes())
-	return out
+	x.Set(&x2)
+	z.Set(&z2)
 }
