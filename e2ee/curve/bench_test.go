@@ -76,3 +76,20 @@ func BenchmarkBaselineECDHGenerateKey(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAgreeAll5 is Alice's PQXDH batch (four agreements and her first
+// ratchet step); compare with five times BenchmarkAgree.
+func BenchmarkAgreeAll5(b *testing.B) {
+	var pairs [5]DH
+	for i := range pairs {
+		a, _ := GenerateKeyPair(nil)
+		c, _ := GenerateKeyPair(nil)
+		pairs[i] = DH{a.Private, c.Public}
+	}
+	var shared [5][32]byte
+	for b.Loop() {
+		if _, err := AgreeAll(shared[:], pairs[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
