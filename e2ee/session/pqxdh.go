@@ -61,43 +61,35 @@ type aliceParams struct {
 // initAlice builds the initiator's session. It returns the state and the
 // Kyber ciphertext to send.
 func initAlice(p *aliceParams, rand io.Reader) (*sessionState, []byte, error) {
-	dhs := make([][32]byte, 0, 4)
-	for _, step := range []struct {
-		priv curve.PrivateKey
-		pub  curve.PublicKey
-		what string
-	}{
-		{p.identity.Private, p.theirSignedPre, "DH(IKa, SPKb)"},
-		{p.base.Private, p.theirIdentity, "DH(EKa, IKb)"},
-		{p.base.Private, p.theirSignedPre, "DH(EKa, SPKb)"},
-	} {
-		s, err := agree(step.priv, step.pub, step.what)
-		if err != nil {
-			return nil, nil, err
-		}
-		dhs = append(dhs, s)
-	}
-	if p.theirOneTimePre != nil {
-		s, err := agree(p.base.Private, *p.theirOneTimePre, "DH(EKa, OPKb)")
-		if err != nil {
-			return nil, nil, err
-		}
-		dhs = append(dhs, s)
-	}
-	kyberCT, kyberSS := p.theirKyber.Encapsulate()
-	secrets := derivePQXDH(dhs, kyberSS)
-
 	// Alice ratchets at once: her first sending chain already mixes in a
 	// fresh ratchet key against Bob's signed prekey, which serves as his
-	// first ratchet key.
+	// first ratchet key. That agreement is independent of the PQXDH ones, so
+	// all of them run as one batch (sharing the final field inversion).
 	ratchet, err := curve.GenerateKeyPair(rand)
 	if err != nil {
 		return nil, nil, err
 	}
-	dh, err := agree(ratchet.Private, p.theirSignedPre, "DH(ratchet, SPKb)")
-	if err != nil {
-		return nil, nil, err
+	pairs := [5]curve.DH{
+		{Private: p.identity.Private, Public: p.theirSignedPre},
+		{Private: p.base.Private, Public: p.theirIdentity},
+		{Private: p.base.Private, Public: p.theirSignedPre},
 	}
+	what := [5]string{"DH(IKa, SPKb)", "DH(EKa, IKb)", "DH(EKa, SPKb)"}
+	n := 3
+	if p.theirOneTimePre != nil {
+		pairs[n], what[n] = curve.DH{Private: p.base.Private, Public: *p.theirOneTimePre}, "DH(EKa, OPKb)"
+		n++
+	}
+	pairs[n], what[n] = curve.DH{Private: ratchet.Private, Public: p.theirSignedPre}, "DH(ratchet, SPKb)"
+	var shared [5][32]byte
+	defer clear(shared[:])
+	if failed, err := curve.AgreeAll(shared[:n+1], pairs[:n+1]); err != nil {
+		return nil, nil, errorf(ErrInvalidKey, "%s: %v", what[failed], err)
+	}
+	kyberCT, kyberSS := p.theirKyber.Encapsulate()
+	secrets := derivePQXDH(shared[:n], kyberSS)
+	dh := shared[n]
+
 	root, sendChain := rootStep(secrets.rootKey, dh)
 	pq, err := newPQState(p.spqr, &secrets.pqKey, true)
 	if err != nil {
@@ -134,34 +126,27 @@ func initBob(p *bobParams) (*sessionState, error) {
 	if !p.theirBase.IsCanonical() {
 		return nil, errorf(ErrInvalidKey, "base key is not canonical")
 	}
-	dhs := make([][32]byte, 0, 4)
-	for _, step := range []struct {
-		priv curve.PrivateKey
-		pub  curve.PublicKey
-		what string
-	}{
-		{p.signedPre.Private, p.theirIdentity, "DH(SPKb, IKa)"},
-		{p.identity.Private, p.theirBase, "DH(IKb, EKa)"},
-		{p.signedPre.Private, p.theirBase, "DH(SPKb, EKa)"},
-	} {
-		s, err := agree(step.priv, step.pub, step.what)
-		if err != nil {
-			return nil, err
-		}
-		dhs = append(dhs, s)
+	pairs := [4]curve.DH{
+		{Private: p.signedPre.Private, Public: p.theirIdentity},
+		{Private: p.identity.Private, Public: p.theirBase},
+		{Private: p.signedPre.Private, Public: p.theirBase},
 	}
+	what := [4]string{"DH(SPKb, IKa)", "DH(IKb, EKa)", "DH(SPKb, EKa)", "DH(OPKb, EKa)"}
+	n := 3
 	if p.oneTimePre != nil {
-		s, err := agree(p.oneTimePre.Private, p.theirBase, "DH(OPKb, EKa)")
-		if err != nil {
-			return nil, err
-		}
-		dhs = append(dhs, s)
+		pairs[3] = curve.DH{Private: p.oneTimePre.Private, Public: p.theirBase}
+		n = 4
+	}
+	var dhs [4][32]byte
+	defer clear(dhs[:])
+	if failed, err := curve.AgreeAll(dhs[:n], pairs[:n]); err != nil {
+		return nil, errorf(ErrInvalidKey, "%s: %v", what[failed], err)
 	}
 	kyberSS, err := p.kyber.Decapsulate(p.kyberCiphertext)
 	if err != nil {
 		return nil, errorf(ErrInvalidMessage, "Kyber ciphertext: %v", err)
 	}
-	secrets := derivePQXDH(dhs, kyberSS)
+	secrets := derivePQXDH(dhs[:n], kyberSS)
 	pq, err := newPQState(p.spqr, &secrets.pqKey, false)
 	if err != nil {
 		return nil, err
