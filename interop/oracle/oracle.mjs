@@ -807,6 +807,27 @@ class BenchParty {
       1, spk.getPublicKey(), spkSig, this.identity.publicKey, 2, ky.getPublicKey(), kySig);
   }
 
+  // publishSigned makes the signed prekey (1) once, for publishOneTime.
+  publishSigned() {
+    const spk = S.PrivateKey.generate();
+    const spkSig = this.identity.privateKey.sign(spk.getPublicKey().serialize());
+    this.signedPreKeys.set(1, S.SignedPreKeyRecord.new(1, Date.now(), spk.getPublicKey(), spk, spkSig));
+    this.published = { spk: spk.getPublicKey(), spkSig };
+  }
+
+  // publishOneTime stores a fresh one-time prekey and one-time Kyber prekey,
+  // both numbered id (100 and up, as the Go benchmark numbers them), and
+  // returns the bundle with them and publishSigned's signed prekey.
+  publishOneTime(id) {
+    const ky = S.KEMKeyPair.generate();
+    const kySig = this.identity.privateKey.sign(ky.getPublicKey().serialize());
+    this.kyberPreKeys.set(id, S.KyberPreKeyRecord.new(id, Date.now(), ky, kySig));
+    const pre = S.PrivateKey.generate();
+    this.preKeys.set(id, S.PreKeyRecord.new(id, pre.getPublicKey(), pre));
+    return S.PreKeyBundle.new(this.registrationId, this.address.deviceId(), id, pre.getPublicKey(),
+      1, this.published.spk, this.published.spkSig, this.identity.publicKey, id, ky.getPublicKey(), kySig);
+  }
+
   async encrypt(to, pt) { return (await S.signalEncrypt(pt, to.address, this.address, this.sessionStore, this.identityStore)).serialize(); }
 
   async decrypt(from, ct) { return S.signalDecrypt(S.SignalMessage.deserialize(ct), from.address, this.address, this.sessionStore, this.identityStore); }
@@ -818,7 +839,8 @@ class BenchParty {
 }
 
 // benchCases set up a case and return its step: one operation, as the Go
-// benchmark of the same name counts one.
+// benchmark of the same name counts one. steps is how many times the step
+// will run (warm-up included), for cases that prepare per-step inputs.
 const benchCases = {
   // BenchmarkOneWay: one message on an established chain, encrypt + decrypt.
   async oneWay() {
@@ -849,6 +871,24 @@ const benchCases = {
     const bob = new BenchParty('bob', 1);
     return async () => {
       await S.processPreKeyBundle(bob.publish(), bob.address, alice.address, alice.sessionStore, alice.identityStore);
+      await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
+    };
+  },
+  // setupPublished: session setup against a bundle published beforehand.
+  // Bob's identity and signed prekey are made once, and before the timing
+  // a fresh one-time prekey and one-time Kyber prekey for every step (as a
+  // server hands out a different pair to each caller). Timed: Alice
+  // processes the bundle (PQXDH) and encrypts, Bob decrypts the
+  // PreKeySignalMessage.
+  async setupPublished(steps) {
+    const alice = new BenchParty('alice', 1);
+    const bob = new BenchParty('bob', 1);
+    bob.publishSigned();
+    const bundles = [];
+    for (let i = 0; i < steps; i++) bundles.push(bob.publishOneTime(100 + i));
+    let next = 0;
+    return async () => {
+      await S.processPreKeyBundle(bundles[next++], bob.address, alice.address, alice.sessionStore, alice.identityStore);
       await bob.decryptPreKey(alice, await alice.encrypt(bob, BENCH_PAYLOAD));
     };
   },
@@ -896,9 +936,10 @@ ops.bench = async function bench(args) {
   }
   const results = {};
   for (const name of names) {
-    const step = await benchCases[name]();
+    const warmUp = Math.max(10, Math.ceil(iterations / 10));
+    const step = await benchCases[name](warmUp + iterations);
     // Warm up (JIT, caches, the session's first chains) before timing.
-    for (let i = 0; i < Math.max(10, Math.ceil(iterations / 10)); i++) await step();
+    for (let i = 0; i < warmUp; i++) await step();
     const start = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) await step();
     results[name] = Number(process.hrtime.bigint() - start) / 1000 / iterations;
