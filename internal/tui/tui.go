@@ -1,0 +1,552 @@
+// Package tui is Parley's terminal chat (`parley chat`): a Bubble Tea
+// program over the client SDK with a registration screen for a new
+// profile, the chat list (unread counts, newest first, new chats by phone
+// number) and a conversation view (receipts, edits, deletes, reactions,
+// typing indicators, the identity-change banner, a composer).
+//
+// The model never blocks: every client call runs in a tea.Cmd and comes
+// back as a message, and the client's event stream is forwarded into the
+// program by Run. After any event that can change what is shown, the
+// visible data is reloaded from the local store, which is the single
+// source of truth (cheap at a chat's sizes, and it cannot drift from the
+// history the way an incrementally patched copy could).
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/types"
+)
+
+// Options configure Run.
+type Options struct {
+	// In is the keyboard (default os.Stdin); put in raw mode if it is a
+	// terminal.
+	In io.Reader
+	// Out is the screen (default os.Stdout).
+	Out io.Writer
+	// ServerURL prefills the registration screen.
+	ServerURL string
+}
+
+const (
+	typingPause   = 3 * time.Second  // "stopped typing" after this long without a key
+	typingRefresh = 10 * time.Second // re-announce while still typing, before the peer's indicator expires
+	typingTTL     = 15 * time.Second // a peer's indicator goes without news (a lost "stopped")
+	pageSize      = 200              // messages loaded at once; PgUp at the top loads more
+	callTimeout   = 30 * time.Second
+)
+
+// Run shows the chat on opts.Out until the user quits (Ctrl+C) or ctx
+// ends. c must not be read by anyone else: Run consumes c.Events(). A
+// registered client is connected at once; an unregistered one after the
+// registration screen.
+func Run(ctx context.Context, c *client.Client, opts Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in, out := opts.In, opts.Out
+	if in == nil {
+		in = os.Stdin
+	}
+	if out == nil {
+		out = os.Stdout
+	}
+	m := newModel(ctx, c, opts.ServerURL, newStyles(lipgloss.NewRenderer(out)))
+	if m.screen != screenRegister {
+		if err := c.Connect(); err != nil {
+			return err
+		}
+	}
+	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx), tea.WithAltScreen())
+	go func() {
+		for {
+			select {
+			case e, ok := <-c.Events():
+				if !ok {
+					p.Send(eventsClosedMsg{})
+					return
+				}
+				p.Send(eventMsg{e})
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+type screen uint8
+
+const (
+	screenRegister screen = iota
+	screenList
+	screenNewChat
+	screenConv
+)
+
+// Messages coming back into Update.
+type (
+	eventMsg        struct{ ev client.Event }
+	eventsClosedMsg struct{}
+	listMsg         struct {
+		gen      int
+		rows     []convRow
+		contacts map[types.AccountID]clientstore.Contact
+		changed  map[types.AccountID]bool
+		err      error
+	}
+	convMsg struct {
+		peer types.AccountID
+		gen  int
+		msgs []client.Message
+		err  error
+	}
+	codeRequestedMsg struct{ err error }
+	registeredMsg    struct{ err error }
+	lookupMsg        struct {
+		peer types.AccountID
+		err  error
+	}
+	sendResultMsg struct {
+		peer types.AccountID
+		text string
+		err  error
+	}
+	ackMsg struct {
+		peer types.AccountID
+		err  error
+	}
+	readMsg        struct{ err error }
+	typingPauseMsg struct {
+		peer types.AccountID
+		at   time.Time
+	}
+	typingExpireMsg struct{}
+)
+
+// convRow is one line of the chat list.
+type convRow struct {
+	conv clientstore.Conversation
+	last *client.Message
+}
+
+type registerForm struct {
+	server, phone, code lineInput
+	focus               int // 0 server, 1 phone, 2 code
+	awaitingCode        bool
+	busy                bool
+	info, err           string
+}
+
+// convView is the open conversation.
+type convView struct {
+	peer     types.AccountID
+	msgs     []client.Message
+	loaded   bool
+	limit    int
+	gen      int // last load requested
+	applied  int // last load shown
+	scroll   int // lines above the bottom
+	composer lineInput
+	err      string
+	sending  bool
+	// Our typing announcements to the peer.
+	typingSent    bool
+	typingStarted time.Time
+	lastKey       time.Time
+}
+
+type model struct {
+	ctx context.Context
+	c   *client.Client
+	st  styles
+	now func() time.Time
+
+	width, height int
+	screen        screen
+
+	conn     client.ConnState
+	synced   bool
+	connErr  error
+	notice   string
+	fatal    bool
+	closedEv bool
+
+	reg registerForm
+
+	rows        []convRow
+	sel         int
+	listGen     int
+	listApplied int
+	listLoaded  bool
+	contacts    map[types.AccountID]clientstore.Contact
+	newChat     lineInput
+	newChatErr  string
+	lookingUp   bool
+
+	conv *convView
+
+	typing  map[types.AccountID]time.Time // peers typing, until
+	changed map[types.AccountID]bool      // identity changed, not acknowledged
+}
+
+func newModel(ctx context.Context, c *client.Client, serverURL string, st styles) *model {
+	m := &model{ctx: ctx, c: c, st: st, now: time.Now, width: 80, height: 24,
+		contacts: map[types.AccountID]clientstore.Contact{},
+		typing:   map[types.AccountID]time.Time{}, changed: map[types.AccountID]bool{}}
+	m.reg.server.set(serverURL)
+	m.reg.phone.limit, m.reg.code.limit, m.newChat.limit = 20, 20, 20
+	if c.Account().ID.IsZero() {
+		m.screen = screenRegister
+		if serverURL != "" {
+			m.reg.focus = 1
+		}
+	} else {
+		m.screen = screenList
+		m.conn = client.Connecting
+	}
+	return m
+}
+
+func (m *model) Init() tea.Cmd {
+	if m.screen == screenList {
+		return m.loadList()
+	}
+	return nil
+}
+
+func (m *model) self() types.AccountID { return m.c.Account().ID }
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return m, nil
+	case tea.KeyMsg:
+		if msg.Type == tea.KeyCtrlC {
+			if cv := m.conv; cv != nil && cv.typingSent {
+				cv.typingSent = false
+				return m, tea.Sequence(m.typingCmd(cv.peer, false), tea.Quit)
+			}
+			return m, tea.Quit
+		}
+		switch m.screen {
+		case screenRegister:
+			return m, m.registerKey(msg)
+		case screenList:
+			return m, m.listKey(msg)
+		case screenNewChat:
+			return m, m.newChatKey(msg)
+		case screenConv:
+			return m, m.convKey(msg)
+		}
+	case eventMsg:
+		return m, m.onEvent(msg.ev)
+	case eventsClosedMsg:
+		m.closedEv = true
+		m.conn = client.Disconnected
+		return m, nil
+	case listMsg:
+		if msg.gen <= m.listApplied {
+			return m, nil
+		}
+		m.listApplied = msg.gen
+		if msg.err != nil {
+			m.notice = "cannot load chats: " + msg.err.Error()
+			return m, nil
+		}
+		var selPeer types.AccountID
+		if m.sel < len(m.rows) {
+			selPeer = m.rows[m.sel].conv.Peer
+		}
+		m.rows, m.contacts, m.changed, m.listLoaded = msg.rows, msg.contacts, msg.changed, true
+		m.sel = 0
+		for i, r := range m.rows {
+			if r.conv.Peer == selPeer {
+				m.sel = i
+			}
+		}
+		return m, nil
+	case convMsg:
+		cv := m.conv
+		if cv == nil || cv.peer != msg.peer || msg.gen <= cv.applied {
+			return m, nil
+		}
+		cv.applied = msg.gen
+		if msg.err != nil {
+			cv.err = "cannot load messages: " + msg.err.Error()
+			return m, nil
+		}
+		cv.msgs, cv.loaded = msg.msgs, true
+		return m, nil
+	case codeRequestedMsg:
+		m.reg.busy = false
+		if msg.err != nil {
+			m.reg.err = "could not request a code: " + msg.err.Error()
+			return m, nil
+		}
+		m.reg.awaitingCode, m.reg.focus, m.reg.err = true, 2, ""
+		m.reg.info = "A code was sent to " + m.reg.phone.value() + ". Enter it below."
+		return m, nil
+	case registeredMsg:
+		m.reg.busy = false
+		if msg.err != nil {
+			m.reg.err = "registration failed: " + msg.err.Error()
+			return m, nil
+		}
+		m.screen, m.conn = screenList, client.Connecting
+		if err := m.c.Connect(); err != nil {
+			m.notice = "cannot connect: " + err.Error()
+		}
+		return m, m.loadList()
+	case lookupMsg:
+		m.lookingUp = false
+		if m.screen != screenNewChat {
+			return m, nil
+		}
+		if msg.err != nil {
+			if errors.Is(msg.err, client.ErrInvalid) {
+				m.newChatErr = "not a phone number; use the international form, e.g. +15551234567"
+			} else {
+				m.newChatErr = "no chat possible with " + m.newChat.value() + ": " + msg.err.Error()
+			}
+			return m, nil
+		}
+		return m, m.open(msg.peer)
+	case sendResultMsg:
+		cv := m.conv
+		if cv != nil && cv.peer == msg.peer {
+			cv.sending = false
+		}
+		if msg.err == nil {
+			return m, nil
+		}
+		if errors.Is(msg.err, client.ErrIdentityChanged) {
+			m.changed[msg.peer] = true
+		}
+		if cv != nil && cv.peer == msg.peer {
+			if cv.composer.value() == "" {
+				cv.composer.set(msg.text) // nothing was queued: keep the text to send again
+			}
+			cv.err = "not sent: " + msg.err.Error()
+		}
+		return m, nil
+	case ackMsg:
+		if msg.err != nil {
+			m.notice = "cannot acknowledge: " + msg.err.Error()
+			return m, nil
+		}
+		delete(m.changed, msg.peer)
+		if m.conv != nil && m.conv.peer == msg.peer {
+			m.conv.err = ""
+		}
+		return m, m.loadList()
+	case readMsg:
+		if msg.err != nil {
+			m.notice = "cannot mark read: " + msg.err.Error()
+		}
+		return m, m.loadList()
+	case typingPauseMsg:
+		cv := m.conv
+		if cv != nil && cv.peer == msg.peer && cv.typingSent && cv.lastKey.Equal(msg.at) {
+			cv.typingSent = false
+			return m, m.typingCmd(cv.peer, false)
+		}
+		return m, nil
+	case typingExpireMsg:
+		now := m.now()
+		for a, until := range m.typing {
+			if !now.Before(until) {
+				delete(m.typing, a)
+			}
+		}
+		return m, nil
+	}
+	return m, nil
+}
+
+func (m *model) onEvent(ev client.Event) tea.Cmd {
+	switch e := ev.(type) {
+	case client.ConnectionEvent:
+		m.conn, m.connErr = e.State, e.Err
+		m.synced = e.Synced || (m.synced && e.State == client.Connected)
+		if errors.Is(e.Err, client.ErrDeviceGone) || errors.Is(e.Err, client.ErrReplaced) {
+			m.fatal = true
+		}
+		return nil
+	case client.TypingEvent:
+		if e.From.Account == m.self() {
+			return nil
+		}
+		if !e.Started {
+			delete(m.typing, e.From.Account)
+			return nil
+		}
+		m.typing[e.From.Account] = m.now().Add(typingTTL)
+		return tea.Tick(typingTTL+50*time.Millisecond, func(time.Time) tea.Msg { return typingExpireMsg{} })
+	case client.MessageEvent:
+		msg := e.Message
+		if !msg.Outgoing {
+			delete(m.typing, msg.Peer) // a message ends the peer's typing
+		}
+		cmds := []tea.Cmd{m.loadList()}
+		if m.conv != nil && m.conv.peer == msg.Peer {
+			cmds = append(cmds, m.loadConv())
+			if !msg.Outgoing {
+				cmds = append(cmds, m.markRead(msg.Peer))
+			}
+		}
+		return tea.Batch(cmds...)
+	case client.SendFailedEvent:
+		m.notice = "a message to " + m.name(e.To) + " was refused: " + errString(e.Err)
+	case client.IdentityChangedEvent:
+		m.changed[e.Account] = true
+	case client.UndecryptableEvent:
+		m.notice = "a message from " + m.name(e.From.Account) + " could not be decrypted"
+		return nil
+	case client.UpdateEvent, client.ReceiptEvent, client.SentEvent:
+	default:
+		return nil
+	}
+	return tea.Batch(m.loadList(), m.loadConv())
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// Commands. Each captures what it needs; none touches the model.
+
+func (m *model) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.ctx, callTimeout)
+}
+
+func (m *model) loadList() tea.Cmd {
+	m.listGen++
+	gen, c, base := m.listGen, m.c, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, callTimeout)
+		defer cancel()
+		out := listMsg{gen: gen, contacts: map[types.AccountID]clientstore.Contact{}, changed: map[types.AccountID]bool{}}
+		convs, err := c.Conversations(ctx)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		for _, cv := range convs {
+			row := convRow{conv: cv}
+			last, err := c.Messages(ctx, cv.Peer, 0, 1)
+			if err != nil {
+				out.err = err
+				return out
+			}
+			if len(last) > 0 {
+				row.last = &last[0]
+			}
+			out.rows = append(out.rows, row)
+		}
+		cts, err := c.Store().Contacts(ctx)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		for _, ct := range cts {
+			out.contacts[ct.Account] = ct
+		}
+		ids, err := c.ChangedIdentities(ctx)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		for _, id := range ids {
+			if a, err := types.ParseAccountID(id.Address.Name); err == nil {
+				out.changed[a] = true
+			}
+		}
+		return out
+	}
+}
+
+func (m *model) loadConv() tea.Cmd {
+	cv := m.conv
+	if cv == nil {
+		return nil
+	}
+	cv.gen++
+	gen, peer, limit, c, base := cv.gen, cv.peer, cv.limit, m.c, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, callTimeout)
+		defer cancel()
+		msgs, err := c.Messages(ctx, peer, 0, limit)
+		return convMsg{peer: peer, gen: gen, msgs: msgs, err: err}
+	}
+}
+
+func (m *model) markRead(peer types.AccountID) tea.Cmd {
+	c, base := m.c, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, callTimeout)
+		defer cancel()
+		return readMsg{err: c.MarkRead(ctx, peer)}
+	}
+}
+
+func (m *model) typingCmd(peer types.AccountID, started bool) tea.Cmd {
+	c, base := m.c, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, 5*time.Second)
+		defer cancel()
+		// Best effort: typing is ephemeral, offline or blocked peers
+		// simply do not see it.
+		_ = c.Typing(ctx, peer, started)
+		return nil
+	}
+}
+
+// open shows the conversation with peer and marks it read.
+func (m *model) open(peer types.AccountID) tea.Cmd {
+	m.conv = &convView{peer: peer, limit: pageSize}
+	m.screen = screenConv
+	return tea.Batch(m.loadConv(), m.markRead(peer), m.loadList())
+}
+
+// name is how an account is shown: the contact's name, else its number.
+func (m *model) name(a types.AccountID) string {
+	if a.IsZero() {
+		return "your devices"
+	}
+	ct, ok := m.contacts[a]
+	switch {
+	case ok && strings.TrimSpace(ct.Name) != "":
+		return clean(ct.Name, false)
+	case ok && ct.Phone != "":
+		return ct.Phone
+	}
+	return "unknown contact " + a.String()[:8]
+}
+
+// title adds the number to a named contact.
+func (m *model) title(a types.AccountID) string {
+	n := m.name(a)
+	if ct, ok := m.contacts[a]; ok && ct.Phone != "" && n != ct.Phone {
+		return n + " (" + ct.Phone + ")"
+	}
+	return n
+}

@@ -1,0 +1,357 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/types"
+)
+
+// Texts the user sees for states that have no text of their own.
+const (
+	textDeleted = "message deleted"
+	textUnknown = "a message this version cannot show"
+	textEdited  = "(edited)"
+	textTyping  = "typing…"
+)
+
+func (m *model) View() string {
+	var lines []string
+	switch m.screen {
+	case screenRegister:
+		lines = m.registerView()
+	case screenList, screenNewChat:
+		lines = m.listView()
+	case screenConv:
+		lines = m.convView()
+	}
+	return m.fit(lines)
+}
+
+// fit cuts lines to the screen: each to the width, the list to the height
+// (the last two lines, status and help, always stay).
+func (m *model) fit(lines []string) string {
+	w, h := max(m.width, 20), max(m.height, 5)
+	if len(lines) > h {
+		lines = append(lines[:h-2:h-2], lines[len(lines)-2:]...)
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "…")
+	}
+	for len(lines) < h {
+		// Pad above the status and help lines so they stay at the bottom.
+		n := len(lines)
+		if n >= 2 {
+			lines = append(lines[:n-2], append([]string{""}, lines[n-2:]...)...)
+		} else {
+			lines = append(lines, "")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *model) statusLine() string {
+	var s string
+	switch {
+	case m.fatal:
+		s = m.st.errText.Render("✗ this device can no longer connect: " + errString(m.connErr))
+	case m.closedEv:
+		s = m.st.errText.Render("✗ client closed")
+	case m.conn == client.Connected && m.synced:
+		s = "● connected"
+	case m.conn == client.Connected:
+		s = "● connected, syncing…"
+	case m.conn == client.Connecting:
+		s = "○ connecting…"
+	default:
+		s = "○ offline"
+		if m.connErr != nil {
+			s += " (" + m.connErr.Error() + ")"
+		}
+		s += ", retrying"
+	}
+	if a := m.c.Account(); a.Phone != "" {
+		s += m.st.dim.Render(" · you are " + a.Phone)
+	}
+	if m.notice != "" {
+		s += " · " + m.st.errText.Render(m.notice)
+	}
+	return s
+}
+
+func (m *model) help(h string) string { return m.st.dim.Render(h) }
+
+func (m *model) registerView() []string {
+	r := &m.reg
+	w := max(m.width-12, 10)
+	field := func(label string, l *lineInput, i int, placeholder string) string {
+		p := "  "
+		if r.focus == i {
+			p = "▸ "
+		}
+		return p + fmt.Sprintf("%-7s", label) + l.view(w, r.focus == i && !r.busy, m.st.cursor.Render, m.st.dim.Render(placeholder))
+	}
+	lines := []string{
+		m.st.title.Render("Parley · register this device"),
+		"",
+		"This profile has no account yet. Enter the server and your phone number;",
+		"the server sends you a code to confirm the number.",
+		"",
+		field("Server", &r.server, 0, "https://parley.example"),
+		field("Phone", &r.phone, 1, "+15551234567"),
+	}
+	if r.awaitingCode {
+		lines = append(lines, field("Code", &r.code, 2, "123456"))
+	}
+	lines = append(lines, "")
+	if r.info != "" {
+		lines = append(lines, r.info)
+	}
+	if r.err != "" {
+		lines = append(lines, m.st.errText.Render(r.err))
+	}
+	h := helpRegister
+	if r.awaitingCode {
+		h = helpRegisterCode
+	}
+	return append(lines, m.statusLine(), m.help(h))
+}
+
+func (m *model) listView() []string {
+	lines := []string{m.st.title.Render("Parley · chats"), ""}
+	footer := []string{}
+	if m.screen == screenNewChat {
+		footer = append(footer, "", "New chat with: "+m.newChat.view(max(m.width-16, 10), !m.lookingUp, m.st.cursor.Render, m.st.dim.Render("+15551234567")))
+		if m.lookingUp {
+			footer = append(footer, "Looking up…")
+		}
+		if m.newChatErr != "" {
+			footer = append(footer, m.st.errText.Render(m.newChatErr))
+		}
+	}
+	help := helpList
+	if m.screen == screenNewChat {
+		help = helpNewChat
+	}
+	footer = append(footer, m.statusLine(), m.help(help))
+
+	var body []string
+	var selLine int
+	switch {
+	case !m.listLoaded:
+		body = []string{m.st.dim.Render("loading…")}
+	case len(m.rows) == 0:
+		body = []string{"No chats yet. Press n to start one with a phone number."}
+	}
+	for i, r := range m.rows {
+		if i == m.sel {
+			selLine = len(body)
+		}
+		body = append(body, m.rowLines(r, i == m.sel)...)
+	}
+	// Keep the selected chat visible.
+	room := max(m.height-len(lines)-len(footer), 2)
+	if len(body) > room {
+		start := min(max(0, selLine+2-room), len(body)-room)
+		body = body[start : start+room]
+	}
+	return append(append(lines, body...), footer...)
+}
+
+func (m *model) rowLines(r convRow, selected bool) []string {
+	peer := r.conv.Peer
+	name := m.title(peer)
+	if m.changed[peer] {
+		name += " ⚠"
+	}
+	right := ""
+	if !r.conv.LastActivity.IsZero() {
+		right = stamp(r.conv.LastActivity, m.now())
+	}
+	if r.conv.Unread > 0 {
+		right += "  " + m.st.unread.Render(fmt.Sprintf("%d unread", r.conv.Unread))
+	}
+	gap := max(1, m.width-2-ansi.StringWidth(name)-ansi.StringWidth(right))
+	first := name + strings.Repeat(" ", gap) + right
+	if selected {
+		first = "▸ " + m.st.selected.Render(name) + strings.Repeat(" ", gap) + right
+	} else {
+		first = "  " + first
+	}
+	var preview string
+	switch {
+	case m.typingNow(peer):
+		preview = m.st.typing.Render(textTyping)
+	case r.last == nil:
+		preview = m.st.dim.Render("no messages yet")
+	default:
+		preview = m.bodyText(*r.last, false)
+		if r.last.Outgoing {
+			preview = "You: " + preview + " " + m.receipt(*r.last)
+		}
+	}
+	return []string{first, "    " + preview}
+}
+
+// typingNow reports whether peer is typing (and the news is fresh).
+func (m *model) typingNow(peer types.AccountID) bool {
+	until, ok := m.typing[peer]
+	return ok && m.now().Before(until)
+}
+
+// stamp is a message time: the clock today, the day otherwise.
+func stamp(t, now time.Time) string {
+	t = t.Local()
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Local().Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return t.Format("15:04")
+	case y1 == y2:
+		return t.Format("Jan 2 15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// receipt is an own message's state, in words as well as ticks so it reads
+// without colours.
+func (m *model) receipt(msg client.Message) string {
+	switch msg.Status() {
+	case clientstore.StatusRead:
+		return m.st.read.Render("✓✓ read")
+	case clientstore.StatusDelivered:
+		return m.st.delivered.Render("✓✓ delivered")
+	case clientstore.StatusSent:
+		return m.st.sent.Render("✓ sent")
+	}
+	return m.st.sending.Render("… sending")
+}
+
+// bodyText is what a message says, on one line or several.
+func (m *model) bodyText(msg client.Message, multiline bool) string {
+	switch {
+	case msg.Deleted:
+		return m.st.meta.Render(textDeleted)
+	case msg.Kind == client.KindTimer:
+		if msg.Timer == 0 {
+			return m.st.meta.Render("disappearing messages turned off")
+		}
+		return m.st.meta.Render("disappearing messages set to " + msg.Timer.String())
+	case msg.Kind == client.KindUnknown:
+		s := m.st.meta.Render(textUnknown)
+		if t := clean(msg.Text, false); t != "" {
+			s += ": " + t
+		}
+		return s
+	}
+	s := clean(msg.Text, multiline)
+	if !msg.EditedAt.IsZero() {
+		s += " " + m.st.meta.Render(textEdited)
+	}
+	return s
+}
+
+func (m *model) convHeader() []string {
+	cv := m.conv
+	title := m.st.title.Render(m.title(cv.peer))
+	if m.typingNow(cv.peer) {
+		title += "  " + m.st.typing.Render(textTyping)
+	}
+	lines := []string{title}
+	if m.changed[cv.peer] {
+		lines = append(lines, m.st.banner.Render("⚠ "+m.name(cv.peer)+"'s safety number changed. Sending is blocked until you acknowledge it (Ctrl+O)."))
+	}
+	return lines
+}
+
+func (m *model) convFooter() []string {
+	cv := m.conv
+	lines := []string{m.st.dim.Render(strings.Repeat("─", max(m.width, 20)))}
+	lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), true, m.st.cursor.Render, m.st.dim.Render("type a message")))
+	if cv.err != "" {
+		lines = append(lines, m.st.errText.Render(cv.err))
+	}
+	h := helpConv
+	if m.changed[cv.peer] {
+		h = helpConvChanged
+	}
+	return append(lines, m.statusLine(), m.help(h))
+}
+
+// messageRows is how many lines the messages get.
+func (m *model) messageRows() int {
+	return max(1, max(m.height, 5)-len(m.convHeader())-len(m.convFooter()))
+}
+
+func (m *model) convView() []string {
+	cv := m.conv
+	rows := m.messageRows()
+	var body []string
+	switch {
+	case !cv.loaded:
+		body = []string{m.st.dim.Render("loading…")}
+	case len(cv.msgs) == 0:
+		body = []string{m.st.dim.Render("No messages yet. Say hello!")}
+	default:
+		body = m.messageLines(cv.msgs, m.width)
+	}
+	cv.scroll = min(cv.scroll, max(0, len(body)-rows))
+	end := len(body) - cv.scroll
+	start := max(0, end-rows)
+	body = body[start:end]
+	if cv.scroll > 0 && len(body) > 0 {
+		body[len(body)-1] = m.st.dim.Render(fmt.Sprintf("↓ %d more lines below (PgDn)", cv.scroll))
+	}
+	for len(body) < rows {
+		body = append([]string{""}, body...)
+	}
+	out := append(m.convHeader(), body...)
+	return append(out, m.convFooter()...)
+}
+
+// messageLines lays out the messages for width w, one or more lines each.
+func (m *model) messageLines(msgs []client.Message, w int) []string {
+	w = max(w, 20)
+	var out []string
+	now := m.now()
+	for _, msg := range msgs {
+		who := m.st.peer.Render(m.name(msg.Peer))
+		if msg.Outgoing {
+			who = m.st.you.Render("You")
+		}
+		at := msg.SentAt
+		if at.IsZero() {
+			at = msg.ReceivedAt
+		}
+		if q := msg.Quote; q != nil && !msg.Deleted {
+			out = append(out, m.st.dim.Render("      ┆ "+clean(q.Excerpt, false)))
+		}
+		text := m.st.dim.Render(stamp(at, now)) + " " + who + ": " + m.bodyText(msg, true)
+		if msg.Outgoing && msg.Kind != client.KindTimer {
+			text += "  " + m.receipt(msg)
+		}
+		for i, l := range strings.Split(ansi.Wrap(text, w-2, ""), "\n") {
+			if i > 0 {
+				l = "  " + l
+			}
+			out = append(out, l)
+		}
+		if len(msg.Reactions) > 0 && !msg.Deleted {
+			var rs []string
+			for _, r := range msg.Reactions {
+				who := m.name(r.Reactor)
+				if r.Reactor == m.self() {
+					who = "You"
+				}
+				rs = append(rs, clean(r.Emoji, false)+" "+who)
+			}
+			out = append(out, "      "+strings.Join(rs, "  "))
+		}
+	}
+	return out
+}
