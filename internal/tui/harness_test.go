@@ -36,7 +36,7 @@ func ctxT(t testing.TB) context.Context {
 
 func openClient(t testing.TB, dir string) *client.Client {
 	t.Helper()
-	c, err := client.Open(ctxT(t), dir, client.Options{Protector: cheap(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+	c, err := openProfile(ctxT(t), dir)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -64,6 +64,9 @@ type harness struct {
 	m    *model
 	msgs chan tea.Msg
 	quit bool
+	// peers are other harnesses kept running while this one waits (their
+	// timers, e.g. "stopped typing", must fire).
+	peers []*harness
 }
 
 func plainStyles() styles {
@@ -187,6 +190,9 @@ func (h *harness) waitFor(what string, cond func(screen string) bool) string {
 	h.t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
+		for _, p := range h.peers {
+			p.drain()
+		}
 		h.drain()
 		s := h.m.View()
 		if cond(s) {
@@ -255,5 +261,34 @@ func saveContact(t testing.TB, c *client.Client, a types.AccountID, phone, name 
 	t.Helper()
 	if err := c.SaveContact(ctxT(t), clientstore.Contact{Account: a, Phone: phone, Name: name}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func openProfile(ctx context.Context, dir string) (*client.Client, error) {
+	return client.Open(ctx, dir, client.Options{Protector: cheap(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+}
+
+// waitStatus waits until c's own message with text to peer has status.
+func waitStatus(t testing.TB, c *client.Client, peer types.AccountID, text string, want clientstore.Status) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ms, err := c.Messages(ctxT(t), peer, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got clientstore.Status
+		for _, m := range ms {
+			if m.Outgoing && m.Text == text {
+				got = m.Status()
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status of %q: %d, want %d", text, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -56,6 +56,7 @@ func TestTwoPeopleChat(t *testing.T) {
 	saveContact(t, bc, ac.Account().ID, aphone, "Alice")
 	alice := startTUI(t, "alice", ac, srv.URL)
 	bob := startTUI(t, "bob", bc, srv.URL)
+	alice.peers, bob.peers = []*harness{bob}, []*harness{alice}
 	alice.waitText("No chats yet", "● connected")
 	bob.waitText("No chats yet", "● connected")
 
@@ -97,7 +98,10 @@ func TestTwoPeopleChat(t *testing.T) {
 	// Bob types: Alice sees it.
 	bob.typeText("hi al")
 	alice.waitLine("Bob", "typing…")
+	// A pause ends it (Bob's client says so after typingPause).
+	alice.waitGone("typing…")
 	bob.typeText("ice")
+	alice.waitLine("Bob", "typing…")
 	bob.press(tea.KeyEnter)
 	bob.waitLine("You: hi alice", "✓")
 	alice.waitLine("Bob: hi alice")

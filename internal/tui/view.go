@@ -218,6 +218,23 @@ func stamp(t, now time.Time) string {
 	return t.Format("2006-01-02 15:04")
 }
 
+// human is a timer's length as people say it: "1 week", "8 hours".
+func human(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{7 * 24 * time.Hour, "week"}, {24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		if d >= u.d && d%u.d == 0 {
+			n := int64(d / u.d)
+			if n == 1 {
+				return "1 " + u.name
+			}
+			return fmt.Sprintf("%d %ss", n, u.name)
+		}
+	}
+	return d.String()
+}
+
 // receipt is an own message's state, in words as well as ticks so it reads
 // without colours.
 func (m *model) receipt(msg client.Message) string {
@@ -241,7 +258,7 @@ func (m *model) bodyText(msg client.Message, multiline bool) string {
 		if msg.Timer == 0 {
 			return m.st.meta.Render("disappearing messages turned off")
 		}
-		return m.st.meta.Render("disappearing messages set to " + msg.Timer.String())
+		return m.st.meta.Render("disappearing messages set to " + human(msg.Timer))
 	case msg.Kind == client.KindUnknown:
 		s := m.st.meta.Render(textUnknown)
 		if t := clean(msg.Text, false); t != "" {
@@ -329,7 +346,14 @@ func (m *model) messageLines(msgs []client.Message, w int) []string {
 			at = msg.ReceivedAt
 		}
 		if q := msg.Quote; q != nil && !msg.Deleted {
-			out = append(out, m.st.dim.Render("      ┆ "+clean(q.Excerpt, false)))
+			quoted := ""
+			if a, err := types.AccountIDFromBytes(q.GetTarget().GetAuthor()); err == nil {
+				quoted = m.name(a) + ": "
+				if a == m.self() {
+					quoted = "You: "
+				}
+			}
+			out = append(out, m.st.dim.Render("      ┆ "+quoted+clean(q.Excerpt, false)))
 		}
 		text := m.st.dim.Render(stamp(at, now)) + " " + who + ": " + m.bodyText(msg, true)
 		if msg.Outgoing && msg.Kind != client.KindTimer {
