@@ -167,21 +167,25 @@ func TestScroll(t *testing.T) {
 	}
 	alice := startTUI(t, "alice", ac, srv.URL)
 	alice.waitLine("Bob", "60 unread")
+	alice.m.pageSize = 25 // scrolling up must load older pages
 	alice.press(tea.KeyEnter)
 	s := alice.waitText("message 59")
 	if strings.Contains(s, "message 00") {
 		t.Fatalf("a 30-line screen shows all 60 messages:\n%s", s)
 	}
-	for range 5 {
+	s = alice.waitFor("the oldest message after PgUp", func(s string) bool {
 		alice.press(tea.KeyPgUp)
+		return strings.Contains(s, "message 00")
+	})
+	if !strings.Contains(s, "more lines below") {
+		t.Errorf("scrolled up without the indicator:\n%s", s)
 	}
-	s = alice.waitText("message 00", "more lines below")
 	if strings.Contains(s, "message 59") {
 		t.Errorf("scrolled to the top but the newest message is still shown:\n%s", s)
 	}
 	alice.press(tea.KeyDown)
 	alice.press(tea.KeyPgDown)
-	for range 5 {
+	for range 8 {
 		alice.press(tea.KeyPgDown)
 	}
 	s = alice.waitText("message 59")
@@ -192,4 +196,16 @@ func TestScroll(t *testing.T) {
 	// bottom it shows.
 	bc.SendText(ctxT(t), ac.Account().ID, "message 60")
 	alice.waitText("message 60")
+}
+
+func TestConnectionStatus(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ac, _ := registered(t, srv)
+	alice := startTUI(t, "alice", ac, srv.URL)
+	alice.waitText("● connected")
+	srv.Stop()
+	s := alice.waitText("○ ")
+	if strings.Contains(s, "● connected") {
+		t.Errorf("still connected after the server stopped:\n%s", s)
+	}
 }

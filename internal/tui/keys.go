@@ -132,7 +132,7 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 		if cv.typingSent {
 			cmd = m.typingCmd(cv.peer, false)
 		}
-		m.conv, m.screen = nil, screenList
+		m.conv, m.screen, m.notice = nil, screenList, ""
 		return tea.Batch(cmd, m.loadList())
 	case tea.KeyEnter:
 		text := strings.TrimSpace(cv.composer.value())
@@ -191,7 +191,7 @@ func (m *model) scrollBy(n int) tea.Cmd {
 	top := max(0, total-m.messageRows())
 	cv.scroll = min(max(0, cv.scroll+n), top)
 	if n > 0 && cv.scroll == top && len(cv.msgs) >= cv.limit {
-		cv.limit += pageSize
+		cv.limit += m.pageSize
 		return m.loadConv()
 	}
 	return nil

@@ -43,7 +43,6 @@ const (
 	typingPause   = 3 * time.Second  // "stopped typing" after this long without a key
 	typingRefresh = 10 * time.Second // re-announce while still typing, before the peer's indicator expires
 	typingTTL     = 15 * time.Second // a peer's indicator goes without news (a lost "stopped")
-	pageSize      = 200              // messages loaded at once; PgUp at the top loads more
 	callTimeout   = 30 * time.Second
 )
 
@@ -198,14 +197,15 @@ type model struct {
 	newChatErr  string
 	lookingUp   bool
 
-	conv *convView
+	conv     *convView
+	pageSize int // messages loaded at once; scrolling past the top loads more
 
 	typing  map[types.AccountID]time.Time // peers typing, until
 	changed map[types.AccountID]bool      // identity changed, not acknowledged
 }
 
 func newModel(ctx context.Context, c *client.Client, serverURL string, st styles) *model {
-	m := &model{ctx: ctx, c: c, st: st, now: time.Now, width: 80, height: 24,
+	m := &model{ctx: ctx, c: c, st: st, now: time.Now, width: 80, height: 24, pageSize: 200,
 		contacts: map[types.AccountID]clientstore.Contact{},
 		typing:   map[types.AccountID]time.Time{}, changed: map[types.AccountID]bool{}}
 	m.reg.server.set(serverURL)
@@ -522,8 +522,8 @@ func (m *model) typingCmd(peer types.AccountID, started bool) tea.Cmd {
 
 // open shows the conversation with peer and marks it read.
 func (m *model) open(peer types.AccountID) tea.Cmd {
-	m.conv = &convView{peer: peer, limit: pageSize}
-	m.screen = screenConv
+	m.conv = &convView{peer: peer, limit: m.pageSize}
+	m.screen, m.notice = screenConv, ""
 	return tea.Batch(m.loadConv(), m.markRead(peer), m.loadList())
 }
 
