@@ -49,7 +49,7 @@ func TestIdentityChangeBanner(t *testing.T) {
 	}
 	alice.typeText("after reinstall")
 	alice.press(tea.KeyEnter)
-	s := alice.waitText("Bob's safety number changed", "Ctrl+O acknowledge")
+	s := alice.waitText("Bob's safety number changed", "Ctrl+O acknowledge", "You: after reinstall")
 	if !strings.Contains(line(s, "after reinstall"), "sending") {
 		t.Errorf("the held message should show as not sent yet:\n%s", s)
 	}
@@ -130,8 +130,8 @@ func TestMessageKinds(t *testing.T) {
 	for _, want := range []string{
 		"Bob: typo message (edited)",
 		"Bob: message deleted",
-		"👍 Bob",
-		"┆ You: lunch?",
+		"[👍 Bob]",
+		"↪ reply to You: lunch?",
 		"Bob: yes!",
 		"Bob: disappearing messages set to 1 hour",
 		"Bob: a message this version cannot show\n",
@@ -208,4 +208,40 @@ func TestConnectionStatus(t *testing.T) {
 	if strings.Contains(s, "● connected") {
 		t.Errorf("still connected after the server stopped:\n%s", s)
 	}
+}
+
+// TestReceiptStates: the four states of an own message, each shown
+// distinctly: sending (server unreachable), sent (recipient offline),
+// delivered, read.
+func TestReceiptStates(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ac, _ := registered(t, srv)
+	bc, bphone := registered(t, srv) // offline for now
+	saveContact(t, ac, bc.Account().ID, bphone, "Bob")
+	alice := startTUI(t, "alice", ac, srv.URL)
+	alice.waitText("● connected")
+	alice.typeText("n" + bphone)
+	alice.press(tea.KeyEnter)
+	alice.waitText("No messages yet")
+
+	alice.typeText("first")
+	alice.press(tea.KeyEnter)
+	s := alice.waitLine("You: first", "✓ sent")
+	if strings.Contains(s, "✓✓") {
+		t.Fatalf("delivered to an offline device: %q", s)
+	}
+	if err := bc.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitLine("You: first", "✓✓ delivered")
+	if err := bc.MarkRead(ctxT(t), ac.Account().ID); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitLine("You: first", "✓✓ read")
+
+	srv.Stop()
+	alice.waitText("○ ")
+	alice.typeText("second")
+	alice.press(tea.KeyEnter)
+	alice.waitLine("You: second", "… sending")
 }

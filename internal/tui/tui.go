@@ -343,6 +343,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				cv.composer.set(msg.text) // nothing was queued: keep the text to send again
 			}
 			cv.err = "not sent: " + msg.err.Error()
+			if errors.Is(msg.err, client.ErrIdentityChanged) {
+				cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to acknowledge first"
+			}
 		}
 		return m, nil
 	case ackMsg:

@@ -281,7 +281,10 @@ func (m *model) convHeader() []string {
 	}
 	lines := []string{title}
 	if m.changed[cv.peer] {
-		lines = append(lines, m.st.banner.Render("⚠ "+m.name(cv.peer)+"'s safety number changed. Sending is blocked until you acknowledge it (Ctrl+O)."))
+		text := "⚠ " + m.name(cv.peer) + "'s safety number changed (a new phone, a reinstall, or someone in between). Sending is blocked: press Ctrl+O to acknowledge."
+		for _, l := range wrap(text, max(m.width, 20)) {
+			lines = append(lines, m.st.banner.Render(l))
+		}
 	}
 	return lines
 }
@@ -290,8 +293,8 @@ func (m *model) convFooter() []string {
 	cv := m.conv
 	lines := []string{m.st.dim.Render(strings.Repeat("─", max(m.width, 20)))}
 	lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), true, m.st.cursor.Render, m.st.dim.Render("type a message")))
-	if cv.err != "" {
-		lines = append(lines, m.st.errText.Render(cv.err))
+	for _, l := range wrap(cv.err, max(m.width, 20)) {
+		lines = append(lines, m.st.errText.Render(l))
 	}
 	h := helpConv
 	if m.changed[cv.peer] {
@@ -331,6 +334,14 @@ func (m *model) convView() []string {
 	return append(out, m.convFooter()...)
 }
 
+// wrap breaks s into lines of at most w cells (none for "").
+func wrap(s string, w int) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}
+
 // messageLines lays out the messages for width w, one or more lines each.
 func (m *model) messageLines(msgs []client.Message, w int) []string {
 	w = max(w, 20)
@@ -353,7 +364,7 @@ func (m *model) messageLines(msgs []client.Message, w int) []string {
 					quoted = "You: "
 				}
 			}
-			out = append(out, m.st.dim.Render("      ┆ "+quoted+clean(q.Excerpt, false)))
+			out = append(out, m.st.dim.Render("      ↪ reply to "+quoted+clean(q.Excerpt, false)))
 		}
 		text := m.st.dim.Render(stamp(at, now)) + " " + who + ": " + m.bodyText(msg, true)
 		if msg.Outgoing && msg.Kind != client.KindTimer {
@@ -374,7 +385,7 @@ func (m *model) messageLines(msgs []client.Message, w int) []string {
 				}
 				rs = append(rs, clean(r.Emoji, false)+" "+who)
 			}
-			out = append(out, "      "+strings.Join(rs, "  "))
+			out = append(out, "      ["+strings.Join(rs, ", ")+"]")
 		}
 	}
 	return out
