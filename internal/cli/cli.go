@@ -27,9 +27,11 @@ import (
 // command is one file that defines it and one line here.
 var commands = []*command{
 	registerCmd,
+	linkCmd,
 	sendCmd,
 	recvCmd,
 	devicesCmd,
+	safetyNumberCmd,
 	serveCmd,
 	configCmd,
 	versionCmd,
@@ -40,8 +42,9 @@ var commands = []*command{
 var root = &command{
 	name: "parley",
 	help: "Parley is an end-to-end encrypted messenger. This one binary is both the " +
-		"client, whose commands register a phone number, send and receive messages " +
-		"from a profile (an encrypted local store), and the server, which relays " +
+		"client, whose commands register a phone number or link a device to it, send " +
+		"and receive messages and compare safety numbers, from a profile (an " +
+		"encrypted local store), and the server, which relays " +
 		"ciphertext it cannot read between the devices of its accounts, keeps each " +
 		"envelope only until every destination device has acknowledged it, and runs on " +
 		"an embedded store or as a cluster on PostgreSQL and NATS.",
