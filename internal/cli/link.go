@@ -12,6 +12,7 @@ import (
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/proto/wirepb"
+	"github.com/parley-im/parley/types"
 )
 
 var linkCmd = &command{
@@ -118,6 +119,8 @@ func runLink(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
+var errNotPrimary = errors.New("only the account's primary device (the one that registered) can approve a link")
+
 // approveLink approves, on the primary, the link uri ("-": read it).
 func (e *env) approveLink(ctx context.Context, uri, profile string) int {
 	if uri == "-" {
@@ -138,6 +141,9 @@ func (e *env) approveLink(ctx context.Context, uri, profile string) int {
 	}
 	defer c.Close()
 	a := c.Account()
+	if a.Device != types.PrimaryDevice {
+		return e.fail("link", errNotPrimary)
+	}
 	if e.term != nil {
 		answer, err := e.term.ReadLine(fmt.Sprintf("Link a new device to %s? It will read every message sent to this account from now on. [y/N] ",
 			orID(a.Phone, a.ID)))
@@ -151,7 +157,7 @@ func (e *env) approveLink(ctx context.Context, uri, profile string) int {
 	err = c.ApproveLink(ctx, uri)
 	switch {
 	case errors.Is(err, client.ErrNotPrimary):
-		return e.fail("link", errors.New("only the account's primary device (the one that registered) can approve a link"))
+		return e.fail("link", errNotPrimary)
 	case errors.Is(err, client.ErrInvalidLinkURI):
 		return e.fail("link", fmt.Errorf("that is not a whole Parley link (parley://link?addr=...&pub=...&id=...): %w", err))
 	case errors.Is(err, client.ErrLinkGone):

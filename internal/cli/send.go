@@ -76,27 +76,35 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return e.fail("send", errors.New("that is this account; send to another one"))
 	}
 	id, err := c.SendText(ctx, peer, *text)
-	var ice *client.IdentityChangedError
 	switch {
-	case errors.As(err, &ice):
-		who := phone
-		if who == "" {
-			who = peer.String()
-		}
-		return e.fail("send", fmt.Errorf("the safety number with %s changed (a new phone or reinstall, or someone in between); "+
-			"compare it with 'parley safety-number --with %s', then mark it verified with --verify to send again", who, who))
+	case errors.Is(err, client.ErrIdentityChanged):
+		return e.fail("send", identityChangedError(orID(phone, peer), "nothing was sent"))
 	case err != nil:
 		return e.fail("send", err)
 	}
-	if err := waitAccepted(ctx, c, id); err != nil {
+	err = waitAccepted(ctx, c, peer, id)
+	switch {
+	case errors.Is(err, client.ErrIdentityChanged):
+		// Found out while sending: the client holds the message until then.
+		return e.fail("send", identityChangedError(orID(phone, peer), "the message is held in the profile and goes out once the number is verified"))
+	case err != nil:
 		return e.fail("send", connectTimeout(c, err, *timeout))
 	}
 	return exitOK
 }
 
+// identityChangedError tells the user that sending to who waits for them
+// to compare and verify the new safety number.
+func identityChangedError(who, what string) error {
+	return fmt.Errorf("the safety number with %s changed (a new phone or reinstall, or someone in between); "+
+		"compare it with 'parley safety-number --with %s', then mark it verified with --verify to send again; %s", who, who, what)
+}
+
 // waitAccepted reads the client's events until the server accepted or
-// refused message id, or the connection ended for good.
-func waitAccepted(ctx context.Context, c *client.Client, id types.MessageID) error {
+// refused message id, or the connection ended for good, or it found that
+// a key of the recipient, to, changed (an error matching
+// client.ErrIdentityChanged).
+func waitAccepted(ctx context.Context, c *client.Client, to types.AccountID, id types.MessageID) error {
 	for {
 		select {
 		case ev, ok := <-c.Events():
@@ -111,6 +119,10 @@ func waitAccepted(ctx context.Context, c *client.Client, id types.MessageID) err
 			case client.SendFailedEvent:
 				if ev.ID == id {
 					return fmt.Errorf("the server refused the message: %w", ev.Err)
+				}
+			case client.IdentityChangedEvent:
+				if ev.Account == to {
+					return &client.IdentityChangedError{Account: to, Devices: []types.DeviceID{ev.Device}}
 				}
 			case client.ConnectionEvent:
 				if errors.Is(ev.Err, client.ErrDeviceGone) || errors.Is(ev.Err, client.ErrReplaced) {
