@@ -32,6 +32,7 @@ var commands = []*command{
 	recvCmd,
 	devicesCmd,
 	safetyNumberCmd,
+	chatCmd,
 	serveCmd,
 	configCmd,
 	versionCmd,

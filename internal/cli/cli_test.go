@@ -100,6 +100,8 @@ func TestGolden(t *testing.T) {
 		{name: "help-devices", args: []string{"help", "devices"}},
 		{name: "help-link", args: []string{"help", "link"}},
 		{name: "help-safety-number", args: []string{"safety-number", "--help"}},
+		{name: "help-chat", args: []string{"help", "chat"}},
+		{name: "chat-no-terminal", args: []string{"chat"}},
 		{name: "link-usage", args: []string{"link"}},
 		{name: "safety-number-usage", args: []string{"safety-number", "--with", "+15551234567", "--compare", "not base64!"}},
 		{name: "register-usage", args: []string{"register", "--server", "ftp://x", "--phone", "+15551234567"}},
