@@ -85,7 +85,7 @@ func (x Receipt_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Type.Descriptor instead.
 func (Receipt_Type) EnumDescriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{8, 0}
+	return file_content_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type Content struct {
@@ -99,6 +99,12 @@ type Content struct {
 	SentMs int64 `protobuf:"varint,15,opt,name=sent_ms,json=sentMs,proto3" json:"sent_ms,omitempty"`
 	// What a client shows when it does not know the body's kind.
 	FallbackText string `protobuf:"bytes,14,opt,name=fallback_text,json=fallbackText,proto3" json:"fallback_text,omitempty"`
+	// Who the sender is, as the sender says: sent with every message a user
+	// sees (not with receipts or typing), so that a receiver who does not
+	// have the sender as a contact can show a number and a name. The
+	// receiver checks the number against the server's directory before it
+	// believes it; the name is shown as the sender's own ("~name").
+	SenderProfile *SenderProfile `protobuf:"bytes,16,opt,name=sender_profile,json=senderProfile,proto3" json:"sender_profile,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Content_Text
@@ -163,6 +169,13 @@ func (x *Content) GetFallbackText() string {
 		return x.FallbackText
 	}
 	return ""
+}
+
+func (x *Content) GetSenderProfile() *SenderProfile {
+	if x != nil {
+		return x.SenderProfile
+	}
+	return nil
 }
 
 func (x *Content) GetBody() isContent_Body {
@@ -296,6 +309,60 @@ func (*Content_Typing) isContent_Body() {}
 
 func (*Content_Sync) isContent_Body() {}
 
+// SenderProfile: the sender's phone number (E.164) and the profile name
+// the sender chose (may be empty).
+type SenderProfile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phone         string                 `protobuf:"bytes,1,opt,name=phone,proto3" json:"phone,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SenderProfile) Reset() {
+	*x = SenderProfile{}
+	mi := &file_content_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SenderProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SenderProfile) ProtoMessage() {}
+
+func (x *SenderProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SenderProfile.ProtoReflect.Descriptor instead.
+func (*SenderProfile) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SenderProfile) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *SenderProfile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // MessageRef names a message: the account that wrote it and the id it chose.
 type MessageRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -307,7 +374,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_content_proto_msgTypes[1]
+	mi := &file_content_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +386,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[1]
+	mi := &file_content_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +399,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{1}
+	return file_content_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *MessageRef) GetAuthor() []byte {
@@ -362,7 +429,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_content_proto_msgTypes[2]
+	mi := &file_content_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +441,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[2]
+	mi := &file_content_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +454,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{2}
+	return file_content_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Text) GetBody() string {
@@ -424,7 +491,7 @@ type Quote struct {
 
 func (x *Quote) Reset() {
 	*x = Quote{}
-	mi := &file_content_proto_msgTypes[3]
+	mi := &file_content_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +503,7 @@ func (x *Quote) String() string {
 func (*Quote) ProtoMessage() {}
 
 func (x *Quote) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[3]
+	mi := &file_content_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +516,7 @@ func (x *Quote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quote.ProtoReflect.Descriptor instead.
 func (*Quote) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{3}
+	return file_content_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Quote) GetTarget() *MessageRef {
@@ -478,7 +545,7 @@ type Reaction struct {
 
 func (x *Reaction) Reset() {
 	*x = Reaction{}
-	mi := &file_content_proto_msgTypes[4]
+	mi := &file_content_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +557,7 @@ func (x *Reaction) String() string {
 func (*Reaction) ProtoMessage() {}
 
 func (x *Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[4]
+	mi := &file_content_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +570,7 @@ func (x *Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
 func (*Reaction) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{4}
+	return file_content_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Reaction) GetTarget() *MessageRef {
@@ -538,7 +605,7 @@ type Edit struct {
 
 func (x *Edit) Reset() {
 	*x = Edit{}
-	mi := &file_content_proto_msgTypes[5]
+	mi := &file_content_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +617,7 @@ func (x *Edit) String() string {
 func (*Edit) ProtoMessage() {}
 
 func (x *Edit) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[5]
+	mi := &file_content_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +630,7 @@ func (x *Edit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edit.ProtoReflect.Descriptor instead.
 func (*Edit) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{5}
+	return file_content_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Edit) GetTarget() *MessageRef {
@@ -590,7 +657,7 @@ type Delete struct {
 
 func (x *Delete) Reset() {
 	*x = Delete{}
-	mi := &file_content_proto_msgTypes[6]
+	mi := &file_content_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +669,7 @@ func (x *Delete) String() string {
 func (*Delete) ProtoMessage() {}
 
 func (x *Delete) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[6]
+	mi := &file_content_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +682,7 @@ func (x *Delete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete.ProtoReflect.Descriptor instead.
 func (*Delete) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{6}
+	return file_content_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Delete) GetTarget() *MessageRef {
@@ -635,7 +702,7 @@ type TimerUpdate struct {
 
 func (x *TimerUpdate) Reset() {
 	*x = TimerUpdate{}
-	mi := &file_content_proto_msgTypes[7]
+	mi := &file_content_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +714,7 @@ func (x *TimerUpdate) String() string {
 func (*TimerUpdate) ProtoMessage() {}
 
 func (x *TimerUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[7]
+	mi := &file_content_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +727,7 @@ func (x *TimerUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerUpdate.ProtoReflect.Descriptor instead.
 func (*TimerUpdate) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{7}
+	return file_content_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TimerUpdate) GetSeconds() uint32 {
@@ -683,7 +750,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_content_proto_msgTypes[8]
+	mi := &file_content_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +762,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[8]
+	mi := &file_content_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +775,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{8}
+	return file_content_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Receipt) GetType() Receipt_Type {
@@ -735,7 +802,7 @@ type Typing struct {
 
 func (x *Typing) Reset() {
 	*x = Typing{}
-	mi := &file_content_proto_msgTypes[9]
+	mi := &file_content_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +814,7 @@ func (x *Typing) String() string {
 func (*Typing) ProtoMessage() {}
 
 func (x *Typing) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[9]
+	mi := &file_content_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +827,7 @@ func (x *Typing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Typing.ProtoReflect.Descriptor instead.
 func (*Typing) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{9}
+	return file_content_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Typing) GetStarted() bool {
@@ -785,7 +852,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_content_proto_msgTypes[10]
+	mi := &file_content_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +864,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[10]
+	mi := &file_content_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +877,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{10}
+	return file_content_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Sync) GetBody() isSync_Body {
@@ -866,7 +933,7 @@ type SentTranscript struct {
 
 func (x *SentTranscript) Reset() {
 	*x = SentTranscript{}
-	mi := &file_content_proto_msgTypes[11]
+	mi := &file_content_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +945,7 @@ func (x *SentTranscript) String() string {
 func (*SentTranscript) ProtoMessage() {}
 
 func (x *SentTranscript) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[11]
+	mi := &file_content_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +958,7 @@ func (x *SentTranscript) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SentTranscript.ProtoReflect.Descriptor instead.
 func (*SentTranscript) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{11}
+	return file_content_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SentTranscript) GetDestination() []byte {
@@ -918,7 +985,7 @@ type ReadSync struct {
 
 func (x *ReadSync) Reset() {
 	*x = ReadSync{}
-	mi := &file_content_proto_msgTypes[12]
+	mi := &file_content_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +997,7 @@ func (x *ReadSync) String() string {
 func (*ReadSync) ProtoMessage() {}
 
 func (x *ReadSync) ProtoReflect() protoreflect.Message {
-	mi := &file_content_proto_msgTypes[12]
+	mi := &file_content_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1010,7 @@ func (x *ReadSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadSync.ProtoReflect.Descriptor instead.
 func (*ReadSync) Descriptor() ([]byte, []int) {
-	return file_content_proto_rawDescGZIP(), []int{12}
+	return file_content_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadSync) GetMessages() []*MessageRef {
@@ -957,12 +1024,13 @@ var File_content_proto protoreflect.FileDescriptor
 
 const file_content_proto_rawDesc = "" +
 	"\n" +
-	"\rcontent.proto\x12\x0eparley.content\"\xf8\x03\n" +
+	"\rcontent.proto\x12\x0eparley.content\"\xbe\x04\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x17\n" +
 	"\asent_ms\x18\x0f \x01(\x03R\x06sentMs\x12#\n" +
-	"\rfallback_text\x18\x0e \x01(\tR\ffallbackText\x12*\n" +
+	"\rfallback_text\x18\x0e \x01(\tR\ffallbackText\x12D\n" +
+	"\x0esender_profile\x18\x10 \x01(\v2\x1d.parley.content.SenderProfileR\rsenderProfile\x12*\n" +
 	"\x04text\x18\x02 \x01(\v2\x14.parley.content.TextH\x00R\x04text\x126\n" +
 	"\breaction\x18\x03 \x01(\v2\x18.parley.content.ReactionH\x00R\breaction\x12*\n" +
 	"\x04edit\x18\x04 \x01(\v2\x14.parley.content.EditH\x00R\x04edit\x120\n" +
@@ -971,7 +1039,10 @@ const file_content_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x17.parley.content.ReceiptH\x00R\areceipt\x120\n" +
 	"\x06typing\x18\b \x01(\v2\x16.parley.content.TypingH\x00R\x06typing\x12*\n" +
 	"\x04sync\x18\t \x01(\v2\x14.parley.content.SyncH\x00R\x04syncB\x06\n" +
-	"\x04body\"C\n" +
+	"\x04body\"9\n" +
+	"\rSenderProfile\x12\x14\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"C\n" +
 	"\n" +
 	"MessageRef\x12\x16\n" +
 	"\x06author\x18\x01 \x01(\fR\x06author\x12\x1d\n" +
@@ -1028,47 +1099,49 @@ func file_content_proto_rawDescGZIP() []byte {
 }
 
 var file_content_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_content_proto_goTypes = []any{
 	(Receipt_Type)(0),      // 0: parley.content.Receipt.Type
 	(*Content)(nil),        // 1: parley.content.Content
-	(*MessageRef)(nil),     // 2: parley.content.MessageRef
-	(*Text)(nil),           // 3: parley.content.Text
-	(*Quote)(nil),          // 4: parley.content.Quote
-	(*Reaction)(nil),       // 5: parley.content.Reaction
-	(*Edit)(nil),           // 6: parley.content.Edit
-	(*Delete)(nil),         // 7: parley.content.Delete
-	(*TimerUpdate)(nil),    // 8: parley.content.TimerUpdate
-	(*Receipt)(nil),        // 9: parley.content.Receipt
-	(*Typing)(nil),         // 10: parley.content.Typing
-	(*Sync)(nil),           // 11: parley.content.Sync
-	(*SentTranscript)(nil), // 12: parley.content.SentTranscript
-	(*ReadSync)(nil),       // 13: parley.content.ReadSync
+	(*SenderProfile)(nil),  // 2: parley.content.SenderProfile
+	(*MessageRef)(nil),     // 3: parley.content.MessageRef
+	(*Text)(nil),           // 4: parley.content.Text
+	(*Quote)(nil),          // 5: parley.content.Quote
+	(*Reaction)(nil),       // 6: parley.content.Reaction
+	(*Edit)(nil),           // 7: parley.content.Edit
+	(*Delete)(nil),         // 8: parley.content.Delete
+	(*TimerUpdate)(nil),    // 9: parley.content.TimerUpdate
+	(*Receipt)(nil),        // 10: parley.content.Receipt
+	(*Typing)(nil),         // 11: parley.content.Typing
+	(*Sync)(nil),           // 12: parley.content.Sync
+	(*SentTranscript)(nil), // 13: parley.content.SentTranscript
+	(*ReadSync)(nil),       // 14: parley.content.ReadSync
 }
 var file_content_proto_depIdxs = []int32{
-	3,  // 0: parley.content.Content.text:type_name -> parley.content.Text
-	5,  // 1: parley.content.Content.reaction:type_name -> parley.content.Reaction
-	6,  // 2: parley.content.Content.edit:type_name -> parley.content.Edit
-	7,  // 3: parley.content.Content.delete:type_name -> parley.content.Delete
-	8,  // 4: parley.content.Content.timer:type_name -> parley.content.TimerUpdate
-	9,  // 5: parley.content.Content.receipt:type_name -> parley.content.Receipt
-	10, // 6: parley.content.Content.typing:type_name -> parley.content.Typing
-	11, // 7: parley.content.Content.sync:type_name -> parley.content.Sync
-	4,  // 8: parley.content.Text.quote:type_name -> parley.content.Quote
-	2,  // 9: parley.content.Quote.target:type_name -> parley.content.MessageRef
-	2,  // 10: parley.content.Reaction.target:type_name -> parley.content.MessageRef
-	2,  // 11: parley.content.Edit.target:type_name -> parley.content.MessageRef
-	2,  // 12: parley.content.Delete.target:type_name -> parley.content.MessageRef
-	0,  // 13: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
-	12, // 14: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
-	13, // 15: parley.content.Sync.read:type_name -> parley.content.ReadSync
-	1,  // 16: parley.content.SentTranscript.content:type_name -> parley.content.Content
-	2,  // 17: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	2,  // 0: parley.content.Content.sender_profile:type_name -> parley.content.SenderProfile
+	4,  // 1: parley.content.Content.text:type_name -> parley.content.Text
+	6,  // 2: parley.content.Content.reaction:type_name -> parley.content.Reaction
+	7,  // 3: parley.content.Content.edit:type_name -> parley.content.Edit
+	8,  // 4: parley.content.Content.delete:type_name -> parley.content.Delete
+	9,  // 5: parley.content.Content.timer:type_name -> parley.content.TimerUpdate
+	10, // 6: parley.content.Content.receipt:type_name -> parley.content.Receipt
+	11, // 7: parley.content.Content.typing:type_name -> parley.content.Typing
+	12, // 8: parley.content.Content.sync:type_name -> parley.content.Sync
+	5,  // 9: parley.content.Text.quote:type_name -> parley.content.Quote
+	3,  // 10: parley.content.Quote.target:type_name -> parley.content.MessageRef
+	3,  // 11: parley.content.Reaction.target:type_name -> parley.content.MessageRef
+	3,  // 12: parley.content.Edit.target:type_name -> parley.content.MessageRef
+	3,  // 13: parley.content.Delete.target:type_name -> parley.content.MessageRef
+	0,  // 14: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
+	13, // 15: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
+	14, // 16: parley.content.Sync.read:type_name -> parley.content.ReadSync
+	1,  // 17: parley.content.SentTranscript.content:type_name -> parley.content.Content
+	3,  // 18: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_content_proto_init() }
@@ -1086,7 +1159,7 @@ func file_content_proto_init() {
 		(*Content_Typing)(nil),
 		(*Content_Sync)(nil),
 	}
-	file_content_proto_msgTypes[10].OneofWrappers = []any{
+	file_content_proto_msgTypes[11].OneofWrappers = []any{
 		(*Sync_Sent)(nil),
 		(*Sync_Read)(nil),
 	}
@@ -1096,7 +1169,7 @@ func file_content_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_content_proto_rawDesc), len(file_content_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
