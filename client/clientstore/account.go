@@ -9,11 +9,16 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"unicode/utf8"
 
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/session"
 	"github.com/parley-im/parley/types"
 )
+
+// MaxProfileName bounds a profile name (Account.ProfileName,
+// Contact.ProfileName), in bytes.
+const MaxProfileName = 128
 
 // MaxRegistrationID is the largest registration id (libsignal's 14-bit
 // range, as the server checks: 1..16380).
@@ -35,6 +40,9 @@ type Account struct {
 	// key (the client defines what is signed). Zero on a primary.
 	LinkedBy      curve.PublicKey
 	LinkSignature []byte
+	// ProfileName is the name the user shows others (sent inside the
+	// encrypted content with every message); empty if none.
+	ProfileName string
 }
 
 // NewAccount returns an account with fresh keys (identity, auth key,
@@ -88,6 +96,9 @@ func (s *Store) SaveAccount(ctx context.Context, a Account) error {
 	}
 	if a.Identity.Private.PublicKey() != a.Identity.Public {
 		return fmt.Errorf("%w: identity public key does not match the private key", ErrInvalid)
+	}
+	if len(a.ProfileName) > MaxProfileName || !utf8.ValidString(a.ProfileName) {
+		return fmt.Errorf("%w: profile name longer than %d bytes or not UTF-8", ErrInvalid, MaxProfileName)
 	}
 	if a.Phone != "" {
 		if p, err := types.ParsePhone(a.Phone); err != nil || p != a.Phone {

@@ -128,6 +128,7 @@ const (
 	acIdentity  protowire.Number = 7
 	acLinkedBy  protowire.Number = 8
 	acLinkSig   protowire.Number = 9
+	acProfile   protowire.Number = 10
 )
 
 func encodeAccount(a *Account) []byte {
@@ -147,6 +148,7 @@ func encodeAccount(a *Account) []byte {
 		f.bytes(acLinkedBy, a.LinkedBy[:])
 	}
 	f.bytes(acLinkSig, a.LinkSignature)
+	f.str(acProfile, a.ProfileName)
 	return f
 }
 
@@ -180,6 +182,8 @@ func decodeAccount(b []byte) (Account, error) {
 		case acLinkSig:
 			a.LinkSignature = bytes.Clone(f.v)
 			return f.isBytes() && len(f.v) == curve.SignatureSize
+		case acProfile:
+			return f.text(&a.ProfileName, maxShortText)
 		}
 		return true
 	})
@@ -363,6 +367,7 @@ const (
 	ctAccount protowire.Number = 1
 	ctPhone   protowire.Number = 2
 	ctName    protowire.Number = 3
+	ctProfile protowire.Number = 4
 )
 
 func encodeContact(c *Contact) []byte {
@@ -370,6 +375,7 @@ func encodeContact(c *Contact) []byte {
 	f.bytes(ctAccount, c.Account[:])
 	f.str(ctPhone, c.Phone)
 	f.str(ctName, c.Name)
+	f.str(ctProfile, c.ProfileName)
 	return f
 }
 
@@ -383,6 +389,8 @@ func decodeContact(b []byte) (Contact, error) {
 			return f.text(&c.Phone, maxShortText)
 		case ctName:
 			return f.text(&c.Name, maxShortText)
+		case ctProfile:
+			return f.text(&c.ProfileName, maxShortText)
 		}
 		return true
 	})

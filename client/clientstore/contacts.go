@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-im/parley/types"
 )
@@ -17,6 +18,9 @@ type Contact struct {
 	Account types.AccountID
 	Phone   string // E.164, or empty if not known
 	Name    string // display name the user chose
+	// ProfileName is the name the contact chose for themselves, as their
+	// messages said (SenderProfile); shown when the user gave no Name.
+	ProfileName string
 }
 
 // contactHash keys a contact: the hash of the account's session name, the
@@ -38,6 +42,9 @@ func (s *Store) SaveContact(ctx context.Context, c Contact) error {
 	}
 	if len(c.Name) > maxShortText || len(c.Phone) > maxShortText {
 		return fmt.Errorf("%w: contact name longer than %d bytes", ErrInvalid, maxShortText)
+	}
+	if len(c.ProfileName) > MaxProfileName || !utf8.ValidString(c.ProfileName) || !utf8.ValidString(c.Name) {
+		return fmt.Errorf("%w: contact name not UTF-8 or profile name longer than %d bytes", ErrInvalid, MaxProfileName)
 	}
 	return s.write(ctx, func(q querier) error {
 		var phoneHash any

@@ -3,6 +3,7 @@ package clientstore
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/e2ee/session"
@@ -201,5 +202,39 @@ func TestAccount(t *testing.T) {
 	bad.Identity.Public[0] ^= 1
 	if err := st.SaveAccount(ctx, bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("mismatched identity = %v", err)
+	}
+}
+
+// TestProfileNames: the account's and a contact's profile names survive
+// a reopen, and are bounded.
+func TestProfileNames(t *testing.T) {
+	st, path := newStore(t)
+	a := register(t, st, 1)
+	a.ProfileName = "Alice 🌻"
+	if err := st.SaveAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	peer := types.NewAccountID()
+	if err := st.SaveContact(ctx, Contact{Account: peer, Name: "Bob (work)", ProfileName: "Bobby"}); err != nil {
+		t.Fatal(err)
+	}
+	long := Contact{Account: types.NewAccountID(), ProfileName: strings.Repeat("x", MaxProfileName+1)}
+	if err := st.SaveContact(ctx, long); !errors.Is(err, ErrInvalid) {
+		t.Errorf("over-long profile name: %v, want ErrInvalid", err)
+	}
+	bad := a
+	bad.ProfileName = "\xff"
+	if err := st.SaveAccount(ctx, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("profile name not UTF-8: %v, want ErrInvalid", err)
+	}
+	st.Close()
+	st = openAt(t, path)
+	got, err := st.Account(ctx)
+	if err != nil || got.ProfileName != "Alice 🌻" {
+		t.Fatalf("account after reopen: %q, %v", got.ProfileName, err)
+	}
+	ct, err := st.Contact(ctx, peer)
+	if err != nil || ct.Name != "Bob (work)" || ct.ProfileName != "Bobby" {
+		t.Fatalf("contact after reopen: %+v, %v", ct, err)
 	}
 }

@@ -20,6 +20,10 @@ type Conversation struct {
 	Timer        time.Duration   // disappearing-message timer; 0 off
 	LastActivity time.Time       // the newest message's sent or received time
 	Unread       int             // incoming messages after the read mark, not deleted
+	// Last is the newest message (by arrival), with its receipts and
+	// reactions, for a chat list's preview; nil if there is none. Only
+	// Conversations fills it.
+	Last *Message
 }
 
 // Direction says who wrote a message.
@@ -133,9 +137,38 @@ func (s *Store) Conversation(ctx context.Context, id ConversationID) (Conversati
 	return cs[0], nil
 }
 
-// Conversations returns every conversation, most recently active first.
+// Conversations returns every conversation, most recently active first,
+// each with its newest message (Last): a chat list in three queries
+// however many chats there are.
 func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
-	return s.conversations(ctx, s.read(ctx), `ORDER BY c.last_activity DESC, c.id DESC`)
+	var out []Conversation
+	err := s.readTx(ctx, func(q querier) error {
+		var err error
+		if out, err = s.conversations(ctx, q, `ORDER BY c.last_activity DESC, c.id DESC`); err != nil || len(out) == 0 {
+			return err
+		}
+		const newest = `(SELECT MAX(seq) FROM messages GROUP BY conversation_id)`
+		rows, err := q.QueryContext(ctx, messageColumns+`WHERE seq IN `+newest)
+		if err != nil {
+			return fmt.Errorf("clientstore: read last messages: %w", err)
+		}
+		last, err := s.scanMessages(rows)
+		if err != nil || len(last) == 0 {
+			return err
+		}
+		if err := s.attach(ctx, q, last, `WHERE x.message_seq IN `+newest); err != nil {
+			return err
+		}
+		byConv := make(map[ConversationID]*Message, len(last))
+		for i := range last {
+			byConv[last[i].Conversation] = &last[i]
+		}
+		for i := range out {
+			out[i].Last = byConv[out[i].ID]
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s *Store) conversations(ctx context.Context, q querier, tail string, args ...any) ([]Conversation, error) {

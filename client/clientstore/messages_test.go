@@ -418,3 +418,56 @@ func TestMessageAndOutboxInOneTransaction(t *testing.T) {
 		t.Fatalf("outbox after commit: %d items", len(items))
 	}
 }
+
+// TestConversationsCarryLastMessage: the chat list gets every chat's
+// newest message with its receipts from Conversations alone, and a chat
+// without messages has none.
+func TestConversationsCarryLastMessage(t *testing.T) {
+	f := newChat(t)
+	empty, err := f.st.DirectConversation(ctx, types.NewAccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.add(t, "old", Incoming, t0)
+	last := f.add(t, "newest", Outgoing, t0.Add(time.Minute))
+	if err := f.st.SetReceipt(ctx, last, f.peer, StatusDelivered, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.st.DirectConversation(ctx, types.NewAccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	om := Message{Conversation: other.ID, ID: types.NewMessageID(), Sender: types.Address{Account: other.Peer, Device: 1},
+		Direction: Incoming, Kind: 7, Content: []byte("other chat"), SentAt: t0.Add(-time.Hour), ReceivedAt: t0.Add(-time.Hour)}
+	if _, err := f.st.AddMessage(ctx, om); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := f.st.Conversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[ConversationID]*Message{}
+	for _, c := range cs {
+		got[c.ID] = c.Last
+	}
+	if m := got[f.conv.ID]; m == nil || string(m.Content) != "newest" || m.Direction != Outgoing ||
+		len(m.Receipts) != 1 || m.Receipts[0].Status != StatusDelivered {
+		t.Errorf("last message of the chat = %+v, want the delivered \"newest\"", m)
+	}
+	if m := got[other.ID]; m == nil || string(m.Content) != "other chat" {
+		t.Errorf("last message of the other chat = %+v", m)
+	}
+	if m, ok := got[empty.ID]; !ok || m != nil {
+		t.Errorf("chat without messages: present %v, last %+v", ok, m)
+	}
+	// Deleted for everyone: still the last message, shown as deleted.
+	if err := f.st.DeleteForEveryone(ctx, last, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ = f.st.Conversations(ctx)
+	for _, c := range cs {
+		if c.ID == f.conv.ID && (c.Last == nil || !c.Last.Deleted || c.Last.Content != nil) {
+			t.Errorf("after delete for everyone, last = %+v", c.Last)
+		}
+	}
+}
