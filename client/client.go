@@ -176,6 +176,7 @@ type Client struct {
 	pending   map[types.MessageID]bool // message ids in the outbox
 	changed   chan struct{}            // closed and replaced when pending or state changes
 	blocked   map[int64]types.AccountID
+	claims    map[types.AccountID]claimState // phone numbers the directory did not confirm
 
 	kick chan struct{} // wakes the sender
 
@@ -224,7 +225,7 @@ func New(ctx context.Context, st *clientstore.Store, o Options) (*Client, error)
 	o.defaults()
 	c := &Client{
 		st: st, o: o, log: o.Logger.With("component", "client"),
-		pending: make(map[types.MessageID]bool), changed: make(chan struct{}), blocked: make(map[int64]types.AccountID),
+		pending: make(map[types.MessageID]bool), changed: make(chan struct{}), blocked: make(map[int64]types.AccountID), claims: make(map[types.AccountID]claimState),
 		kick: make(chan struct{}, 1), evSig: make(chan struct{}, 1), events: make(chan Event, 64),
 		closing: make(chan struct{}), pumped: make(chan struct{}),
 	}

@@ -12,8 +12,19 @@ import (
 )
 
 // SaveContact records a contact (a name for an account, and its number).
+// An empty ProfileName keeps the one the contact's messages brought: that
+// name is the contact's own, not the user's to change.
 func (c *Client) SaveContact(ctx context.Context, ct clientstore.Contact) error {
-	return c.st.SaveContact(ctx, ct)
+	return c.st.InTx(ctx, func(ctx context.Context) error {
+		if ct.ProfileName == "" {
+			old, err := c.st.Contact(ctx, ct.Account)
+			if err != nil && !errors.Is(err, clientstore.ErrNotFound) {
+				return err
+			}
+			ct.ProfileName = old.ProfileName
+		}
+		return c.st.SaveContact(ctx, ct)
+	})
 }
 
 // LookupPhone returns the account that has this phone number: from the
@@ -42,26 +53,23 @@ func (c *Client) LookupPhone(ctx context.Context, phone string) (types.AccountID
 	if p == acct.Phone {
 		return acct.ID, nil
 	}
-	res, err := c.rpc(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_LookupPhone{LookupPhone: &wirepb.LookupPhone{Phones: []string{p}}}})
+	res, err := c.rpc(ctx, lookupFrame(p))
 	if err != nil {
 		return types.AccountID{}, err
 	}
-	for _, m := range res.GetLookup().GetMatches() {
-		id, err := types.AccountIDFromBytes(m.AccountId)
-		if m.Phone != p || err != nil || id.IsZero() {
-			continue
-		}
-		ct, err := c.st.Contact(ctx, id)
-		if err != nil && !errors.Is(err, clientstore.ErrNotFound) {
-			return types.AccountID{}, err
-		}
-		ct.Account, ct.Phone = id, p
-		if err := c.st.SaveContact(ctx, ct); err != nil {
-			return types.AccountID{}, err
-		}
-		return id, nil
+	id, err := lookupResult(res, p)
+	if err != nil {
+		return types.AccountID{}, err
 	}
-	return types.AccountID{}, ErrUnknownPhone
+	ct, err = c.st.Contact(ctx, id)
+	if err != nil && !errors.Is(err, clientstore.ErrNotFound) {
+		return types.AccountID{}, err
+	}
+	ct.Account, ct.Phone = id, p
+	if err := c.st.SaveContact(ctx, ct); err != nil {
+		return types.AccountID{}, err
+	}
+	return id, nil
 }
 
 // rpc makes one request as this device: over the live connection when

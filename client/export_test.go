@@ -16,3 +16,11 @@ func SetCrashBeforeAck(c *Client, f func() bool) { c.hook.beforeAck = f }
 func messageOf(raw []byte) clientstore.Message {
 	return clientstore.Message{Kind: KindText, Content: raw}
 }
+
+// ClaimPhone makes c send phone as its number from now on, the way a
+// modified client could: for tests that the receivers do not believe it.
+func ClaimPhone(c *Client, phone string) {
+	c.mu.Lock()
+	c.acct.Phone = phone
+	c.mu.Unlock()
+}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -20,7 +21,7 @@ import (
 func (c *Client) receive(ctx context.Context, conn *transport.Conn, envs []*wirepb.Envelope) {
 	var ack []uint64
 	for _, e := range envs {
-		done := c.receiveOne(ctx, e)
+		done := c.receiveOne(ctx, conn, e)
 		if done && e.Id != 0 {
 			ack = append(ack, e.Id)
 		}
@@ -49,7 +50,7 @@ func hopeless(err error) bool {
 }
 
 // receiveOne handles one envelope; it reports whether it may be acked.
-func (c *Client) receiveOne(ctx context.Context, e *wirepb.Envelope) bool {
+func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb.Envelope) bool {
 	acct, err := c.account()
 	if err != nil {
 		return false
@@ -75,13 +76,19 @@ func (c *Client) receiveOne(ctx context.Context, e *wirepb.Envelope) bool {
 	var events []Event
 	var queued []types.MessageID
 	var before clientstore.PeerIdentity
+	var claim *profileClaim
 	c.crypto.Lock()
-	defer c.crypto.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			c.crypto.Unlock()
+		}
+	}()
 	if typ == session.TypePreKey {
 		before, _ = c.st.PeerIdentity(ctx, addr)
 	}
 	err = c.st.InTx(ctx, func(ctx context.Context) error {
-		events, queued = nil, nil
+		events, queued, claim = nil, nil, nil
 		pt, err := session.Decrypt(ctx, c.stores(), addr, session.Ciphertext{Type: typ, Body: e.Content})
 		if err != nil {
 			return err
@@ -96,7 +103,7 @@ func (c *Client) receiveOne(ctx context.Context, e *wirepb.Envelope) bool {
 		if len(content.MessageId) != 16 {
 			return ErrBadContent
 		}
-		events, err = c.apply(ctx, acct, from, content, raw, now, &queued)
+		events, err = c.apply(ctx, acct, from, content, raw, now, &queued, &claim)
 		return err
 	})
 	switch {
@@ -117,14 +124,21 @@ func (c *Client) receiveOne(ctx context.Context, e *wirepb.Envelope) bool {
 			events = append(events, IdentityChangedEvent{Account: from.Account, Device: from.Device})
 		}
 	}
+	c.crypto.Unlock()
+	locked = false
 	c.markPending(queued)
+	// The claimed number is checked before the message is announced, so
+	// that front ends show it with the first message.
+	if claim != nil && conn != nil && c.verifyClaim(ctx, conn, *claim) && !slices.ContainsFunc(events, isContactEvent(claim.account)) {
+		events = append([]Event{ContactEvent{Account: claim.account}}, events...)
+	}
 	c.emit(events...)
 	return true
 }
 
 // apply stores what content means, in ctx's transaction, and returns the
 // events to emit once it is committed.
-func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types.Address, content *contentpb.Content, raw []byte, now time.Time, queued *[]types.MessageID) ([]Event, error) {
+func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types.Address, content *contentpb.Content, raw []byte, now time.Time, queued *[]types.MessageID, claim **profileClaim) ([]Event, error) {
 	id := types.MessageID(content.MessageId)
 	if from.Account == acct.ID {
 		// Our other device: only sync messages mean anything.
@@ -196,13 +210,21 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 	case *contentpb.Content_Sync:
 		return nil, nil // only from our own devices
 	}
+	var evs []Event
+	cl, changed, err := c.noteProfile(ctx, from.Account, content.SenderProfile)
+	if err != nil {
+		return nil, err
+	}
+	*claim = cl
+	if changed {
+		evs = append(evs, ContactEvent{Account: from.Account})
+	}
 	conv, err := c.st.DirectConversation(ctx, from.Account)
 	if err != nil {
 		return nil, err
 	}
 	m := clientstore.Message{Conversation: conv.ID, ID: id, Sender: from, Direction: clientstore.Incoming,
 		Content: raw, SentAt: sent, ReceivedAt: now}
-	var evs []Event
 	switch b := content.Body.(type) {
 	case *contentpb.Content_Text:
 		m.Kind = KindText
@@ -219,11 +241,12 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 		m.Kind = KindUnknown
 	default:
 		// Edits, deletes and reactions: the same as when we act.
-		return c.applyChange(ctx, from, content, conv.ID)
+		ch, err := c.applyChange(ctx, from, content, conv.ID)
+		return append(evs, ch...), err
 	}
 	seq, err := c.st.AddMessage(ctx, m)
 	if errors.Is(err, clientstore.ErrDuplicate) {
-		return nil, nil
+		return evs, nil
 	}
 	if err != nil {
 		return nil, err
@@ -390,4 +413,11 @@ func (c *Client) MarkRead(ctx context.Context, peer types.AccountID) error {
 		c.markPending(queued)
 	}
 	return err
+}
+
+func isContactEvent(a types.AccountID) func(Event) bool {
+	return func(e Event) bool {
+		ce, ok := e.(ContactEvent)
+		return ok && ce.Account == a
+	}
 }

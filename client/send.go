@@ -49,7 +49,8 @@ func decodeOutbox(b []byte) (outboxPayload, error) {
 // device of to and to this account's other devices. WaitSent waits for
 // the server's acceptance.
 //
-// A changed, unacknowledged identity key of to gives an
+// Kinds a user sees carry this account's phone number and profile name
+// (profile.go). A changed, unacknowledged identity key of to gives an
 // *IdentityChangedError and queues nothing.
 func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentpb.Content) (types.MessageID, error) {
 	acct, err := c.account()
@@ -83,6 +84,9 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 	id := types.NewMessageID()
 	now := c.o.Now()
 	content.MessageId, content.SentMs = id[:], now.UnixMilli()
+	if carriesProfile(content) {
+		content.SenderProfile = c.ownProfile(acct) // profile.go says why every message
+	}
 
 	var events []Event
 	var queued []types.MessageID
