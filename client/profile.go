@@ -156,10 +156,10 @@ func (c *Client) verifyClaim(ctx context.Context, conn *transport.Conn, cl profi
 	case err == nil && id == cl.account:
 		err = c.st.InTx(ctx, func(ctx context.Context) error {
 			ct, err := c.st.Contact(ctx, cl.account)
-			if err != nil {
+			if err != nil && !errors.Is(err, clientstore.ErrNotFound) {
 				return err
 			}
-			ct.Phone = cl.phone
+			ct.Account, ct.Phone = cl.account, cl.phone
 			return c.st.SaveContact(ctx, ct)
 		})
 		if err == nil {

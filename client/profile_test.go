@@ -125,3 +125,18 @@ func TestSenderProfile(t *testing.T) {
 		t.Fatalf("carol's contact for the real alice: %+v", ct)
 	}
 }
+
+// TestSenderProfileOffline: a sender without a profile name, to a
+// receiver who was offline: the number is known when the queued message
+// shows.
+func TestSenderProfileOffline(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice := register(t, srv, "").connect()
+	bob := register(t, srv, "")
+	alice.send(bob, "while you were away")
+	alice.idle()
+	bob.connect()
+	if ct := bob.waitMessageEvent("while you were away"); ct.Phone != alice.Account().Phone || ct.ProfileName != "" {
+		t.Fatalf("bob's contact for alice: %+v, want her number %s", ct, alice.Account().Phone)
+	}
+}

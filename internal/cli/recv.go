@@ -242,6 +242,8 @@ func (p *printer) event(ctx context.Context, ev client.Event) error {
 	switch ev := ev.(type) {
 	case client.MessageEvent:
 		return p.message(ctx, ev.Message)
+	case client.ContactEvent:
+		delete(p.phones, ev.Account) // a number the directory confirmed
 	case client.IdentityChangedEvent:
 		who := orID(p.phone(ctx, ev.Account), ev.Account)
 		fmt.Fprintf(p.e.stderr, "parley recv: the safety number with %s changed; sending to them is blocked until you verify it "+
