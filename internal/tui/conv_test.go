@@ -16,8 +16,9 @@ import (
 )
 
 // TestIdentityChangeBanner: Bob reinstalls; Alice's conversation shows
-// the banner, refuses to send, keeps her text, and after Ctrl+O sends
-// both the held message and the refused one.
+// the banner, refuses to send, keeps her text; Ctrl+O shows the new
+// safety number (the one Bob's new phone shows), and once she
+// acknowledges it both the held message and the refused one go out.
 func TestIdentityChangeBanner(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	ac, _ := registered(t, srv)
@@ -49,7 +50,7 @@ func TestIdentityChangeBanner(t *testing.T) {
 	}
 	alice.typeText("after reinstall")
 	alice.press(tea.KeyEnter)
-	s := alice.waitText("Bob's safety number changed", "Ctrl+O acknowledge", "You: after reinstall")
+	s := alice.waitText("Bob's safety number changed", "Ctrl+O show the new safety number", "You: after reinstall")
 	if !strings.Contains(line(s, "after reinstall"), "sending") {
 		t.Errorf("the held message should show as not sent yet:\n%s", s)
 	}
@@ -63,7 +64,23 @@ func TestIdentityChangeBanner(t *testing.T) {
 		t.Fatalf("a message reached Bob's new device before the change was acknowledged: %+v", ms)
 	}
 
+	// Ctrl+O shows the number first; Esc leaves it unacknowledged.
 	alice.update(tea.KeyMsg{Type: tea.KeyCtrlO})
+	want, err := b2.SafetyNumber(ctxT(t), ac.Account().ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := want.Groups()
+	s = alice.waitText("Your new safety number with Bob", strings.Join(g[0:4], " "), strings.Join(g[4:8], " "),
+		strings.Join(g[8:12], " "), "Enter acknowledge")
+	alice.press(tea.KeyEsc)
+	s = alice.waitGone("Your new safety number")
+	if !strings.Contains(s, "safety number changed") {
+		t.Fatalf("Esc on the safety number acknowledged it:\n%s", s)
+	}
+	alice.update(tea.KeyMsg{Type: tea.KeyCtrlO})
+	alice.waitText(strings.Join(g[8:12], " "))
+	alice.press(tea.KeyEnter)
 	alice.waitGone("safety number changed")
 	alice.waitGone("not sent")
 	alice.press(tea.KeyEnter)

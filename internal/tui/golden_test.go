@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,27 @@ func TestGoldenScreens(t *testing.T) {
 	m.typing[bob] = m.now().Add(time.Minute)
 	golden(t, "conversation", m.View())
 
+	// Selection mode on Bob's reply, then the emoji picker, then the
+	// question before deleting one's own message.
+	m.conv.composer.set("")
+	delete(m.typing, bob)
+	m.conv.selecting = true
+	m.conv.selRef = msgs[4].Ref
+	m.conv.msgs[4].Ref.ID = types.MessageID{4} // distinct refs for the selection
+	for i := range m.conv.msgs {
+		m.conv.msgs[i].Ref.ID[15] = byte(i + 1)
+	}
+	m.selectIndex(4)
+	golden(t, "select", m.View())
+	m.conv.picking = true
+	golden(t, "react", m.View())
+	m.conv.picking, m.conv.selecting = false, false
+	m.conv.replying = &m.conv.msgs[4]
+	golden(t, "reply", m.View())
+	m.conv.replying = nil
+
 	m.changed[bob] = true
 	golden(t, "identity_changed", m.View())
+	m.conv.safety = &safetyPanel{sn: client.SafetyNumber{Digits: strings.Repeat("0123456789", 6)}}
+	golden(t, "safety_number", m.View())
 }

@@ -2,11 +2,13 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/types"
 )
 
@@ -16,9 +18,18 @@ const (
 	helpRegisterCode = "Enter register · Esc change number · Ctrl+C quit"
 	helpList         = "↑/↓/Tab select · Enter open · n new chat · Ctrl+C quit"
 	helpNewChat      = "type a phone number · Enter start chat · Esc back · Ctrl+C quit"
-	helpConv         = "Enter send · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
-	helpConvChanged  = "Ctrl+O acknowledge new safety number · Esc back · Ctrl+C quit"
+	helpConv         = "Enter send · Tab select · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
+	helpConvChanged  = "Ctrl+O show the new safety number · Esc back · Ctrl+C quit"
+	helpSafety       = "Enter acknowledge the new safety number · Esc not now · Ctrl+C quit"
+	helpSelect       = "↑/↓ select · r react · q reply · e edit · d delete · Esc done"
+	helpPick         = "1-6 react · 0 take back · Esc cancel"
+	helpConfirm      = "y delete for everyone · n/Esc keep"
+	helpEdit         = "Enter save the edit · Esc cancel"
+	helpReply        = "Enter send the reply · Esc cancel"
 )
+
+// reactions are the emoji of the picker, WhatsApp's common six.
+var reactions = []string{"👍", "❤️", "😂", "😮", "😢", "🙏"}
 
 func (m *model) registerKey(k tea.KeyMsg) tea.Cmd {
 	r := &m.reg
@@ -126,8 +137,31 @@ func (m *model) newChatKey(k tea.KeyMsg) tea.Cmd {
 
 func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 	cv := m.conv
+	switch {
+	case cv.safety != nil:
+		return m.safetyKey(k)
+	case cv.picking:
+		return m.pickKey(k)
+	case cv.confirmDelete:
+		return m.confirmKey(k)
+	case cv.selecting:
+		return m.selectKey(k)
+	}
 	switch k.Type {
+	case tea.KeyTab:
+		if len(cv.msgs) > 0 && !m.changed[cv.peer] {
+			cv.selecting, cv.err = true, ""
+			m.selectIndex(len(cv.msgs) - 1)
+		}
+		return nil
 	case tea.KeyEsc:
+		if cv.editing != nil || cv.replying != nil {
+			if cv.editing != nil {
+				cv.composer.set("")
+			}
+			cv.editing, cv.replying = nil, nil
+			return nil
+		}
 		var cmd tea.Cmd
 		if cv.typingSent {
 			cmd = m.typingCmd(cv.peer, false)
@@ -140,7 +174,7 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if m.changed[cv.peer] {
-			cv.err = "not sent: " + m.name(cv.peer) + "'s safety number changed; press Ctrl+O to acknowledge first"
+			cv.err = "not sent: " + m.name(cv.peer) + "'s safety number changed; press Ctrl+O to see it first"
 			return nil
 		}
 		cv.composer.set("")
@@ -151,22 +185,42 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 			cmds = append(cmds, m.typingCmd(cv.peer, false))
 		}
 		peer, c, base := cv.peer, m.c, m.ctx
-		cmds = append(cmds, func() tea.Msg {
-			ctx, cancel := context.WithTimeout(base, callTimeout)
-			defer cancel()
-			_, err := c.SendText(ctx, peer, text)
-			return sendResultMsg{peer: peer, text: text, err: err}
-		})
+		switch {
+		case cv.editing != nil:
+			target := cv.editing.Ref
+			cv.editing, cv.sending = nil, false
+			cmds = append(cmds, m.action(peer, "edit", text, func(ctx context.Context) error {
+				_, err := c.Edit(ctx, target, text)
+				return err
+			}))
+		case cv.replying != nil:
+			target := cv.replying.Ref
+			cv.replying, cv.sending = nil, false
+			cmds = append(cmds, m.action(peer, "reply", text, func(ctx context.Context) error {
+				_, err := c.Reply(ctx, target, text)
+				return err
+			}))
+		default:
+			cmds = append(cmds, func() tea.Msg {
+				ctx, cancel := context.WithTimeout(base, callTimeout)
+				defer cancel()
+				_, err := c.SendText(ctx, peer, text)
+				return sendResultMsg{peer: peer, text: text, err: err}
+			})
+		}
 		return tea.Batch(cmds...)
 	case tea.KeyCtrlO:
 		if !m.changed[cv.peer] {
 			return nil
 		}
+		// Show the new safety number first; Enter there acknowledges.
+		cv.safety = &safetyPanel{loading: true}
 		peer, c, base := cv.peer, m.c, m.ctx
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(base, callTimeout)
 			defer cancel()
-			return ackMsg{peer: peer, err: c.AcknowledgeIdentity(ctx, peer)}
+			sn, err := c.SafetyNumber(ctx, peer)
+			return safetyMsg{peer: peer, sn: sn, err: err}
 		}
 	case tea.KeyUp:
 		return m.scrollBy(1)
@@ -222,4 +276,210 @@ func (m *model) composerChanged() tea.Cmd {
 	peer := cv.peer
 	cmds = append(cmds, tea.Tick(typingPause, func(time.Time) tea.Msg { return typingPauseMsg{peer: peer, at: now} }))
 	return tea.Batch(cmds...)
+}
+
+// safetyKey: the safety-number panel is open.
+func (m *model) safetyKey(k tea.KeyMsg) tea.Cmd {
+	cv := m.conv
+	switch k.Type {
+	case tea.KeyEsc:
+		cv.safety = nil
+	case tea.KeyEnter, tea.KeyCtrlO:
+		if cv.safety.loading {
+			return nil
+		}
+		peer, c, base := cv.peer, m.c, m.ctx
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(base, callTimeout)
+			defer cancel()
+			return ackMsg{peer: peer, err: c.AcknowledgeIdentity(ctx, peer)}
+		}
+	}
+	return nil
+}
+
+// selectKey: a message is selected (Tab).
+func (m *model) selectKey(k tea.KeyMsg) tea.Cmd {
+	cv := m.conv
+	i := m.selIndex()
+	if i < 0 {
+		cv.selecting = false
+		return nil
+	}
+	sel := cv.msgs[i]
+	switch k.String() {
+	case "esc", "tab":
+		cv.selecting = false
+	case "up", "k":
+		if i > 0 {
+			m.selectIndex(i - 1)
+		} else if len(cv.msgs) >= cv.limit {
+			cv.limit += m.pageSize // older messages above: load them
+			return m.loadConv()
+		}
+	case "down", "j":
+		if i < len(cv.msgs)-1 {
+			m.selectIndex(i + 1)
+		}
+	case "r":
+		if m.actionable(sel, false) {
+			cv.picking = true
+		}
+	case "q":
+		if m.actionable(sel, false) {
+			cv.replying, cv.editing, cv.selecting = &sel, nil, false
+		}
+	case "e":
+		if m.actionable(sel, true) {
+			if sel.Kind != client.KindText {
+				cv.err = "only text messages can be edited"
+				return nil
+			}
+			cv.editing, cv.replying, cv.selecting = &sel, nil, false
+			cv.composer.set(sel.Text)
+		}
+	case "d":
+		if m.actionable(sel, true) {
+			cv.confirmDelete = true
+		}
+	}
+	return nil
+}
+
+// actionable says whether msg can be reacted to, replied to (own false)
+// or edited and deleted (own true), and says why not on the screen.
+func (m *model) actionable(msg client.Message, own bool) bool {
+	cv := m.conv
+	cv.err = ""
+	switch {
+	case msg.Deleted:
+		cv.err = "this message was deleted"
+	case msg.Kind == client.KindTimer:
+		cv.err = "this is a notice, not a message"
+	case own && !msg.Outgoing:
+		cv.err = "only your own messages can be edited or deleted for everyone"
+	default:
+		return true
+	}
+	return false
+}
+
+// pickKey: the emoji picker is open for the selected message.
+func (m *model) pickKey(k tea.KeyMsg) tea.Cmd {
+	cv := m.conv
+	if k.Type == tea.KeyEsc {
+		cv.picking = false
+		return nil
+	}
+	s := k.String()
+	if len(s) != 1 || s[0] < '0' || s[0] > '0'+byte(len(reactions)) {
+		return nil
+	}
+	i := m.selIndex()
+	cv.picking = false
+	if i < 0 {
+		return nil
+	}
+	sel := cv.msgs[i]
+	emoji := ""
+	if s != "0" {
+		emoji = reactions[s[0]-'1']
+	}
+	for _, r := range sel.Reactions {
+		if r.Reactor == m.self() && r.Emoji == emoji {
+			emoji = "" // the same again takes it back, as WhatsApp does
+		}
+	}
+	c, target := m.c, sel.Ref
+	return m.action(cv.peer, "reaction", "", func(ctx context.Context) error {
+		_, err := c.React(ctx, target, emoji)
+		return err
+	})
+}
+
+// confirmKey: "delete for everyone?" is asked.
+func (m *model) confirmKey(k tea.KeyMsg) tea.Cmd {
+	cv := m.conv
+	switch k.String() {
+	case "y", "Y", "enter":
+		cv.confirmDelete = false
+		i := m.selIndex()
+		if i < 0 {
+			return nil
+		}
+		c, target := m.c, cv.msgs[i].Ref
+		return m.action(cv.peer, "delete", "", func(ctx context.Context) error {
+			_, err := c.DeleteForEveryone(ctx, target)
+			return err
+		})
+	case "n", "N", "esc":
+		cv.confirmDelete = false
+	}
+	return nil
+}
+
+// action runs one client call for the conversation with peer.
+func (m *model) action(peer types.AccountID, what, text string, call func(context.Context) error) tea.Cmd {
+	base := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, callTimeout)
+		defer cancel()
+		return actionMsg{peer: peer, what: what, text: text, err: call(ctx)}
+	}
+}
+
+func (m *model) onAction(msg actionMsg) tea.Cmd {
+	if msg.err == nil {
+		return nil
+	}
+	if errors.Is(msg.err, client.ErrIdentityChanged) {
+		m.changed[msg.peer] = true
+	}
+	cv := m.conv
+	if cv == nil || cv.peer != msg.peer {
+		m.notice = "the " + msg.what + " was not sent: " + msg.err.Error()
+		return nil
+	}
+	if msg.text != "" && cv.composer.value() == "" {
+		cv.composer.set(msg.text) // nothing was queued: keep the text
+	}
+	cv.err = "the " + msg.what + " was not sent: " + msg.err.Error()
+	if errors.Is(msg.err, client.ErrIdentityChanged) {
+		cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to see it first"
+	}
+	return nil
+}
+
+// selIndex is the index of the selected message in the loaded page, or -1.
+func (m *model) selIndex() int {
+	cv := m.conv
+	for i := len(cv.msgs) - 1; i >= 0; i-- {
+		if cv.msgs[i].Ref == cv.selRef {
+			return i
+		}
+	}
+	return -1
+}
+
+// selectIndex selects message i and scrolls it into view.
+func (m *model) selectIndex(i int) {
+	cv := m.conv
+	if i < 0 || i >= len(cv.msgs) {
+		cv.selecting = false
+		return
+	}
+	cv.selRef = cv.msgs[i].Ref
+	lines, starts := m.layout(cv.msgs, m.width)
+	total, rows := len(lines), m.messageRows()
+	start, end := starts[i], total
+	if i+1 < len(starts) {
+		end = starts[i+1]
+	}
+	if top := total - cv.scroll - rows; start < top {
+		cv.scroll = total - rows - start
+	}
+	if bottom := total - cv.scroll; end > bottom {
+		cv.scroll = total - end
+	}
+	cv.scroll = min(max(0, cv.scroll), max(0, total-rows))
 }

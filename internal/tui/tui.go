@@ -2,7 +2,9 @@
 // program over the client SDK with a registration screen for a new
 // profile, the chat list (unread counts, newest first, new chats by phone
 // number) and a conversation view (receipts, edits, deletes, reactions,
-// typing indicators, the identity-change banner, a composer).
+// typing indicators, the identity-change banner with the new safety
+// number, a composer, and a selection mode to react to, reply to, edit
+// or delete a message).
 //
 // The model never blocks: every client call runs in a tea.Cmd and comes
 // back as a message, and the client's event stream is forwarded into the
@@ -135,6 +137,18 @@ type (
 		at   time.Time
 	}
 	typingExpireMsg struct{}
+	// actionMsg: a reaction, reply, edit or delete was queued (or not).
+	actionMsg struct {
+		peer types.AccountID
+		what string // "reaction", "reply", "edit", "delete"
+		text string // a reply's or edit's text, to keep on failure
+		err  error
+	}
+	safetyMsg struct {
+		peer types.AccountID
+		sn   client.SafetyNumber
+		err  error
+	}
 )
 
 // convRow is one line of the chat list.
@@ -167,6 +181,26 @@ type convView struct {
 	typingSent    bool
 	typingStarted time.Time
 	lastKey       time.Time
+
+	// Selection mode (Tab): the selected message, by ref so that it
+	// survives reloads; picking an emoji or confirming a delete for it.
+	selecting     bool
+	selRef        clientstore.MessageRef
+	picking       bool
+	confirmDelete bool
+	// The composer edits or replies to this message (nil: a new one).
+	editing  *client.Message
+	replying *client.Message
+	// The safety-number panel of a changed identity (nil: closed).
+	safety *safetyPanel
+}
+
+// safetyPanel shows the new safety number before the change is
+// acknowledged.
+type safetyPanel struct {
+	loading bool
+	sn      client.SafetyNumber
+	err     error
 }
 
 type model struct {
@@ -292,6 +326,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		cv.msgs, cv.loaded = msg.msgs, true
+		if cv.selecting && m.selIndex() < 0 {
+			m.selectIndex(len(cv.msgs) - 1) // the selected message went (deleted for me, expired)
+		}
 		return m, nil
 	case codeRequestedMsg:
 		m.reg.busy = false
@@ -344,8 +381,15 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			cv.err = "not sent: " + msg.err.Error()
 			if errors.Is(msg.err, client.ErrIdentityChanged) {
-				cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to acknowledge first"
+				cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to see it first"
 			}
+		}
+		return m, nil
+	case actionMsg:
+		return m, m.onAction(msg)
+	case safetyMsg:
+		if cv := m.conv; cv != nil && cv.peer == msg.peer && cv.safety != nil {
+			cv.safety.loading, cv.safety.sn, cv.safety.err = false, msg.sn, msg.err
 		}
 		return m, nil
 	case ackMsg:
@@ -355,7 +399,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		delete(m.changed, msg.peer)
 		if m.conv != nil && m.conv.peer == msg.peer {
-			m.conv.err = ""
+			m.conv.err, m.conv.safety = "", nil
 		}
 		return m, m.loadList()
 	case readMsg:
@@ -421,7 +465,7 @@ func (m *model) onEvent(ev client.Event) tea.Cmd {
 	case client.UndecryptableEvent:
 		m.notice = "a message from " + m.name(e.From.Account) + " could not be decrypted"
 		return nil
-	case client.UpdateEvent, client.ReceiptEvent, client.SentEvent:
+	case client.UpdateEvent, client.ReceiptEvent, client.SentEvent, client.ContactEvent:
 	default:
 		return nil
 	}
@@ -448,22 +492,13 @@ func (m *model) loadList() tea.Cmd {
 		ctx, cancel := context.WithTimeout(base, callTimeout)
 		defer cancel()
 		out := listMsg{gen: gen, contacts: map[types.AccountID]clientstore.Contact{}, changed: map[types.AccountID]bool{}}
-		convs, err := c.Conversations(ctx)
+		chats, err := c.Chats(ctx) // with each chat's newest message: no query per chat
 		if err != nil {
 			out.err = err
 			return out
 		}
-		for _, cv := range convs {
-			row := convRow{conv: cv}
-			last, err := c.Messages(ctx, cv.Peer, 0, 1)
-			if err != nil {
-				out.err = err
-				return out
-			}
-			if len(last) > 0 {
-				row.last = &last[0]
-			}
-			out.rows = append(out.rows, row)
+		for _, ch := range chats {
+			out.rows = append(out.rows, convRow{conv: ch.Conversation, last: ch.Last})
 		}
 		cts, err := c.Store().Contacts(ctx)
 		if err != nil {
@@ -530,25 +565,36 @@ func (m *model) open(peer types.AccountID) tea.Cmd {
 	return tea.Batch(m.loadConv(), m.markRead(peer), m.loadList())
 }
 
-// name is how an account is shown: the contact's name, else its number.
+// name is how an account is shown: the name the user gave the contact;
+// else its number (confirmed by the directory) with the name the contact
+// chose as "~name", as WhatsApp does; else that name with the start of
+// the account id, as the number is not known.
 func (m *model) name(a types.AccountID) string {
 	if a.IsZero() {
 		return "your devices"
 	}
 	ct, ok := m.contacts[a]
+	profile := ""
+	if p := clean(strings.TrimSpace(ct.ProfileName), false); ok && p != "" {
+		profile = "~" + p
+	}
 	switch {
 	case ok && strings.TrimSpace(ct.Name) != "":
 		return clean(ct.Name, false)
+	case ok && ct.Phone != "" && profile != "":
+		return ct.Phone + " " + profile
 	case ok && ct.Phone != "":
 		return ct.Phone
+	case profile != "":
+		return profile + " (" + a.String()[:8] + ")"
 	}
 	return "unknown contact " + a.String()[:8]
 }
 
-// title adds the number to a named contact.
+// title adds the number to a contact the user named.
 func (m *model) title(a types.AccountID) string {
 	n := m.name(a)
-	if ct, ok := m.contacts[a]; ok && ct.Phone != "" && n != ct.Phone {
+	if ct, ok := m.contacts[a]; ok && ct.Phone != "" && !strings.Contains(n, ct.Phone) {
 		return n + " (" + ct.Phone + ")"
 	}
 	return n

@@ -281,10 +281,35 @@ func (m *model) convHeader() []string {
 	}
 	lines := []string{title}
 	if m.changed[cv.peer] {
-		text := "⚠ " + m.name(cv.peer) + "'s safety number changed (a new phone, a reinstall, or someone in between). Sending is blocked: press Ctrl+O to acknowledge."
+		text := "⚠ " + m.name(cv.peer) + "'s safety number changed (a new phone, a reinstall, or someone in between). Sending is blocked: press Ctrl+O to see the new safety number and acknowledge it."
 		for _, l := range wrap(text, max(m.width, 20)) {
 			lines = append(lines, m.st.banner.Render(l))
 		}
+	}
+	if p := cv.safety; p != nil {
+		lines = append(lines, m.safetyLines(p)...)
+	}
+	return lines
+}
+
+// safetyLines is the safety-number panel: 12 groups of five digits in
+// three rows, to compare with the peer's screen before acknowledging.
+func (m *model) safetyLines(p *safetyPanel) []string {
+	w := max(m.width, 20)
+	switch {
+	case p.loading:
+		return []string{m.st.dim.Render("computing the safety number…")}
+	case p.err != nil:
+		return wrap(m.st.errText.Render("cannot show the safety number: "+p.err.Error()+"; Enter acknowledges anyway"), w)
+	}
+	who := m.name(m.conv.peer)
+	lines := wrap("Your new safety number with "+who+". Compare it with the one on "+who+"'s phone, in person or over a call you trust:", w)
+	var g []string // from Digits, so any 60 digits show the same way
+	for d := p.sn.Digits; len(d) >= 5; d = d[5:] {
+		g = append(g, d[:5])
+	}
+	for i := 0; i+4 <= len(g); i += 4 {
+		lines = append(lines, "    "+m.st.bold.Render(strings.Join(g[i:i+4], " ")))
 	}
 	return lines
 }
@@ -292,16 +317,45 @@ func (m *model) convHeader() []string {
 func (m *model) convFooter() []string {
 	cv := m.conv
 	lines := []string{m.st.dim.Render(strings.Repeat("─", max(m.width, 20)))}
-	lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), true, m.st.cursor.Render, m.st.dim.Render("type a message")))
+	h := helpConv
+	switch {
+	case cv.safety != nil:
+		h = helpSafety
+	case m.changed[cv.peer]:
+		h = helpConvChanged
+	case cv.picking:
+		var opts []string
+		for i, e := range reactions {
+			opts = append(opts, fmt.Sprintf("%d %s", i+1, e))
+		}
+		lines = append(lines, "React with: "+strings.Join(opts, "  ")+"  0 take back")
+		h = helpPick
+	case cv.confirmDelete:
+		lines = append(lines, m.st.errText.Render("Delete this message for everyone? y/n"))
+		h = helpConfirm
+	case cv.selecting:
+		h = helpSelect
+	case cv.editing != nil:
+		lines = append(lines, m.st.dim.Render("✎ editing your message: "+excerptLine(m.bodyText(*cv.editing, false), m.width-26)))
+		h = helpEdit
+	case cv.replying != nil:
+		who := m.name(cv.replying.Peer)
+		if cv.replying.Outgoing {
+			who = "You"
+		}
+		lines = append(lines, m.st.dim.Render("↪ replying to "+who+": "+excerptLine(m.bodyText(*cv.replying, false), m.width-20)))
+		h = helpReply
+	}
+	lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), !cv.selecting && !cv.picking && !cv.confirmDelete && cv.safety == nil,
+		m.st.cursor.Render, m.st.dim.Render("type a message")))
 	for _, l := range wrap(cv.err, max(m.width, 20)) {
 		lines = append(lines, m.st.errText.Render(l))
 	}
-	h := helpConv
-	if m.changed[cv.peer] {
-		h = helpConvChanged
-	}
 	return append(lines, m.statusLine(), m.help(h))
 }
+
+// excerptLine cuts s to w cells.
+func excerptLine(s string, w int) string { return ansi.Truncate(s, max(w, 10), "…") }
 
 // messageRows is how many lines the messages get.
 func (m *model) messageRows() int {
@@ -319,6 +373,16 @@ func (m *model) convView() []string {
 		body = []string{m.st.dim.Render("No messages yet. Say hello!")}
 	default:
 		body = m.messageLines(cv.msgs, m.width)
+		if cv.selecting {
+			if i := m.selIndex(); i >= 0 {
+				_, starts := m.layout(cv.msgs, m.width)
+				at := starts[i]
+				if cv.msgs[i].Quote != nil && !cv.msgs[i].Deleted {
+					at++ // the message's own line, below the quote
+				}
+				body[at] = "▸ " + m.st.selected.Render(ansi.Strip(body[at]))
+			}
+		}
 	}
 	cv.scroll = min(cv.scroll, max(0, len(body)-rows))
 	end := len(body) - cv.scroll
@@ -344,10 +408,16 @@ func wrap(s string, w int) []string {
 
 // messageLines lays out the messages for width w, one or more lines each.
 func (m *model) messageLines(msgs []client.Message, w int) []string {
+	lines, _ := m.layout(msgs, w)
+	return lines
+}
+
+// layout is messageLines, and the index of each message's first line.
+func (m *model) layout(msgs []client.Message, w int) (out []string, starts []int) {
 	w = max(w, 20)
-	var out []string
 	now := m.now()
 	for _, msg := range msgs {
+		starts = append(starts, len(out))
 		who := m.st.peer.Render(m.name(msg.Peer))
 		if msg.Outgoing {
 			who = m.st.you.Render("You")
@@ -388,5 +458,5 @@ func (m *model) messageLines(msgs []client.Message, w int) []string {
 			out = append(out, "      ["+strings.Join(rs, ", ")+"]")
 		}
 	}
-	return out
+	return out, starts
 }
