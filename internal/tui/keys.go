@@ -376,7 +376,7 @@ func (m *model) pickKey(k tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	i := m.selIndex()
-	cv.picking = false
+	cv.picking, cv.selecting = false, false // done with this message
 	if i < 0 {
 		return nil
 	}
@@ -402,7 +402,7 @@ func (m *model) confirmKey(k tea.KeyMsg) tea.Cmd {
 	cv := m.conv
 	switch k.String() {
 	case "y", "Y", "enter":
-		cv.confirmDelete = false
+		cv.confirmDelete, cv.selecting = false, false
 		i := m.selIndex()
 		if i < 0 {
 			return nil
