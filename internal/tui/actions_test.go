@@ -172,3 +172,29 @@ func TestSenderShownByProfile(t *testing.T) {
 		t.Fatalf("the impostor's chat shows Bob's number: %q", l)
 	}
 }
+
+// TestSetProfileName: p on the chat list sets the name others see; the
+// status line shows it, and Bob sees it with Alice's next message.
+func TestSetProfileName(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ac, aphone := registered(t, srv)
+	bc, _ := registered(t, srv)
+	if err := bc.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	alice := startTUI(t, "alice", ac, srv.URL)
+	alice.waitText("No chats yet", "● connected")
+	alice.key("p")
+	alice.waitText("Your profile name:", helpProfile)
+	alice.typeText("Alice\x1b")
+	alice.press(tea.KeyEnter)
+	alice.waitText("you are " + aphone + " ~Alice")
+	if ac.ProfileName() != "Alice" {
+		t.Fatalf("profile name = %q", ac.ProfileName())
+	}
+	if _, err := ac.SendText(ctxT(t), bc.Account().ID, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	bob := startTUI(t, "bob", bc, srv.URL)
+	bob.waitLine(aphone+" ~Alice", "1 unread")
+}

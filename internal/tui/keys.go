@@ -16,7 +16,8 @@ import (
 const (
 	helpRegister     = "Tab/↑/↓ field · Enter request code · Ctrl+C quit"
 	helpRegisterCode = "Enter register · Esc change number · Ctrl+C quit"
-	helpList         = "↑/↓/Tab select · Enter open · n new chat · Ctrl+C quit"
+	helpList         = "↑/↓/Tab select · Enter open · n new chat · p profile name · Ctrl+C quit"
+	helpProfile      = "type the name others see with your number · Enter save · Esc back"
 	helpNewChat      = "type a phone number · Enter start chat · Esc back · Ctrl+C quit"
 	helpConv         = "Enter send · Tab select · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
 	helpConvChanged  = "Ctrl+O show the new safety number · Esc back · Ctrl+C quit"
@@ -109,7 +110,27 @@ func (m *model) listKey(k tea.KeyMsg) tea.Cmd {
 	case "n", "ctrl+n":
 		m.screen, m.newChatErr = screenNewChat, ""
 		m.newChat.set("")
+	case "p":
+		m.screen, m.profileErr = screenProfile, ""
+		m.profile.set(m.c.ProfileName())
 	}
+	return nil
+}
+
+func (m *model) profileKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEsc:
+		m.screen = screenList
+		return nil
+	case tea.KeyEnter:
+		name, c, base := m.profile.value(), m.c, m.ctx
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(base, callTimeout)
+			defer cancel()
+			return profileMsg{err: c.SetProfileName(ctx, name)}
+		}
+	}
+	m.profile.handle(k)
 	return nil
 }
 

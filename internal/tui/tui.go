@@ -97,6 +97,7 @@ const (
 	screenList
 	screenNewChat
 	screenConv
+	screenProfile
 )
 
 // Messages coming back into Update.
@@ -144,7 +145,8 @@ type (
 		text string // a reply's or edit's text, to keep on failure
 		err  error
 	}
-	safetyMsg struct {
+	profileMsg struct{ err error }
+	safetyMsg  struct {
 		peer types.AccountID
 		sn   client.SafetyNumber
 		err  error
@@ -229,6 +231,8 @@ type model struct {
 	contacts    map[types.AccountID]clientstore.Contact
 	newChat     lineInput
 	newChatErr  string
+	profile     lineInput // the profile name being edited (screenProfile)
+	profileErr  string
 	lookingUp   bool
 
 	conv     *convView
@@ -243,7 +247,7 @@ func newModel(ctx context.Context, c *client.Client, serverURL string, st styles
 		contacts: map[types.AccountID]clientstore.Contact{},
 		typing:   map[types.AccountID]time.Time{}, changed: map[types.AccountID]bool{}}
 	m.reg.server.set(serverURL)
-	m.reg.phone.limit, m.reg.code.limit, m.newChat.limit = 20, 20, 20
+	m.reg.phone.limit, m.reg.code.limit, m.newChat.limit, m.profile.limit = 20, 20, 20, 64
 	if c.Account().ID.IsZero() {
 		m.screen = screenRegister
 		if serverURL != "" {
@@ -285,6 +289,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.listKey(msg)
 		case screenNewChat:
 			return m, m.newChatKey(msg)
+		case screenProfile:
+			return m, m.profileKey(msg)
 		case screenConv:
 			return m, m.convKey(msg)
 		}
@@ -387,6 +393,15 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case actionMsg:
 		return m, m.onAction(msg)
+	case profileMsg:
+		if msg.err != nil {
+			m.profileErr = "not saved: " + msg.err.Error()
+			return m, nil
+		}
+		if m.screen == screenProfile {
+			m.screen = screenList
+		}
+		return m, nil
 	case safetyMsg:
 		if cv := m.conv; cv != nil && cv.peer == msg.peer && cv.safety != nil {
 			cv.safety.loading, cv.safety.sn, cv.safety.err = false, msg.sn, msg.err

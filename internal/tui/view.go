@@ -25,7 +25,7 @@ func (m *model) View() string {
 	switch m.screen {
 	case screenRegister:
 		lines = m.registerView()
-	case screenList, screenNewChat:
+	case screenList, screenNewChat, screenProfile:
 		lines = m.listView()
 	case screenConv:
 		lines = m.convView()
@@ -76,7 +76,11 @@ func (m *model) statusLine() string {
 		s += ", retrying"
 	}
 	if a := m.c.Account(); a.Phone != "" {
-		s += m.st.dim.Render(" · you are " + a.Phone)
+		you := a.Phone
+		if a.ProfileName != "" {
+			you += " ~" + clean(a.ProfileName, false)
+		}
+		s += m.st.dim.Render(" · you are " + you)
 	}
 	if m.notice != "" {
 		s += " · " + m.st.errText.Render(m.notice)
@@ -134,9 +138,18 @@ func (m *model) listView() []string {
 			footer = append(footer, m.st.errText.Render(m.newChatErr))
 		}
 	}
+	if m.screen == screenProfile {
+		footer = append(footer, "", "Your profile name: "+m.profile.view(max(m.width-21, 10), true, m.st.cursor.Render, m.st.dim.Render("e.g. Alice")))
+		if m.profileErr != "" {
+			footer = append(footer, m.st.errText.Render(m.profileErr))
+		}
+	}
 	help := helpList
-	if m.screen == screenNewChat {
+	switch m.screen {
+	case screenNewChat:
 		help = helpNewChat
+	case screenProfile:
+		help = helpProfile
 	}
 	footer = append(footer, m.statusLine(), m.help(help))
 
