@@ -249,9 +249,12 @@ func serverURL(s string) (string, error) {
 // fails when the first attempt fails (the server is down or refuses the
 // device) rather than retrying for ever: a command that a script runs
 // should say so at once.
-func connect(ctx context.Context, c *client.Client, timeout time.Duration) error {
+// connect starts c's connection and waits until it is up. It returns the
+// other events that came meanwhile (messages a fast server already pushed),
+// for a caller that prints them; the rest are dropped.
+func connect(ctx context.Context, c *client.Client, timeout time.Duration) ([]client.Event, error) {
 	if err := c.Connect(); err != nil {
-		return err
+		return nil, err
 	}
 	var deadline <-chan time.Time
 	if timeout > 0 {
@@ -259,24 +262,26 @@ func connect(ctx context.Context, c *client.Client, timeout time.Duration) error
 		defer t.Stop()
 		deadline = t.C
 	}
+	var early []client.Event
 	for {
 		select {
 		case ev, ok := <-c.Events():
 			if !ok {
-				return client.ErrClosed
+				return early, client.ErrClosed
 			}
-			if ce, ok := ev.(client.ConnectionEvent); ok {
-				switch {
-				case ce.State == client.Connected:
-					return nil
-				case ce.State == client.Disconnected && ce.Err != nil:
-					return connectError(c, ce.Err)
-				}
+			ce, ok := ev.(client.ConnectionEvent)
+			switch {
+			case !ok:
+				early = append(early, ev)
+			case ce.State == client.Connected:
+				return append(early, ev), nil
+			case ce.State == client.Disconnected && ce.Err != nil:
+				return early, connectError(c, ce.Err)
 			}
 		case <-deadline:
-			return fmt.Errorf("cannot reach the server at %s within %v", c.Account().ServerURL, timeout)
+			return early, fmt.Errorf("cannot reach the server at %s within %v", c.Account().ServerURL, timeout)
 		case <-ctx.Done():
-			return ctx.Err()
+			return early, ctx.Err()
 		}
 	}
 }

@@ -68,8 +68,15 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 	if err := p.loadCursor(); err != nil {
 		return e.fail("recv", err)
 	}
+	// What other commands received (send, too, receives while it is
+	// connected) is printed before connecting: once connected, the receive
+	// loop stores messages before it has checked their senders' numbers, and
+	// announces them only after, so new messages are printed from its events.
+	if err := p.backlog(ctx); err != nil {
+		return e.fail("recv", err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = connect(cctx, c, 0)
+	early, err := connect(cctx, c, 0)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -77,10 +84,6 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 		}
 		return e.fail("recv", connectTimeout(c, err, 30*time.Second))
 	}
-	if err := p.backlog(ctx); err != nil {
-		return e.fail("recv", err)
-	}
-
 	idle := time.NewTimer(max(*timeout, time.Second))
 	if *timeout == 0 {
 		idle.Stop()
@@ -88,31 +91,40 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 	defer idle.Stop()
 	synced := false
 	status := exitOK
+	// handle prints one event; it reports false when recv must stop.
+	handle := func(ev client.Event) bool {
+		if ce, ok := ev.(client.ConnectionEvent); ok {
+			if ce.Synced {
+				synced = true
+			}
+			if errors.Is(ce.Err, client.ErrDeviceGone) || errors.Is(ce.Err, client.ErrReplaced) {
+				status = e.fail("recv", connectError(c, ce.Err))
+				return false
+			}
+			if ce.State != client.Connected {
+				synced = false
+			}
+		}
+		if err := p.event(ctx, ev); err != nil {
+			status = e.fail("recv", err)
+			return false
+		}
+		if *timeout > 0 {
+			idle.Reset(*timeout)
+		}
+		return true
+	}
+	for _, ev := range early {
+		if !handle(ev) {
+			return status
+		}
+	}
 loop:
 	for {
 		select {
 		case ev, ok := <-c.Events():
-			if !ok {
+			if !ok || !handle(ev) {
 				break loop
-			}
-			if ce, ok := ev.(client.ConnectionEvent); ok {
-				if ce.Synced {
-					synced = true
-				}
-				if errors.Is(ce.Err, client.ErrDeviceGone) || errors.Is(ce.Err, client.ErrReplaced) {
-					status = e.fail("recv", connectError(c, ce.Err))
-					break loop
-				}
-				if ce.State != client.Connected {
-					synced = false
-				}
-			}
-			if err := p.event(ctx, ev); err != nil {
-				status = e.fail("recv", err)
-				break loop
-			}
-			if *timeout > 0 {
-				idle.Reset(*timeout)
 			}
 		case <-idle.C:
 			if synced {

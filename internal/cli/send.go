@@ -65,7 +65,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return e.fail("send", err)
 	}
 	defer c.Close()
-	if err := connect(ctx, c, 0); err != nil {
+	if _, err := connect(ctx, c, 0); err != nil {
 		return e.fail("send", connectTimeout(c, err, *timeout))
 	}
 	peer, phone, err := resolvePeer(ctx, c, *to)
