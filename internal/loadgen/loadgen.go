@@ -162,7 +162,9 @@ func (c *Config) defaults() error {
 		c.ProgressEvery = time.Second
 	}
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)) }
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...))
+	}
 	switch c.Mix {
 	case MixChat, MixIdle, MixChurn:
 	default:
