@@ -34,6 +34,7 @@ var commands = []*command{
 	safetyNumberCmd,
 	chatCmd,
 	serveCmd,
+	benchCmd,
 	configCmd,
 	versionCmd,
 	helpCmd,

@@ -809,3 +809,7 @@ func (r *run) progress(ctx context.Context) func() {
 	var once sync.Once
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
+
+// Check reports every problem with the configuration, as Run would, without
+// running anything. The URL is checked by CheckTarget.
+func (c Config) Check() error { return c.defaults() }
