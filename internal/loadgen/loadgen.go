@@ -600,9 +600,11 @@ func (r *run) traffic(ctx context.Context) {
 	start := time.Now()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	total := int64(r.cfg.Rate * r.cfg.Duration.Seconds())
 loop:
-	for {
-		due := int64(r.cfg.Rate * time.Since(start).Seconds())
+	for ctx.Err() == nil {
+		// Never more than rate × duration, however late the last tick.
+		due := min(int64(r.cfg.Rate*time.Since(start).Seconds()), total)
 		for r.sent.Load() < due {
 			from, to, s := r.pick(rng)
 			if s == nil {
