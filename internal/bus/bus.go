@@ -3,7 +3,8 @@
 // very code a cluster runs; with a URL it joins the operator's NATS cluster.
 //
 // Only ephemeral signals and delivery notices travel here: everything a
-// device must not lose is in the store before it is published.
+// device must not lose is in the store before it is published, and notices
+// lost while NATS was away are made good from the store on reconnection.
 package bus
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -34,6 +36,9 @@ type Bus struct {
 	nc  *nats.Conn
 	srv *natsserver.Server
 	log *slog.Logger
+
+	mu          sync.Mutex
+	onReconnect []func()
 }
 
 // Open connects to cfg.URL, or starts an in-process server when it is empty.
@@ -51,7 +56,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 				log.Warn("bus disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
+			// A round trip, so the server has our subscriptions before we
+			// look for what was published without them.
+			if err := nc.FlushTimeout(5 * time.Second); err != nil {
+				log.Warn("bus flush after reconnect", "err", err)
+			}
+			b.mu.Lock()
+			fns := append([]func(){}, b.onReconnect...)
+			b.mu.Unlock()
+			for _, fn := range fns {
+				fn()
+			}
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""
 			if sub != nil {
@@ -97,6 +115,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	}
 	b.nc = nc
 	return b, nil
+}
+
+// OnReconnect registers fn to run each time the connection is back after
+// NATS went away, once this node's subscriptions are restored. Whatever was
+// published while the connection was down, by this node or by others
+// before theirs were back, may be lost: fn is where a node looks in the
+// store for what it missed.
+func (b *Bus) OnReconnect(fn func()) {
+	b.mu.Lock()
+	b.onReconnect = append(b.onReconnect, fn)
+	b.mu.Unlock()
 }
 
 // Embedded reports whether the bus runs its own in-process server.

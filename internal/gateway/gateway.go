@@ -103,7 +103,20 @@ func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{Deps: d, cfg: cfg, conns: make(map[*conn]struct{})}
 	s.hub = newHub(d.Bus, d.Log, d.Metrics)
+	d.Bus.OnReconnect(s.rescanAll)
 	return s
+}
+
+// rescanAll makes every connection look in the store for envelopes whose
+// bus notices it may have missed while the bus was down: they were stored
+// before being published, so a rescan after resubscribing finds them all.
+func (s *Server) rescanAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.overflow.Store(true)
+		c.nudge()
+	}
 }
 
 // ServeHTTP upgrades the request to a WebSocket and serves it.
