@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/parley-im/parley/internal/account"
 	"github.com/parley-im/parley/internal/mailbox"
@@ -71,6 +72,24 @@ func toWire(err error, log *slog.Logger, ref string) *wirepb.Error {
 	}
 	log.Error("request failed", "ref", ref, "err", err)
 	return wireErr(wirepb.ErrorCode_ERROR_CODE_INTERNAL, "internal error (ref "+ref+")")
+}
+
+// wireError is toWire for request id of c. An error without a wire meaning
+// while the store does not answer is the store's outage, not a bug of
+// ours: the client is told UNAVAILABLE, to retry (on another node, if it
+// likes), rather than INTERNAL.
+func (c *conn) wireError(err error, id uint64) *wirepb.Error {
+	ref := c.ref(id)
+	e := toWire(err, c.s.Log, ref)
+	if e.Code != wirepb.ErrorCode_ERROR_CODE_INTERNAL {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if c.s.Store.Ping(ctx) != nil {
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_UNAVAILABLE, "the server's database is unavailable; retry (ref "+ref+")")
+	}
+	return e
 }
 
 func u32s(ds []types.DeviceID) []uint32 {

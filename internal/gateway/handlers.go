@@ -134,7 +134,7 @@ func (c *conn) dispatch(f *wirepb.ClientFrame) bool {
 			return
 		}
 		if err != nil {
-			c.reply(f.Id, nil, toWire(err, c.s.Log, c.ref(f.Id)))
+			c.reply(f.Id, nil, c.wireError(err, f.Id))
 			return
 		}
 		c.reply(f.Id, res, nil)
@@ -159,7 +159,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	}
 	addr := types.Address{Account: acct, Device: types.DeviceID(a.DeviceId)}
 	if _, err := c.s.Accounts.Authenticate(c.ctx, addr, c.challenge, a.Signature); err != nil {
-		c.reply(id, nil, toWire(err, c.s.Log, c.ref(id)))
+		c.reply(id, nil, c.wireError(err, id))
 		if errors.Is(err, account.ErrAuthFailed) {
 			c.authFails++
 			if c.authFails >= maxAuthFailures {
@@ -173,7 +173,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	c.authedAt = time.Now().UnixNano()
 	for _, subj := range deviceSubjects(addr) {
 		if err := c.s.hub.join(subj, c); err != nil {
-			c.reply(id, nil, toWire(err, c.s.Log, c.ref(id)))
+			c.reply(id, nil, c.wireError(err, id))
 			c.close(1011, "temporarily unavailable")
 			return false
 		}
@@ -223,7 +223,7 @@ func (c *conn) send(id uint64, m *wirepb.Send) {
 		wait, err = c.s.Mailbox.Submit(c.ctx, c.addr, msg)
 	}
 	if err != nil {
-		c.reply(id, nil, toWire(err, c.s.Log, c.ref(id)))
+		c.reply(id, nil, c.wireError(err, id))
 		c.requests.Done()
 		return
 	}
@@ -231,7 +231,7 @@ func (c *conn) send(id uint64, m *wirepb.Send) {
 		defer c.requests.Done()
 		dup, err := wait()
 		if err != nil {
-			c.reply(id, nil, toWire(err, c.s.Log, c.ref(id)))
+			c.reply(id, nil, c.wireError(err, id))
 			return
 		}
 		c.reply(id, &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
