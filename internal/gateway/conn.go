@@ -280,6 +280,9 @@ func (c *conn) onEvent(ev *buspb.Event) {
 			c.s.Metrics.BusDropped.Inc()
 			c.nudge()
 		}
+	case *buspb.Event_Rescan:
+		c.overflow.Store(true)
+		c.nudge()
 	case *buspb.Event_Kick:
 		if b.Kick.KeepConn == c.id {
 			return

@@ -302,7 +302,19 @@ func (s *Service) commit(batch []*store.Append) error {
 	}
 	n := 0
 	for _, a := range batch {
-		if a.Err != nil || a.Duplicate {
+		if a.Duplicate {
+			// A resend of a message stored before. The first attempt may
+			// have been committed and still reported as failed (the
+			// database died between its commit and its answer), in which
+			// case nothing was published: the destination devices look in
+			// their mailboxes rather than wait for their next connection.
+			for i := range a.Envelopes {
+				e := &a.Envelopes[i]
+				s.publishEvent(types.Address{Account: e.Account, Device: e.Device}, &buspb.Event{Body: &buspb.Event_Rescan{Rescan: &buspb.Rescan{}}})
+			}
+			continue
+		}
+		if a.Err != nil {
 			continue
 		}
 		for i := range a.Envelopes {
@@ -321,7 +333,11 @@ func (s *Service) commit(batch []*store.Append) error {
 // notice delays nothing for long: the device drains its mailbox whenever it
 // connects, and stored envelopes wait there.
 func (s *Service) publish(to types.Address, e *wirepb.Envelope) {
-	data, err := proto.Marshal(&buspb.Event{Body: &buspb.Event_Deliver{Deliver: e}})
+	s.publishEvent(to, &buspb.Event{Body: &buspb.Event_Deliver{Deliver: e}})
+}
+
+func (s *Service) publishEvent(to types.Address, ev *buspb.Event) {
+	data, err := proto.Marshal(ev)
 	if err == nil {
 		err = s.pub.Publish(bus.DeviceSubject(to), data)
 	}

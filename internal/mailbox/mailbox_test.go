@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/parley-im/parley/internal/bus"
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/store/sqlstore"
+	"github.com/parley-im/parley/proto/buspb"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
 )
@@ -173,3 +176,65 @@ func TestExpiry(t *testing.T) {
 
 // The bus must satisfy Publisher.
 var _ Publisher = (*bus.Bus)(nil)
+
+type publishLog struct {
+	mu   sync.Mutex
+	subj []string
+	evs  []*buspb.Event
+}
+
+func (p *publishLog) Publish(subject string, data []byte) error {
+	ev := new(buspb.Event)
+	if err := proto.Unmarshal(data, ev); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.subj, p.evs = append(p.subj, subject), append(p.evs, ev)
+	p.mu.Unlock()
+	return nil
+}
+
+// TestResendRescans: a send committed without its notice being published
+// (the database died between the commit and its answer, so the sender was
+// told it failed) is sent again with the same id. The resend is a
+// duplicate, and the destination device is told to look in its mailbox,
+// where the first attempt's envelope waits: otherwise a device that stays
+// connected would not see it before it reconnects.
+func TestResendRescans(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pub := &publishLog{}
+	m := New(st, pub, Config{}, Metrics{}, slog.New(slog.DiscardHandler))
+	defer m.Close()
+	sender, dest := types.NewAccountID(), types.NewAccountID()
+	for _, a := range []types.AccountID{sender, dest} {
+		if err := st.CreateAccount(ctx, store.Account{ID: a, Phone: "+1555" + a.String()[:7], CreatedAt: time.Now()},
+			store.Device{Account: a, ID: 1, AuthKey: make([]byte, 32), IdentityKey: make([]byte, 33), RegistrationID: 1}, store.PreKeySet{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from, to := types.Address{Account: sender, Device: 1}, types.Address{Account: dest, Device: 1}
+	mid := types.NewMessageID()
+	now := time.Now()
+	// The first attempt, committed behind the mailbox's back.
+	first := &store.Append{Sender: from, MessageID: mid, Destination: dest, Envelopes: []store.Envelope{{
+		Account: dest, Device: 1, MessageID: mid, Sender: from, Type: 1, Content: []byte("hi"),
+		ClientTime: now, ServerTime: now, ExpiresAt: now.Add(time.Hour)}}}
+	if err := st.Append(ctx, []*store.Append{first}, 100, time.Hour, now); err != nil || first.Err != nil {
+		t.Fatal(err, first.Err)
+	}
+	dup, err := m.Send(ctx, from, Outgoing{MessageID: mid, Destination: dest,
+		Envelopes: []OutEnvelope{{Device: 1, Type: 1, Content: []byte("hi")}}})
+	if err != nil || !dup {
+		t.Fatalf("resend: duplicate %v, err %v; want a duplicate", dup, err)
+	}
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	if len(pub.evs) != 1 || pub.subj[0] != bus.DeviceSubject(to) || pub.evs[0].GetRescan() == nil {
+		t.Fatalf("published %v on %v; want one rescan for %s", pub.evs, pub.subj, to)
+	}
+}

@@ -88,6 +88,7 @@ type Event struct {
 	//	*Event_Presence
 	//	*Event_Provision
 	//	*Event_PrivacyChanged
+	//	*Event_Rescan
 	Body          isEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -193,6 +194,15 @@ func (x *Event) GetPrivacyChanged() *PrivacyChanged {
 	return nil
 }
 
+func (x *Event) GetRescan() *Rescan {
+	if x != nil {
+		if x, ok := x.Body.(*Event_Rescan); ok {
+			return x.Rescan
+		}
+	}
+	return nil
+}
+
 type isEvent_Body interface {
 	isEvent_Body()
 }
@@ -228,6 +238,12 @@ type Event_PrivacyChanged struct {
 	PrivacyChanged *PrivacyChanged `protobuf:"bytes,7,opt,name=privacy_changed,json=privacyChanged,proto3,oneof"`
 }
 
+type Event_Rescan struct {
+	// The device should look in its mailbox: something may be stored for it
+	// whose deliver notice was never published.
+	Rescan *Rescan `protobuf:"bytes,8,opt,name=rescan,proto3,oneof"`
+}
+
 func (*Event_Deliver) isEvent_Body() {}
 
 func (*Event_Kick) isEvent_Body() {}
@@ -241,6 +257,8 @@ func (*Event_Presence) isEvent_Body() {}
 func (*Event_Provision) isEvent_Body() {}
 
 func (*Event_PrivacyChanged) isEvent_Body() {}
+
+func (*Event_Rescan) isEvent_Body() {}
 
 type Kick struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -305,6 +323,42 @@ func (x *Kick) GetAuthenticatedNs() int64 {
 	return 0
 }
 
+type Rescan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rescan) Reset() {
+	*x = Rescan{}
+	mi := &file_bus_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rescan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rescan) ProtoMessage() {}
+
+func (x *Rescan) ProtoReflect() protoreflect.Message {
+	mi := &file_bus_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rescan.ProtoReflect.Descriptor instead.
+func (*Rescan) Descriptor() ([]byte, []int) {
+	return file_bus_proto_rawDescGZIP(), []int{2}
+}
+
 type PrivacyChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
@@ -314,7 +368,7 @@ type PrivacyChanged struct {
 
 func (x *PrivacyChanged) Reset() {
 	*x = PrivacyChanged{}
-	mi := &file_bus_proto_msgTypes[2]
+	mi := &file_bus_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +380,7 @@ func (x *PrivacyChanged) String() string {
 func (*PrivacyChanged) ProtoMessage() {}
 
 func (x *PrivacyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_bus_proto_msgTypes[2]
+	mi := &file_bus_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +393,7 @@ func (x *PrivacyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyChanged.ProtoReflect.Descriptor instead.
 func (*PrivacyChanged) Descriptor() ([]byte, []int) {
-	return file_bus_proto_rawDescGZIP(), []int{2}
+	return file_bus_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PrivacyChanged) GetAccount() []byte {
@@ -354,7 +408,7 @@ var File_bus_proto protoreflect.FileDescriptor
 const file_bus_proto_rawDesc = "" +
 	"\n" +
 	"\tbus.proto\x12\rparley.bus.v1\x1a\n" +
-	"wire.proto\"\xaf\x03\n" +
+	"wire.proto\"\xe0\x03\n" +
 	"\x05Event\x124\n" +
 	"\adeliver\x18\x01 \x01(\v2\x18.parley.wire.v1.EnvelopeH\x00R\adeliver\x12)\n" +
 	"\x04kick\x18\x02 \x01(\v2\x13.parley.bus.v1.KickH\x00R\x04kick\x12=\n" +
@@ -363,12 +417,14 @@ const file_bus_proto_rawDesc = "" +
 	"\x06typing\x18\x04 \x01(\v2\x1b.parley.wire.v1.TypingEventH\x00R\x06typing\x12;\n" +
 	"\bpresence\x18\x05 \x01(\v2\x1d.parley.wire.v1.PresenceEventH\x00R\bpresence\x12@\n" +
 	"\tprovision\x18\x06 \x01(\v2 .parley.wire.v1.ProvisionMessageH\x00R\tprovision\x12H\n" +
-	"\x0fprivacy_changed\x18\a \x01(\v2\x1d.parley.bus.v1.PrivacyChangedH\x00R\x0eprivacyChangedB\x06\n" +
+	"\x0fprivacy_changed\x18\a \x01(\v2\x1d.parley.bus.v1.PrivacyChangedH\x00R\x0eprivacyChanged\x12/\n" +
+	"\x06rescan\x18\b \x01(\v2\x15.parley.bus.v1.RescanH\x00R\x06rescanB\x06\n" +
 	"\x04body\"\x81\x01\n" +
 	"\x04Kick\x12\x1b\n" +
 	"\tkeep_conn\x18\x01 \x01(\tR\bkeepConn\x121\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x19.parley.bus.v1.KickReasonR\x06reason\x12)\n" +
-	"\x10authenticated_ns\x18\x03 \x01(\x03R\x0fauthenticatedNs\"*\n" +
+	"\x10authenticated_ns\x18\x03 \x01(\x03R\x0fauthenticatedNs\"\b\n" +
+	"\x06Rescan\"*\n" +
 	"\x0ePrivacyChanged\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\fR\aaccount*\x84\x01\n" +
 	"\n" +
@@ -391,32 +447,34 @@ func file_bus_proto_rawDescGZIP() []byte {
 }
 
 var file_bus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_bus_proto_goTypes = []any{
 	(KickReason)(0),                 // 0: parley.bus.v1.KickReason
 	(*Event)(nil),                   // 1: parley.bus.v1.Event
 	(*Kick)(nil),                    // 2: parley.bus.v1.Kick
-	(*PrivacyChanged)(nil),          // 3: parley.bus.v1.PrivacyChanged
-	(*wirepb.Envelope)(nil),         // 4: parley.wire.v1.Envelope
-	(*wirepb.PreKeysLow)(nil),       // 5: parley.wire.v1.PreKeysLow
-	(*wirepb.TypingEvent)(nil),      // 6: parley.wire.v1.TypingEvent
-	(*wirepb.PresenceEvent)(nil),    // 7: parley.wire.v1.PresenceEvent
-	(*wirepb.ProvisionMessage)(nil), // 8: parley.wire.v1.ProvisionMessage
+	(*Rescan)(nil),                  // 3: parley.bus.v1.Rescan
+	(*PrivacyChanged)(nil),          // 4: parley.bus.v1.PrivacyChanged
+	(*wirepb.Envelope)(nil),         // 5: parley.wire.v1.Envelope
+	(*wirepb.PreKeysLow)(nil),       // 6: parley.wire.v1.PreKeysLow
+	(*wirepb.TypingEvent)(nil),      // 7: parley.wire.v1.TypingEvent
+	(*wirepb.PresenceEvent)(nil),    // 8: parley.wire.v1.PresenceEvent
+	(*wirepb.ProvisionMessage)(nil), // 9: parley.wire.v1.ProvisionMessage
 }
 var file_bus_proto_depIdxs = []int32{
-	4, // 0: parley.bus.v1.Event.deliver:type_name -> parley.wire.v1.Envelope
+	5, // 0: parley.bus.v1.Event.deliver:type_name -> parley.wire.v1.Envelope
 	2, // 1: parley.bus.v1.Event.kick:type_name -> parley.bus.v1.Kick
-	5, // 2: parley.bus.v1.Event.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
-	6, // 3: parley.bus.v1.Event.typing:type_name -> parley.wire.v1.TypingEvent
-	7, // 4: parley.bus.v1.Event.presence:type_name -> parley.wire.v1.PresenceEvent
-	8, // 5: parley.bus.v1.Event.provision:type_name -> parley.wire.v1.ProvisionMessage
-	3, // 6: parley.bus.v1.Event.privacy_changed:type_name -> parley.bus.v1.PrivacyChanged
-	0, // 7: parley.bus.v1.Kick.reason:type_name -> parley.bus.v1.KickReason
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	6, // 2: parley.bus.v1.Event.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
+	7, // 3: parley.bus.v1.Event.typing:type_name -> parley.wire.v1.TypingEvent
+	8, // 4: parley.bus.v1.Event.presence:type_name -> parley.wire.v1.PresenceEvent
+	9, // 5: parley.bus.v1.Event.provision:type_name -> parley.wire.v1.ProvisionMessage
+	4, // 6: parley.bus.v1.Event.privacy_changed:type_name -> parley.bus.v1.PrivacyChanged
+	3, // 7: parley.bus.v1.Event.rescan:type_name -> parley.bus.v1.Rescan
+	0, // 8: parley.bus.v1.Kick.reason:type_name -> parley.bus.v1.KickReason
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_bus_proto_init() }
@@ -432,6 +490,7 @@ func file_bus_proto_init() {
 		(*Event_Presence)(nil),
 		(*Event_Provision)(nil),
 		(*Event_PrivacyChanged)(nil),
+		(*Event_Rescan)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -439,7 +498,7 @@ func file_bus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bus_proto_rawDesc), len(file_bus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
