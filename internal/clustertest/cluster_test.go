@@ -286,6 +286,11 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 	// The sender moves to node B, resends what got no answer, and goes on
 	// while node A's recipients are still away.
 	sender.Reconnect(10*time.Second, b, c)
+	// Nobody answers for the killed node's devices any more: asked now,
+	// they are offline.
+	if st := subscribe(t, sender, onA1); st.Online {
+		t.Errorf("a device of the killed node still looks online: %v", st)
+	}
 	s.retry(t)
 	more := make(chan struct{})
 	go func() { time.Sleep(300 * time.Millisecond); close(more) }()
