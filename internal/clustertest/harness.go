@@ -156,6 +156,7 @@ func StartNode(t testing.TB, o Options) *Node {
 	cmd := exec.Command(bin, args...)
 	// The node's environment must not configure it behind the flags' back.
 	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +337,7 @@ type Postgres struct {
 	cred *syscall.Credential
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *bytes.Buffer
+	log  *lockedBuffer
 	mu   sync.Mutex
 }
 
@@ -403,11 +404,11 @@ func StartPostgres(t testing.TB) *Postgres {
 func (p *Postgres) Start() {
 	p.t.Helper()
 	p.mu.Lock()
-	p.log = new(bytes.Buffer)
+	p.log = new(lockedBuffer)
 	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", p.dir, "-p", strconv.Itoa(p.Port),
 		"-h", "127.0.0.1", "-k", "", "-c", "max_connections=100", "-c", "shared_buffers=16MB")
 	cmd.Dir = filepath.Dir(p.dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
@@ -478,6 +479,24 @@ func (p *Postgres) signal(sig syscall.Signal) {
 	}
 }
 
+// lockedBuffer is an output buffer a test may read while a process writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // NATS is a private nats-server with JetStream, for a test that restarts it.
 type NATS struct {
 	URL  string
@@ -509,8 +528,9 @@ func StartNATS(t testing.TB) *NATS {
 func (n *NATS) Start() {
 	n.t.Helper()
 	cmd := exec.Command(natsServer, "-a", "127.0.0.1", "-p", strconv.Itoa(n.Port), "-js", "-sd", n.dir)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out := new(lockedBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		n.t.Fatalf("start nats-server: %v", err)
 	}
