@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/internal/testserver"
+	"github.com/parley-im/parley/types"
 )
 
 // cheapArgon2 keeps the many profile opens of the tests fast; the stored
@@ -174,6 +177,68 @@ func TestClientCommandsEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(kinds, " "), "receipt:delivered") {
 		t.Errorf("alice's recv --all printed %v, want a delivery receipt", kinds)
+	}
+}
+
+// TestRecvBacklogFollowsArrivalOrder: a send command that receives while
+// it sends can store an incoming message (seq n) and then its own outgoing
+// one (seq n+1) stamped a few milliseconds earlier, since Send takes its
+// time before it waits for the receive's transaction. recv's cursor is a
+// seq, so the backlog must go through a conversation in seq order, or the
+// outgoing message moves the cursor past the incoming one, which is then
+// never printed.
+func TestRecvBacklogFollowsArrivalOrder(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice, bob := newPerson(t), newPerson(t)
+	alice.register(srv, testserver.NewPhone())
+	bob.register(srv, testserver.NewPhone())
+	bobID, err := types.ParseAccountID(bob.account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceID, err := types.ParseAccountID(alice.account)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	c, err := client.Open(ctx, alice.dir, client.Options{Protector: &clientstore.PassphraseProtector{
+		Passphrase: []byte(alice.env[envPassphrase]), Params: cheapArgon2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Store()
+	conv, err := st.DirectConversation(ctx, bobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().Add(-time.Second)
+	add := func(from types.AccountID, dir clientstore.Direction, text string, received time.Time) {
+		t.Helper()
+		content := client.TextContent(text)
+		id := types.NewMessageID()
+		content.MessageId, content.SentMs = id[:], sent.UnixMilli()
+		raw, err := proto.Marshal(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AddMessage(ctx, clientstore.Message{Conversation: conv.ID, ID: id, Sender: types.Address{Account: from, Device: 1},
+			Direction: dir, Kind: client.KindText, Content: raw, SentAt: sent, ReceivedAt: received}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(bobID, clientstore.Incoming, "hi alice", sent.Add(4*time.Millisecond))
+	add(aliceID, clientstore.Outgoing, "how are you?", sent)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := alice.must("recv", "--timeout", "300ms")
+	if strings.Count(out, "hi alice") != 1 || strings.Count(out, "\n") != 1 {
+		t.Errorf("recv printed %q, want one line with Bob's message", out)
+	}
+	if out := alice.must("recv", "--timeout", "300ms"); out != "" {
+		t.Errorf("a second recv printed %q, want nothing", out)
 	}
 }
 

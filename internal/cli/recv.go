@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,7 +219,26 @@ func (p *printer) backlog(ctx context.Context) error {
 			before = page[0].Seq
 		}
 	}
+	// Conversations are interleaved by time, but each one is printed in
+	// seq order: the cursor is a seq, and times need not follow it (Send
+	// stamps its message before it waits for a receive's transaction, and
+	// clocks go back), so a message stamped earlier but stored later would
+	// move the cursor past one not printed yet, which is then never shown.
 	slices.SortStableFunc(pending, func(a, b client.Message) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	slots := map[clientstore.ConversationID][]int{}
+	for i, m := range pending {
+		slots[m.Conversation] = append(slots[m.Conversation], i)
+	}
+	for _, idx := range slots {
+		msgs := make([]client.Message, len(idx))
+		for j, i := range idx {
+			msgs[j] = pending[i]
+		}
+		slices.SortFunc(msgs, func(a, b client.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+		for j, i := range idx {
+			pending[i] = msgs[j]
+		}
+	}
 	for _, m := range pending {
 		if err := p.message(ctx, m); err != nil {
 			return err
