@@ -11,6 +11,7 @@ import (
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/internal/testserver"
+	"github.com/parley-im/parley/proto/contentpb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -91,7 +92,7 @@ func TestRepliesReactionsEditsDeletes(t *testing.T) {
 	}
 	eventually(t, "reaction", func() (bool, string) {
 		r := alice.history(bob.id())[1].Reactions
-		return len(r) == 1 && r[0].Emoji == "❤️" && r[0].Reactor == bob.id(), fmt.Sprint(r)
+		return len(r) == 1 && r[0].Emoji == "👍" && r[0].Reactor == bob.id(), fmt.Sprint(r)
 	})
 	if _, err := bob.Send(ctx, alice.id(), client.ReactionContent(secondRef, "")); err != nil {
 		t.Fatal(err)
@@ -327,4 +328,72 @@ func TestDeviceLinkedLater(t *testing.T) {
 	alice.send(bob, "four")
 	tablet.waitHistory(bob.id(), "< three", "> four")
 	bob.waitHistory(alice.id(), "< one", "> two", "> three", "< four")
+}
+
+// The whole scenario on a linked device: while the laptop is offline
+// the phone and Bob exchange messages, reactions, an edit and a delete; when
+// it comes back it shows the conversation as the phone does, and what it
+// sends while the phone is offline reaches the phone later.
+func TestLinkedDeviceCatchesUpOnEverything(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ctx := ctxT(t)
+	alice := register(t, srv, "").connect()
+	alice.idle()
+	laptop := link(t, srv, alice).connect()
+	bob := register(t, srv, "").connect()
+	alice.send(bob, "hello")
+	laptop.waitHistory(bob.id(), "> hello")
+
+	laptop.Disconnect()
+	lunch := alice.send(bob, "lunch at noon?")
+	typo := alice.send(bob, "typo mesage")
+	bob.waitHistory(alice.id(), "< hello", "< lunch at noon?", "< typo mesage")
+	lunchRef := clientstore.MessageRef{Sender: alice.id(), ID: lunch}
+	typoRef := clientstore.MessageRef{Sender: alice.id(), ID: typo}
+	for _, c := range []*contentpb.Content{
+		client.ReactionContent(typoRef, "👍"),
+		client.ReplyContent("yes!", lunchRef, "lunch at noon?"),
+	} {
+		if _, err := bob.Send(ctx, alice.id(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*contentpb.Content{
+		client.EditContent(typoRef, "typo message"),
+		client.DeleteContent(lunchRef),
+	} {
+		if _, err := alice.Send(ctx, bob.id(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"> hello", "> (deleted)", "> typo message", "< yes!"}
+	alice.waitHistory(bob.id(), want...)
+	alice.idle()
+	bob.idle()
+
+	if err := laptop.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	ms := laptop.waitHistory(bob.id(), want...)
+	if ms[2].EditedAt.IsZero() {
+		t.Error("the laptop does not show the edit as an edit")
+	}
+	eventually(t, "bob's reaction on the laptop", func() (bool, string) {
+		r := laptop.history(bob.id())[2].Reactions
+		return len(r) == 1 && r[0].Emoji == "👍" && r[0].Reactor == bob.id(), fmt.Sprint(r)
+	})
+	eventually(t, "delivered on the laptop", func() (bool, string) {
+		st := laptop.history(bob.id())[2].Status()
+		return st >= clientstore.StatusDelivered, fmt.Sprint(st)
+	})
+
+	// Now the phone is offline and the laptop writes.
+	alice.Disconnect()
+	laptop.send(bob, "from the laptop")
+	bob.waitHistory(alice.id(), "< hello", "< (deleted)", "< typo message", "> yes!", "< from the laptop")
+	laptop.idle()
+	if err := alice.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitHistory(bob.id(), append(want, "> from the laptop")...)
 }
