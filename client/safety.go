@@ -80,24 +80,7 @@ func (c *Client) VerifyIdentity(ctx context.Context, peer types.AccountID) error
 	if err := c.st.VerifyIdentity(ctx, pi.Address, pi.Key, true); err != nil {
 		return err
 	}
-	// Messages the change held back may go now; any still blocked by
-	// another device of peer are blocked again by the sender.
-	c.mu.Lock()
-	var retry []int64
-	for id, a := range c.blocked {
-		if a == peer {
-			retry = append(retry, id)
-			delete(c.blocked, id)
-		}
-	}
-	c.mu.Unlock()
-	for _, id := range retry {
-		if err := c.st.RetryOutbox(ctx, id, c.o.Now()); err != nil && !errors.Is(err, clientstore.ErrNotFound) {
-			return err
-		}
-	}
-	c.wakeSender()
-	return nil
+	return c.releaseHeld(ctx, peer)
 }
 
 // fingerprint computes the fingerprint with peer, and returns the peer's

@@ -198,6 +198,13 @@ func (c *Client) AcknowledgeIdentity(ctx context.Context, account types.AccountI
 			}
 		}
 	}
+	return c.releaseHeld(ctx, account)
+}
+
+// releaseHeld lets the messages an identity change of account held back go
+// now; any still blocked by another of its devices are blocked again by the
+// sender.
+func (c *Client) releaseHeld(ctx context.Context, account types.AccountID) error {
 	c.mu.Lock()
 	var retry []int64
 	for id, a := range c.blocked {
