@@ -56,6 +56,10 @@ type tmux struct {
 
 func newTmux(t *testing.T) *tmux {
 	if _, err := exec.LookPath("tmux"); err != nil {
+		// make test installs it; only a bare go test may lack it.
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux is not installed (required under CI=true; make test installs it)")
+		}
 		t.Skip("tmux not installed")
 	}
 	x := &tmux{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
