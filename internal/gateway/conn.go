@@ -42,7 +42,6 @@ type conn struct {
 	version   uint32
 	addr      types.Address
 	authFails int
-	authed    chan struct{} // closed once a device is authenticated
 	isAuthed  atomic.Bool
 	authedAt  int64 // unix nanoseconds, set before isAuthed
 
@@ -51,12 +50,23 @@ type conn struct {
 	stopping bool
 	requests sync.WaitGroup
 
-	// Pushes from the hub; the loop goroutine writes them.
-	inbox    chan *wirepb.Envelope
-	events   chan *wirepb.ServerFrame
+	// Pushes from the hub wait in these queues for the writer goroutine,
+	// which runs only while there is something to write: an idle
+	// connection holds no writer goroutine and no queue memory.
+	qmu        sync.Mutex
+	inbox      []*wirepb.Envelope // at most maxInbox
+	events     []*wirepb.ServerFrame
+	privacy    []types.AccountID
+	pingDue    bool // the keep-alive timer fired
+	drainDue   bool // just authenticated: the backlog comes first
+	delivering bool // the first drain is done: inbox and wake are served
+	running    bool // a writer goroutine is at work
+	stopped    bool // no writer goroutine starts any more
+	writers    sync.WaitGroup
+	keepalive  *time.Timer
+
 	wake     chan struct{} // rescan the mailbox
 	overflow atomic.Bool   // inbox dropped something: rescan
-	privacy  chan types.AccountID
 
 	d delivery
 
@@ -73,13 +83,8 @@ func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
 		s: s, ws: ws, id: randomID(12), remote: remote,
 		challenge: make([]byte, 32),
 		ctx:       ctx, cancel: cancel,
-		authed:   make(chan struct{}),
-		sem:      make(chan struct{}, s.cfg.MaxConcurrent),
-		inbox:    make(chan *wirepb.Envelope, 256),
-		events:   make(chan *wirepb.ServerFrame, 64),
-		wake:     make(chan struct{}, 1),
-		privacy:  make(chan types.AccountID, 16),
-		watching: make(map[types.AccountID]bool),
+		sem:  make(chan struct{}, s.cfg.MaxConcurrent),
+		wake: make(chan struct{}, 1),
 	}
 	_, _ = rand.Read(c.challenge)
 	c.d.init(s.cfg.Window)
@@ -88,14 +93,19 @@ func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
 
 // serve runs the connection until it ends.
 func (c *conn) serve() {
-	loopDone := make(chan struct{})
-	go func() { defer close(loopDone); c.loop() }()
+	c.qmu.Lock()
+	c.keepalive = time.AfterFunc(c.s.cfg.KeepAlive, c.keepaliveTick)
+	c.qmu.Unlock()
 	err := c.read()
 	// Requests in progress finish first: a send that was read is answered,
 	// and its envelope is durable, before the connection goes.
 	c.requests.Wait()
 	c.cancel()
-	<-loopDone
+	c.qmu.Lock()
+	c.stopped = true
+	c.keepalive.Stop()
+	c.qmu.Unlock()
+	c.writers.Wait()
 	c.teardown()
 	var ce websocket.CloseError
 	if err != nil && !errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
@@ -141,6 +151,7 @@ func (c *conn) read() error {
 				return errors.New("no common version")
 			}
 			first = false
+			hcancel() // its timer would otherwise live as long as the connection
 			continue
 		}
 		if !c.dispatch(f) {
@@ -234,27 +245,132 @@ func (c *conn) shutdown() {
 	}()
 }
 
-// loop writes what the server pushes and keeps the connection alive.
-func (c *conn) loop() {
-	ka := time.NewTicker(c.s.cfg.KeepAlive)
-	defer ka.Stop()
-	for {
+// Bounds of the queues a connection's pushes wait in. Envelopes beyond
+// maxInbox stay in the store for a rescan; signals beyond the others are
+// dropped (they are best effort).
+const (
+	maxInbox   = 256
+	maxEvents  = 64
+	maxPrivacy = 16
+)
+
+// kickLocked starts the writer goroutine unless it runs; c.qmu is held.
+func (c *conn) kickLocked() {
+	if c.running || c.stopped {
+		return
+	}
+	c.running = true
+	c.writers.Add(1)
+	go c.writer()
+}
+
+// keepaliveTick is the keep-alive timer: the writer pings, and the timer
+// is set again for the next interval, under c.qmu so that it is never set
+// again once the connection stopped it.
+func (c *conn) keepaliveTick() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.stopped {
+		return // the connection is ending: no more pings
+	}
+	c.pingDue = true
+	c.kickLocked()
+	c.keepalive.Reset(c.s.cfg.KeepAlive)
+}
+
+// work is what the writer takes from the queues in one round.
+type work struct {
+	drain   bool
+	ping    bool
+	wake    bool
+	events  []*wirepb.ServerFrame
+	privacy []types.AccountID
+	inbox   []*wirepb.Envelope
+}
+
+// take empties the queues into w; false (and the writer ends) when there
+// is nothing to do. The first drain after authentication goes alone, so
+// bus envelopes queued meanwhile follow the backlog.
+func (c *conn) take(w *work) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	*w = work{}
+	if c.ctx.Err() != nil {
+		c.stopped = true
+	} else if c.drainDue {
+		c.drainDue, w.drain = false, true
+		return true
+	} else {
+		w.ping, c.pingDue = c.pingDue, false
+		w.events, c.events = c.events, nil
 		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.authed:
-			c.deliverLoop(ka.C)
-			return
-		case f := <-c.events: // provisioning messages reach unauthenticated devices
-			if !c.write(f) {
-				return
-			}
-		case <-ka.C:
-			if !c.ping() {
-				return
-			}
+		case <-c.wake:
+			// Before the first drain a rescan is moot: that drain reads the store.
+			w.wake = c.delivering
+		default:
+		}
+		if c.delivering {
+			w.privacy, c.privacy = c.privacy, nil
+			w.inbox, c.inbox = c.inbox, nil
+		}
+		if w.ping || w.wake || len(w.events)+len(w.privacy)+len(w.inbox) > 0 {
+			return true
 		}
 	}
+	c.running = false
+	return false
+}
+
+// writer writes what the server pushes and runs the keep-alive pings. It
+// runs while there is work; after a failed write or ping the connection
+// is ending and no writer starts again.
+func (c *conn) writer() {
+	defer c.writers.Done()
+	var w work
+	for c.take(&w) {
+		if !c.doWork(&w) {
+			c.qmu.Lock()
+			c.running, c.stopped = false, true
+			c.qmu.Unlock()
+			return
+		}
+	}
+}
+
+func (c *conn) doWork(w *work) bool {
+	if w.drain {
+		if !c.drain() {
+			return false
+		}
+		c.qmu.Lock()
+		c.delivering = true
+		c.qmu.Unlock()
+		return true
+	}
+	if w.ping && !c.ping() {
+		return false
+	}
+	for _, f := range w.events {
+		if !c.write(f) {
+			return false
+		}
+	}
+	for _, acct := range w.privacy {
+		c.recheckPresence(acct)
+	}
+	if w.wake && (c.overflow.Swap(false) || c.needRescan()) {
+		if !c.drain() {
+			return false
+		}
+	}
+	for batch := w.inbox; len(batch) > 0; {
+		n := min(len(batch), 64)
+		if !c.pushLive(batch[:n]) {
+			return false
+		}
+		batch = batch[n:]
+	}
+	return true
 }
 
 // ping checks the peer answers within a keep-alive interval.
@@ -272,14 +388,18 @@ func (c *conn) ping() bool {
 func (c *conn) onEvent(ev *buspb.Event) {
 	switch b := ev.Body.(type) {
 	case *buspb.Event_Deliver:
-		select {
-		case c.inbox <- b.Deliver:
-		default:
-			// The envelope is in the store; note that the loop must read it there.
-			c.overflow.Store(true)
-			c.s.Metrics.BusDropped.Inc()
-			c.nudge()
+		c.qmu.Lock()
+		if len(c.inbox) < maxInbox {
+			c.inbox = append(c.inbox, b.Deliver)
+			c.kickLocked()
+			c.qmu.Unlock()
+			return
 		}
+		c.qmu.Unlock()
+		// The envelope is in the store; note that the writer must read it there.
+		c.overflow.Store(true)
+		c.s.Metrics.BusDropped.Inc()
+		c.nudge()
 	case *buspb.Event_Rescan:
 		c.overflow.Store(true)
 		c.nudge()
@@ -320,29 +440,46 @@ func (c *conn) onEvent(ev *buspb.Event) {
 		}
 	case *buspb.Event_PrivacyChanged:
 		if acct, err := types.AccountIDFromBytes(b.PrivacyChanged.Account); err == nil {
-			select {
-			case c.privacy <- acct:
-			default:
+			c.qmu.Lock()
+			if len(c.privacy) < maxPrivacy {
+				c.privacy = append(c.privacy, acct)
+				c.kickLocked()
 			}
+			c.qmu.Unlock()
 		}
 	case *buspb.Event_Provision:
 		c.push(&wirepb.ServerFrame{Body: &wirepb.ServerFrame_Provision{Provision: b.Provision}})
 	}
 }
 
-// push queues a signal for the loop; signals are best effort.
+// push queues a signal for the writer; signals are best effort.
 func (c *conn) push(f *wirepb.ServerFrame) {
-	select {
-	case c.events <- f:
-	default:
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.events) < maxEvents {
+		c.events = append(c.events, f)
+		c.kickLocked()
 	}
 }
 
+// nudge makes the writer look whether the store holds more than it pushed.
 func (c *conn) nudge() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+	c.qmu.Lock()
+	c.kickLocked()
+	c.qmu.Unlock()
+}
+
+// startDelivery is authentication done: the writer drains the backlog,
+// then serves the bus.
+func (c *conn) startDelivery() {
+	c.qmu.Lock()
+	c.drainDue = true
+	c.kickLocked()
+	c.qmu.Unlock()
 }
 
 // teardown leaves the hub and tells presence the device went away.

@@ -60,49 +60,6 @@ func (d *delivery) done(ids []uint64) (rescan bool) {
 	return d.behind && len(d.inflight) <= d.window/2
 }
 
-// deliverLoop is the loop goroutine once the device is authenticated.
-func (c *conn) deliverLoop(keepalive <-chan time.Time) {
-	if !c.drain() {
-		return
-	}
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-keepalive:
-			if !c.ping() {
-				return
-			}
-		case f := <-c.events:
-			if !c.write(f) {
-				return
-			}
-		case acct := <-c.privacy:
-			c.recheckPresence(acct)
-		case <-c.wake:
-			if c.overflow.Swap(false) || c.needRescan() {
-				if !c.drain() {
-					return
-				}
-			}
-		case e := <-c.inbox:
-			batch := []*wirepb.Envelope{e}
-		more:
-			for len(batch) < 64 {
-				select {
-				case e := <-c.inbox:
-					batch = append(batch, e)
-				default:
-					break more
-				}
-			}
-			if !c.pushLive(batch) {
-				return
-			}
-		}
-	}
-}
-
 func (c *conn) needRescan() bool {
 	c.d.mu.Lock()
 	defer c.d.mu.Unlock()

@@ -4,10 +4,13 @@
 // devices, keep-alive, and back-pressure for slow readers. docs/protocol.md
 // describes what a client sees.
 //
-// Each connection has two goroutines: one reads frames, one (the loop)
-// writes everything the server pushes and runs the keep-alive. Responses
-// are written by whichever goroutine handled the request; the WebSocket
-// library serialises writes.
+// An idle connection has one goroutine, which reads frames. A second one,
+// the writer, runs only while the server has something to push (envelopes,
+// signals, a keep-alive ping): pushes wait for it in small queues that an
+// idle connection leaves empty. Responses are written by whichever
+// goroutine handled the request; the WebSocket library serialises writes.
+// The reader does not stay on net/http's handler goroutine, whose request
+// and response would otherwise live as long as the connection.
 package gateway
 
 import (
@@ -144,14 +147,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	s.mu.Unlock()
 	s.Metrics.Connections.Inc()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.Metrics.Connections.Dec()
-		s.handlers.Done()
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			s.Metrics.Connections.Dec()
+			s.handlers.Done()
+		}()
+		c.serve()
 	}()
-	c.serve()
 }
 
 // Shutdown stops reading from every connection, lets requests in progress

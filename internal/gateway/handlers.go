@@ -190,7 +190,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	}
 	c.reply(id, &wirepb.Response{Result: &wirepb.Response_Auth{Auth: &wirepb.AuthResult{
 		PrekeysEc: uint32(ec), PrekeysKyber: uint32(kyber)}}}, nil)
-	close(c.authed) // the loop starts delivering
+	c.startDelivery()
 	return true
 }
 
@@ -516,6 +516,9 @@ func (c *conn) handleSubscribePresence(f *wirepb.ClientFrame) (*wirepb.Response,
 		_, have := c.watching[acct]
 		full := !have && len(c.watching) >= maxPresenceWatch
 		if !have && !full {
+			if c.watching == nil {
+				c.watching = make(map[types.AccountID]bool)
+			}
 			c.watching[acct] = false
 		}
 		c.pmu.Unlock()
