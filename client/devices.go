@@ -73,8 +73,11 @@ func (c *Client) RemoveDevice(ctx context.Context, id types.DeviceID) error {
 	_, err = c.rpc(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_RemoveDevice{RemoveDevice: &wirepb.RemoveDevice{DeviceId: uint32(id)}}})
 	if id == acct.Device {
 		// The server closes our connection, possibly before its answer
-		// arrives: a connection ended for that reason is the success.
-		if errors.Is(err, ErrDeviceGone) || errors.Is(err, transport.ErrClosed) {
+		// arrives: a connection ended for that reason is the success, and
+		// so is a reconnection the server refuses because the device is
+		// gone.
+		if errors.Is(err, ErrDeviceGone) || errors.Is(err, transport.ErrClosed) ||
+			transport.CodeOf(err) == wirepb.ErrorCode_ERROR_CODE_AUTH_FAILED {
 			return nil
 		}
 		return err
