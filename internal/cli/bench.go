@@ -18,7 +18,7 @@ import (
 
 var benchCmd = &command{
 	name:    "bench",
-	args:    "(--embedded | --server URL) [--mix chat|idle|churn] [flags]",
+	args:    "(--embedded | --server URL[,URL...]) [--mix chat|idle|churn] [flags]",
 	summary: "load a server on this machine and measure it",
 	help: "Bench simulates many registered devices over real WebSockets against a Parley " +
 		"server on this machine, drives a mix of traffic through them, and prints " +
@@ -37,7 +37,11 @@ var benchCmd = &command{
 		"both ends of each connection. --server loads a server started separately, which " +
 		"must accept a fixed registration code and no per-address rate limit, as in:\n\n" +
 		"parley serve --code-sender fixed --ip-rate-limit -1 --code-interval 1ms\n\n" +
-		"Then memory per connection is also read from the server's /metrics. Bench talks " +
+		"Then memory per connection is also read from the server's /metrics. --server " +
+		"takes several URLs separated by commas, the nodes of one cluster (same database, " +
+		"NATS and --code-secret): the devices are spread over them round-robin, so a " +
+		"message goes to a device on another node (n-1) times in n, and the report gives " +
+		"each node's devices and CPU time. Bench talks " +
 		"only to loopback (127.0.0.0/8, [::1], localhost) and refuses any other host. It " +
 		"dials from many source addresses (127.0.0.2 and up) to pass the ephemeral port " +
 		"limit of one, and raises its open-file limit as far as it may.\n\n" +
@@ -49,7 +53,7 @@ var benchCmd = &command{
 
 func runBench(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("bench")
-	server := fs.String("server", "", "load the server at `URL` (ws://127.0.0.1:8080/v1/ws)")
+	server := fs.String("server", "", "load the server at `URL` (ws://127.0.0.1:8080/v1/ws), or the cluster nodes at several, comma-separated")
 	embedded := fs.Bool("embedded", false, "start a server in this process and load it")
 	store := fs.String("store", "", "the embedded server's `database`: a postgres:// URL or sqlite:PATH (default: SQLite in a temporary directory)")
 	code := fs.String("code", loadgen.EmbeddedCode, "the server's fixed registration `code`")
@@ -76,18 +80,23 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	case *store != "" && !*embedded:
 		return e.usageError("bench", "--store is for --embedded; a separate server has its own")
 	}
+	var urls []string
 	if *server != "" {
-		if _, err := loadgen.CheckTarget(*server); err != nil {
-			return e.usageError("bench", "%s", strings.TrimPrefix(err.Error(), "loadgen: "))
+		var err error
+		if urls, err = loadgen.ParseTargets(*server); err != nil {
+			return e.usageError("bench", "%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "loadgen: "), "bad configuration: "))
 		}
 	}
 	cfg := loadgen.Config{
-		URL: *server, Code: *code, Mix: loadgen.Mix(*mix), Devices: *devices, Rate: *rate, Duration: *duration,
+		URLs: urls, Code: *code, Mix: loadgen.Mix(*mix), Devices: *devices, Rate: *rate, Duration: *duration,
 		Ramp: *ramp, Payload: *payload, Sources: *sources, ChurnRate: *churnRate, Offline: *offline,
 		DrainTimeout: *drain, Embedded: *embedded,
 	}
 	if *offline <= 0 || *drain <= 0 {
 		return e.usageError("bench", "--offline and --drain must be positive")
+	}
+	if *embedded {
+		cfg.URLs = []string{"ws://127.0.0.1:0/v1/ws"} // checked now, replaced once the server runs
 	}
 	if err := cfg.Check(); err != nil {
 		var msgs []string
@@ -106,7 +115,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 			return e.fail("bench", err)
 		}
 		defer srv.Stop()
-		cfg.URL, storeName = srv.URL, srv.Store
+		cfg.URLs, storeName = []string{srv.URL}, srv.Store
 	}
 	pr := newProgressPrinter(e)
 	cfg.Progress = pr.print

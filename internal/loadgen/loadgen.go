@@ -9,6 +9,9 @@
 // get past the 28 000 ephemeral ports of one source address it dials from
 // many (127.0.0.2, 127.0.0.3, ...), and it raises its own open-file limit.
 //
+// Given several nodes of one cluster it spreads the devices over them
+// round-robin, so that most messages cross from one node to another.
+//
 // Message payloads are opaque to the server, so they are not encrypted:
 // each carries the send time and a sequence number, from which the
 // receiving side measures sender-to-recipient latency and checks that every
@@ -62,10 +65,42 @@ var (
 	ErrConfig      = errors.New("loadgen: bad configuration")
 )
 
+// ParseTargets splits a comma-separated list of server URLs and checks each
+// with CheckTarget. A URL given twice is refused: it would put two shares of
+// the devices on one node while the report counts them as two nodes.
+func ParseTargets(list string) ([]string, error) {
+	var urls []string
+	seen := map[string]bool{}
+	for _, u := range strings.Split(list, ",") {
+		u = strings.TrimSpace(u)
+		if u == "" {
+			return nil, fmt.Errorf("%w: %q: an empty server URL in the list", ErrConfig, list)
+		}
+		if _, err := CheckTarget(u); err != nil {
+			return nil, err
+		}
+		if seen[u] {
+			return nil, fmt.Errorf("%w: %q is given twice", ErrConfig, u)
+		}
+		seen[u] = true
+		urls = append(urls, u)
+	}
+	return urls, nil
+}
+
+// nodeOf is the node device i (in the order of registration jobs) uses:
+// round-robin, so the nodes get equal shares and two random devices are on
+// different nodes with probability (nodes-1)/nodes.
+func nodeOf(i, nodes int) int { return i % nodes }
+
 // Config is one bench run.
 type Config struct {
-	URL  string // ws://HOST:PORT/v1/ws on loopback
-	Code string // the server's fixed registration code
+	// URLs are the nodes to load, each ws://HOST:PORT/v1/ws on loopback.
+	// Device i registers and connects to URLs[i % len(URLs)], so with
+	// several nodes of one cluster a message goes to a device on another
+	// node (len-1) times in len.
+	URLs []string
+	Code string // the servers' fixed registration code
 
 	Mix      Mix
 	Devices  int
@@ -185,6 +220,9 @@ func (c *Config) defaults() error {
 	if c.Ramp < 0 || c.ChurnRate < 0 || c.Offline < 0 {
 		bad("ramp, churn rate and offline time must not be negative")
 	}
+	if len(c.URLs) == 0 {
+		bad("at least one server URL is needed")
+	}
 	if len(c.Code) != 6 {
 		bad("the registration code must be 6 digits")
 	}
@@ -198,10 +236,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	target, err := CheckTarget(cfg.URL)
-	if err != nil {
-		return nil, err
+	// Source addresses on 127.0.0.0/8 only reach IPv4 nodes; if any node
+	// is IPv6, every dial goes from the default address.
+	target := net.IPv4(127, 0, 0, 1)
+	for _, u := range cfg.URLs {
+		ip, err := CheckTarget(u)
+		if err != nil {
+			return nil, err
+		}
+		if ip.To4() == nil {
+			target = ip
+		}
 	}
+	var err error
 	r := &run{cfg: cfg, errs: map[string]int64{}, start: time.Now()}
 	r.phase.Store("connecting")
 	r.report.FileLimit, err = raiseFileLimit(uint64(cfg.Devices)*fdsPerDevice(cfg) + 1024)
@@ -209,26 +256,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.report.FileLimitError = err.Error()
 	}
 	r.clients, r.report.Sources = httpClients(target, cfg.Sources)
-	r.metricsURL = metricsURL(cfg.URL)
-	r.report.Target, r.report.Mix, r.report.Embedded = cfg.URL, string(cfg.Mix), cfg.Embedded
+	for _, u := range cfg.URLs {
+		r.metricsURLs = append(r.metricsURLs, metricsURL(u))
+		r.report.Nodes = append(r.report.Nodes, NodeReport{URL: u})
+	}
+	r.report.Targets, r.report.Mix, r.report.Embedded = cfg.URLs, string(cfg.Mix), cfg.Embedded
 	r.report.Devices, r.report.TargetRate, r.report.Payload = cfg.Devices, cfg.Rate, cfg.Payload
 	r.cpu0 = cpuTime()
 
 	stopProgress := r.progress(ctx)
 	defer stopProgress()
 
-	base := sampleMemory(ctx, r.metricsURL)
+	base := sampleMemory(ctx, r.metricsURLs)
 	if err := r.setup(ctx); err != nil {
 		r.closeAll()
 		return nil, err
 	}
-	held := sampleMemory(ctx, r.metricsURL)
+	held := sampleMemory(ctx, r.metricsURLs)
 	r.report.memory(base, held, r.connected.Load())
 
 	r.phase.Store("running")
 	r.runStart = time.Now()
 	cpuRun := cpuTime()
-	srvRun := held.server
+	srvRun := held.servers
 	switch cfg.Mix {
 	case MixIdle:
 		select {
@@ -243,8 +293,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.drain(ctx)
 	r.report.RunSeconds = time.Since(r.runStart).Seconds()
 	r.report.CPU.RunSeconds = (cpuTime() - cpuRun).Seconds()
-	if m, err := scrape(ctx, r.metricsURL); err == nil && held.serverSet {
-		r.report.Server.CPURunSeconds = m.cpuSeconds - srvRun.cpuSeconds
+	if held.serverSet {
+		r.report.serverCPU(ctx, r.metricsURLs, srvRun)
 	}
 	stopProgress()
 	r.closeAll()
@@ -294,6 +344,7 @@ func metricsURL(ws string) string {
 // device is one simulated device.
 type device struct {
 	idx   int
+	node  int // index in Config.URLs
 	phone string
 	addr  types.Address
 	key   ed25519.PrivateKey
@@ -311,15 +362,15 @@ type session struct {
 }
 
 type run struct {
-	cfg        Config
-	clients    []*http.Client
-	dials      atomic.Uint64
-	metricsURL string
-	start      time.Time
-	runStart   time.Time
-	sendEnd    time.Time
-	cpu0       time.Duration
-	phase      atomic.Value // string
+	cfg         Config
+	clients     []*http.Client
+	dials       atomic.Uint64
+	metricsURLs []string // one per node
+	start       time.Time
+	runStart    time.Time
+	sendEnd     time.Time
+	cpu0        time.Duration
+	phase       atomic.Value // string
 
 	devs      []*device
 	connected atomic.Int64
@@ -328,6 +379,7 @@ type run struct {
 	live, queued, drainLat Histogram
 	ledger                 ledger
 	sent                   atomic.Int64
+	crossNode              atomic.Int64 // sends to a device on another node
 	reconnects             atomic.Int64
 	lastAck                atomic.Int64 // unix nanoseconds
 
@@ -363,13 +415,14 @@ func errorKey(err error) string {
 	return "other"
 }
 
-func (r *run) dial(ctx context.Context) (*transport.Conn, error) {
+// dial connects to node n.
+func (r *run) dial(ctx context.Context, n int) (*transport.Conn, error) {
 	hc := r.clients[int(r.dials.Add(1)-1)%len(r.clients)]
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// A small event buffer: an idle device receives nearly nothing, and
 	// this process may hold many thousands of them.
-	return transport.Dial(ctx, r.cfg.URL, &transport.Options{UserAgent: "parley-bench", HTTPClient: hc, Events: 64})
+	return transport.Dial(ctx, r.cfg.URLs[n], &transport.Options{UserAgent: "parley-bench", HTTPClient: hc, Events: 64})
 }
 
 // setup registers and connects every device, at the ramp rate.
@@ -381,7 +434,7 @@ func (r *run) setup(ctx context.Context) error {
 	for range r.cfg.Workers {
 		wg.Go(func() {
 			for i := range jobs {
-				d := &device{idx: i, phone: fmt.Sprintf("+1%010d", (base+uint64(i))%10_000_000_000)}
+				d := &device{idx: i, node: nodeOf(i, len(r.cfg.URLs)), phone: fmt.Sprintf("+1%010d", (base+uint64(i))%10_000_000_000)}
 				if err := r.register(ctx, d); err != nil {
 					if ctx.Err() == nil {
 						r.fail(err)
@@ -431,7 +484,7 @@ feed:
 // register creates an account for d with its phone number and keeps the
 // connection, authenticated as d, open.
 func (r *run) register(ctx context.Context, d *device) error {
-	c, err := r.dial(ctx)
+	c, err := r.dial(ctx, d.node)
 	if err != nil {
 		return err
 	}
@@ -617,6 +670,9 @@ loop:
 				break loop
 			}
 			r.sent.Add(1)
+			if from.node != to.node {
+				r.crossNode.Add(1)
+			}
 			seq := r.ledger.add()
 			content := append([]byte(nil), payload...)
 			binary.BigEndian.PutUint64(content[8:], seq)
@@ -716,7 +772,7 @@ func (r *run) cycle(d *device, s *session) {
 	for attempt := 0; attempt < 5; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		at := time.Now()
-		c, err := r.dial(ctx)
+		c, err := r.dial(ctx, d.node)
 		if err == nil {
 			_, err = c.Authenticate(ctx, d.addr, d.key)
 			if err != nil {

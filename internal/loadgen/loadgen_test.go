@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/testserver"
 )
 
 // A short chat run on an embedded SQLite server: every accepted message
@@ -22,7 +24,7 @@ func TestChatEmbedded(t *testing.T) {
 	defer srv.Stop()
 	var progress []Progress
 	rep, err := Run(ctx, Config{
-		URL: srv.URL, Code: EmbeddedCode, Mix: MixChat, Devices: 50, Rate: 500, Duration: 2 * time.Second,
+		URLs: []string{srv.URL}, Code: EmbeddedCode, Mix: MixChat, Devices: 50, Rate: 500, Duration: 2 * time.Second,
 		Sources: 3, Embedded: true, ProgressEvery: 500 * time.Millisecond,
 		Progress: func(p Progress) { progress = append(progress, p) },
 	})
@@ -72,7 +74,7 @@ func TestChurnEmbedded(t *testing.T) {
 	}
 	defer srv.Stop()
 	rep, err := Run(ctx, Config{
-		URL: srv.URL, Code: EmbeddedCode, Mix: MixChurn, Devices: 20, Rate: 200, Duration: 1500 * time.Millisecond,
+		URLs: []string{srv.URL}, Code: EmbeddedCode, Mix: MixChurn, Devices: 20, Rate: 200, Duration: 1500 * time.Millisecond,
 		ChurnRate: 10, Offline: 300 * time.Millisecond, Embedded: true,
 	})
 	if err != nil {
@@ -106,8 +108,88 @@ func TestCheckTarget(t *testing.T) {
 		t.Errorf("http URL: %v", err)
 	}
 	// Run refuses before it dials anything.
-	_, err := Run(context.Background(), Config{URL: "ws://192.0.2.1:8080/v1/ws", Code: "123456", Mix: MixIdle, Devices: 2, Duration: time.Second})
+	_, err := Run(context.Background(), Config{URLs: []string{"ws://192.0.2.1:8080/v1/ws"}, Code: "123456", Mix: MixIdle, Devices: 2, Duration: time.Second})
 	if !errors.Is(err, ErrNotLoopback) {
 		t.Errorf("Run against 192.0.2.1: %v", err)
 	}
+}
+
+func TestParseTargets(t *testing.T) {
+	got, err := ParseTargets("ws://127.0.0.1:1/v1/ws, ws://127.0.0.1:2/v1/ws,ws://localhost:3/v1/ws")
+	if err != nil || strings.Join(got, " ") != "ws://127.0.0.1:1/v1/ws ws://127.0.0.1:2/v1/ws ws://localhost:3/v1/ws" {
+		t.Errorf("three nodes: %q, %v", got, err)
+	}
+	for _, tc := range []struct {
+		list string
+		want error
+	}{
+		{"ws://127.0.0.1:1/v1/ws,ws://10.0.0.1:2/v1/ws", ErrNotLoopback},
+		{"ws://127.0.0.1:1/v1/ws,,ws://127.0.0.1:2/v1/ws", ErrConfig},
+		{"ws://127.0.0.1:1/v1/ws,", ErrConfig},
+		{"ws://127.0.0.1:1/v1/ws,ws://127.0.0.1:1/v1/ws", ErrConfig},
+		{"ws://127.0.0.1:1/v1/ws,http://127.0.0.1:2/", ErrConfig},
+	} {
+		if got, err := ParseTargets(tc.list); !errors.Is(err, tc.want) || got != nil {
+			t.Errorf("%q: %q, %v; want %v", tc.list, got, err, tc.want)
+		}
+	}
+}
+
+// Devices go round-robin: equal shares, and a random pair is on two nodes
+// (n-1)/n of the time.
+func TestNodeOf(t *testing.T) {
+	for _, nodes := range []int{1, 2, 3} {
+		share := make([]int, nodes)
+		for i := range 600 {
+			share[nodeOf(i, nodes)]++
+		}
+		for n, c := range share {
+			if c != 600/nodes {
+				t.Errorf("%d nodes: node %d has %d of 600 devices", nodes, n, c)
+			}
+		}
+	}
+}
+
+// Two nodes on one PostgreSQL database and one NATS, as a cluster runs:
+// half the devices on each, about half the messages cross from one node to
+// the other, and every accepted message still arrives exactly once.
+func TestChatTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers and 40 connections")
+	}
+	nats := testserver.ExternalNATS(t)
+	dsn := testserver.DSN(t, testserver.Postgres)
+	a := testserver.Start(t, testserver.Options{Store: dsn, NATS: nats})
+	b := testserver.Start(t, testserver.Options{Store: dsn, NATS: nats})
+	rep, err := Run(context.Background(), Config{
+		URLs: []string{a.URL, b.URL}, Code: testserver.Code, Mix: MixChat, Devices: 40, Rate: 300,
+		Duration: 2 * time.Second, Embedded: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Messages
+	t.Logf("%+v, %d across, nodes %+v, latency %v, errors %v", m, rep.CrossNode, rep.Nodes, rep.Latency, rep.Errors)
+	if len(rep.Nodes) != 2 || rep.Nodes[0].Devices != 20 || rep.Nodes[1].Devices != 20 {
+		t.Errorf("nodes %+v, want 20 devices on each", rep.Nodes)
+	}
+	if m.Sent < 500 || m.Accepted != m.Sent || m.Delivered != m.Accepted || m.Acked != m.Delivered ||
+		m.Missing+m.Duplicates+m.Redelivered+m.Failed+m.Unanswered != 0 || len(rep.Errors) != 0 {
+		t.Errorf("counts %+v, errors %v: want every message delivered once", m, rep.Errors)
+	}
+	// About half cross; 30 % to 70 % of 600 is far outside chance.
+	if rep.CrossNode < m.Sent*3/10 || rep.CrossNode > m.Sent*7/10 {
+		t.Errorf("%d of %d messages crossed nodes, want about half", rep.CrossNode, m.Sent)
+	}
+	// Both nodes are this process, so each reports its CPU time; what
+	// matters is that every node's /metrics was read.
+	if rep.Server.CPURunSeconds <= 0 || rep.Nodes[0].CPURunSeconds <= 0 || rep.Nodes[1].CPURunSeconds <= 0 {
+		t.Errorf("server CPU %v, nodes %+v", rep.Server.CPURunSeconds, rep.Nodes)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "nodes") || !strings.Contains(text.String(), "another node") {
+		t.Errorf("report text: %v\n%s", err, text.String())
+	}
+	t.Log("\n" + text.String())
 }

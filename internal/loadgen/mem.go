@@ -44,26 +44,45 @@ func procStatus() (rss, peak uint64) {
 }
 
 // memSample is one look at memory: of this process (Go heap and stacks
-// after a collection, RSS) and, when the server exposes /metrics, of the
-// server as it reports itself.
+// after a collection, RSS) and, when every node exposes /metrics, of the
+// servers as they report themselves.
 type memSample struct {
 	goBytes   uint64 // HeapInuse + StackInuse, after a GC
 	rss       uint64
-	server    serverMetrics
+	servers   []serverMetrics // one per node, when serverSet
 	serverSet bool
 }
 
-func sampleMemory(ctx context.Context, metricsURL string) memSample {
+// server is the nodes' figures added up.
+func (s memSample) server() serverMetrics {
+	var sum serverMetrics
+	for _, m := range s.servers {
+		sum.rss += m.rss
+		sum.cpuSeconds += m.cpuSeconds
+		sum.goBytes += m.goBytes
+		sum.goroutines += m.goroutines
+		sum.conns += m.conns
+	}
+	return sum
+}
+
+func sampleMemory(ctx context.Context, metricsURLs []string) memSample {
 	runtime.GC()
 	runtime.GC() // the second collection frees what the first one's finalizers released
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rss, _ := procStatus()
 	s := memSample{goBytes: ms.HeapInuse + ms.StackInuse, rss: rss}
-	if metricsURL != "" {
-		if m, err := scrape(ctx, metricsURL); err == nil {
-			s.server, s.serverSet = m, true
+	s.serverSet = len(metricsURLs) > 0
+	for _, u := range metricsURLs {
+		m, err := scrape(ctx, u)
+		if u == "" || err != nil {
+			// A node without /metrics makes every server figure partial,
+			// so none is reported.
+			s.servers, s.serverSet = nil, false
+			break
 		}
+		s.servers = append(s.servers, m)
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -13,14 +14,16 @@ import (
 // Report is what a run measured. Every rate is per second of the running
 // phase (after set-up), unless its name says otherwise.
 type Report struct {
-	Target     string  `json:"target"`
-	Mix        string  `json:"mix"`
-	Embedded   bool    `json:"embedded"`
-	Store      string  `json:"store,omitempty"` // set by the caller for an embedded server
-	Devices    int     `json:"devices"`         // asked for
-	Registered int     `json:"registered"`      // registered and connected in set-up
-	Payload    int     `json:"payload_bytes"`
-	TargetRate float64 `json:"target_rate,omitempty"`
+	Targets []string `json:"targets"`
+	// Nodes are the figures per server, in the order of Targets.
+	Nodes      []NodeReport `json:"nodes"`
+	Mix        string       `json:"mix"`
+	Embedded   bool         `json:"embedded"`
+	Store      string       `json:"store,omitempty"` // set by the caller for an embedded server
+	Devices    int          `json:"devices"`         // asked for
+	Registered int          `json:"registered"`      // registered and connected in set-up
+	Payload    int          `json:"payload_bytes"`
+	TargetRate float64      `json:"target_rate,omitempty"`
 
 	Sources        []string  `json:"source_addresses"`
 	FileLimit      FileLimit `json:"file_limit"`
@@ -34,6 +37,9 @@ type Report struct {
 	SendSeconds float64 `json:"send_seconds"`
 
 	Messages Counts `json:"messages"`
+	// CrossNode is how many of the messages sent went to a device
+	// connected to another node than their sender's.
+	CrossNode int64 `json:"cross_node_sent"`
 	// SendRate is sends per second while sending; Throughput is messages
 	// acked per second, from the first send to the last ack.
 	SendRate   float64 `json:"send_rate"`
@@ -81,10 +87,37 @@ type Report struct {
 		ServerGoroutines float64 `json:"server_goroutines_per_conn,omitempty"`
 	} `json:"memory"`
 	Server struct {
-		// CPURunSeconds is the server's CPU time in the running phase,
-		// from its /metrics.
+		// CPURunSeconds is the servers' CPU time in the running phase,
+		// from their /metrics, all nodes together.
 		CPURunSeconds float64 `json:"cpu_run_seconds,omitempty"`
 	} `json:"server"`
+}
+
+// NodeReport is one server's share of a run.
+type NodeReport struct {
+	URL     string `json:"url"`
+	Devices int    `json:"devices"` // registered on it in set-up
+	// CPURunSeconds is its CPU time in the running phase, from its
+	// /metrics; 0 when not every node exposes them.
+	CPURunSeconds float64 `json:"cpu_run_seconds,omitempty"`
+}
+
+// serverCPU fills the servers' CPU time in the running phase, from a
+// scrape of every node now and the samples at its start; a node that does
+// not answer leaves every figure at 0 rather than a partial sum.
+func (rep *Report) serverCPU(ctx context.Context, metricsURLs []string, start []serverMetrics) {
+	run := make([]float64, len(metricsURLs))
+	for i, u := range metricsURLs {
+		m, err := scrape(ctx, u)
+		if err != nil || i >= len(start) {
+			return
+		}
+		run[i] = m.cpuSeconds - start[i].cpuSeconds
+	}
+	for i, secs := range run {
+		rep.Nodes[i].CPURunSeconds = secs
+		rep.Server.CPURunSeconds += secs
+	}
 }
 
 // memory fills the per-connection figures from two samples.
@@ -97,9 +130,10 @@ func (rep *Report) memory(base, held memSample, conns int64) {
 	rep.Memory.ProcessGoPerConn = (float64(held.goBytes) - float64(base.goBytes)) / n
 	rep.Memory.ProcessRSSPerConn = (float64(held.rss) - float64(base.rss)) / n
 	if base.serverSet && held.serverSet {
-		rep.Memory.ServerGoPerConn = (held.server.goBytes - base.server.goBytes) / n
-		rep.Memory.ServerRSSPerConn = (held.server.rss - base.server.rss) / n
-		rep.Memory.ServerGoroutines = (held.server.goroutines - base.server.goroutines) / n
+		b, h := base.server(), held.server()
+		rep.Memory.ServerGoPerConn = (h.goBytes - b.goBytes) / n
+		rep.Memory.ServerRSSPerConn = (h.rss - b.rss) / n
+		rep.Memory.ServerGoroutines = (h.goroutines - b.goroutines) / n
 	}
 }
 
@@ -110,6 +144,10 @@ func (r *run) finish() {
 		rep.ConnectRate = float64(rep.Registered) / rep.SetupSeconds
 	}
 	rep.Messages = r.ledger.counts()
+	rep.CrossNode = r.crossNode.Load()
+	for _, d := range r.devs {
+		rep.Nodes[d.node].Devices++
+	}
 	if !r.sendEnd.IsZero() {
 		rep.SendSeconds = r.sendEnd.Sub(r.runStart).Seconds()
 	}
@@ -139,17 +177,31 @@ func (r *run) finish() {
 func (rep *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(name, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{name}, a...)...) }
-	server := rep.Target
+	server := strings.Join(rep.Targets, ", ")
 	if rep.Embedded {
 		server += " (embedded, " + redact(rep.Store) + ")"
 	}
 	p("server", "%s", server)
+	if len(rep.Nodes) > 1 {
+		var parts []string
+		for i, n := range rep.Nodes {
+			part := fmt.Sprintf("%d: %d devices", i+1, n.Devices)
+			if n.CPURunSeconds > 0 {
+				part += fmt.Sprintf(", %.1f s CPU running", n.CPURunSeconds)
+			}
+			parts = append(parts, part)
+		}
+		p("nodes", "%d, devices round-robin; %s", len(rep.Nodes), strings.Join(parts, "; "))
+	}
 	p("mix", "%s, %d-byte payloads", rep.Mix, rep.Payload)
 	p("devices", "%d of %d registered and connected in %.1f s (%.0f/s)", rep.Registered, rep.Devices, rep.SetupSeconds, rep.ConnectRate)
 	p("sources", "%s; open files %d (was %d, hard %d)", sourceList(rep.Sources), rep.FileLimit.After, rep.FileLimit.Before, rep.FileLimit.Hard)
 	if rep.Mix != string(MixIdle) {
 		m := rep.Messages
 		p("messages", "%d sent, %d accepted, %d delivered, %d acked", m.Sent, m.Accepted, m.Delivered, m.Acked)
+		if len(rep.Nodes) > 1 {
+			p("", "%d sent to a device on another node (%.0f %%)", rep.CrossNode, 100*float64(rep.CrossNode)/max(1, float64(m.Sent)))
+		}
 		p("", "%d failed, %d unanswered, %d missing, %d duplicates, %d redelivered, %d delivered though not accepted",
 			m.Failed, m.Unanswered, m.Missing, m.Duplicates, m.Redelivered, m.DeliveredNotAccepted)
 		p("rate", "target %.0f/s, sent %.0f/s over %.1f s; throughput %.0f msgs/s acked", rep.TargetRate, rep.SendRate, rep.SendSeconds, rep.Throughput)
@@ -175,7 +227,14 @@ func (rep *Report) WriteText(w io.Writer) error {
 		cpu += fmt.Sprintf(" (%.0f µs per message)", rep.CPU.PerMessageMicros)
 	}
 	if rep.Server.CPURunSeconds > 0 && !rep.Embedded {
-		cpu += fmt.Sprintf("; server %.1f s running", rep.Server.CPURunSeconds)
+		who := "server"
+		if len(rep.Nodes) > 1 {
+			who = "servers together"
+		}
+		cpu += fmt.Sprintf("; %s %.1f s running", who, rep.Server.CPURunSeconds)
+		if rep.Messages.Acked > 0 {
+			cpu += fmt.Sprintf(" (%.0f µs per message)", rep.Server.CPURunSeconds*1e6/float64(rep.Messages.Acked))
+		}
 	}
 	p("cpu", "%s", cpu)
 	p("process rss", "%s now, %s peak", bytesText(float64(rep.Process.RSS)), bytesText(float64(rep.Process.PeakRSS)))
@@ -187,7 +246,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p("memory/conn", "%s Go heap+stacks, %s RSS: %s, %d connections",
 		bytesText(mm.ProcessGoPerConn), bytesText(mm.ProcessRSSPerConn), who, mm.Connections)
 	if mm.ServerRSSPerConn != 0 && !rep.Embedded {
-		p("", "%s Go heap+stacks, %s RSS, %.1f goroutines: the server, from its /metrics",
+		p("", "%s Go heap+stacks, %s RSS, %.1f goroutines: the server(s), from /metrics",
 			bytesText(mm.ServerGoPerConn), bytesText(mm.ServerRSSPerConn), mm.ServerGoroutines)
 	}
 	return tw.Flush()
