@@ -164,19 +164,21 @@ type Client struct {
 	// per address; one lock is simplest and cheap at a device's rates).
 	crypto sync.Mutex
 
-	mu        sync.Mutex
-	acct      clientstore.Account
-	conn      *transport.Conn // current connection, nil when down
-	state     ConnState
-	synced    bool // the server said QueueEmpty on this connection
-	runCancel context.CancelFunc
-	runDone   chan struct{}
-	closed    bool
-	fatal     error
-	pending   map[types.MessageID]bool // message ids in the outbox
-	changed   chan struct{}            // closed and replaced when pending or state changes
-	blocked   map[int64]types.AccountID
-	claims    map[types.AccountID]claimState // phone numbers the directory did not confirm
+	mu     sync.Mutex
+	acct   clientstore.Account
+	conn   *transport.Conn // current connection, nil when down
+	state  ConnState
+	synced bool // the server said QueueEmpty on this connection
+	// lastSentMs is the sent time of the last message made (nextSentMs).
+	lastSentMs int64
+	runCancel  context.CancelFunc
+	runDone    chan struct{}
+	closed     bool
+	fatal      error
+	pending    map[types.MessageID]bool // message ids in the outbox
+	changed    chan struct{}            // closed and replaced when pending or state changes
+	blocked    map[int64]types.AccountID
+	claims     map[types.AccountID]claimState // phone numbers the directory did not confirm
 
 	kick chan struct{} // wakes the sender
 

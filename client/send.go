@@ -83,7 +83,7 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 	content = proto.CloneOf(content)
 	id := types.NewMessageID()
 	now := c.o.Now()
-	content.MessageId, content.SentMs = id[:], now.UnixMilli()
+	content.MessageId, content.SentMs = id[:], c.nextSentMs(now)
 	if carriesProfile(content) {
 		content.SenderProfile = c.ownProfile(acct) // profile.go says why every message
 	}
@@ -614,4 +614,16 @@ func (c *Client) Typing(ctx context.Context, to types.AccountID, started bool) e
 		return err
 	}
 	return c.deliver(ctx, conn, to, id, raw, true)
+}
+
+// nextSentMs is the sent time of a new message: now, but always after the
+// previous one this client sent. Reactions and edits are ordered by it
+// (the latest wins, whatever order they arrive in), so two sent within one
+// millisecond must not tie.
+func (c *Client) nextSentMs(now time.Time) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := max(now.UnixMilli(), c.lastSentMs+1)
+	c.lastSentMs = ms
+	return ms
 }

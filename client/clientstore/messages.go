@@ -422,6 +422,9 @@ func (s *Store) attach(ctx context.Context, q querier, page []Message, where str
 		if r.Reactor, r.Emoji, err = decodeAccountAndText(pt, "reaction"); err != nil {
 			return err
 		}
+		if r.Emoji == "" {
+			return nil // a removal (see SetReaction)
+		}
 		r.At = fromMS(at)
 		if m := bySeq[seq]; m != nil {
 			m.Reactions = append(m.Reactions, r)
@@ -557,10 +560,8 @@ func (s *Store) SetReaction(ctx context.Context, r MessageRef, reactor types.Acc
 		case ms(at) < prev:
 			return nil
 		}
-		if emoji == "" {
-			_, err = q.ExecContext(ctx, `DELETE FROM reactions WHERE message_seq = ? AND reactor_hash = ?`, m.Seq, h)
-			return err
-		}
+		// A removal is kept as a row with no emoji, so that the reaction it
+		// takes back, should it arrive after it, is recognised as older.
 		sealed := s.keys.seal(encodeAccountAndText(reactor, emoji), labelReaction, u64(m.Seq), h)
 		_, err = q.ExecContext(ctx, `INSERT INTO reactions (message_seq, reactor_hash, reacted_at, sealed) VALUES (?, ?, ?, ?)
 			ON CONFLICT (message_seq, reactor_hash) DO UPDATE SET reacted_at = excluded.reacted_at, sealed = excluded.sealed`,

@@ -234,7 +234,12 @@ func TestEditsDeletesReactionsReceipts(t *testing.T) {
 		who   types.AccountID
 		emoji string
 		at    time.Duration
-	}{{me, "👍", 1}, {f.peer, "❤️", 2}, {me, "😂", 3}, {me, "🙈", 0} /* older: ignored */, {f.peer, "", 4}}
+	}{
+		{me, "👍", 1}, {f.peer, "❤️", 2}, {me, "😂", 3}, {me, "🙈", 0} /* older: ignored */, {f.peer, "", 4},
+		// A removal that arrives before the reaction it takes back: the
+		// reaction, older, stays removed.
+		{f.peer, "", 6}, {f.peer, "😮", 5},
+	}
 	for _, s := range steps {
 		if err := f.st.SetReaction(ctx, in, s.who, s.emoji, t0.Add(s.at*time.Second)); err != nil {
 			t.Fatal(err)
