@@ -92,7 +92,7 @@ func TestRepliesReactionsEditsDeletes(t *testing.T) {
 	}
 	eventually(t, "reaction", func() (bool, string) {
 		r := alice.history(bob.id())[1].Reactions
-		return len(r) == 1 && r[0].Emoji == "👍" && r[0].Reactor == bob.id(), fmt.Sprint(r)
+		return len(r) == 1 && r[0].Emoji == "❤️" && r[0].Reactor == bob.id(), fmt.Sprint(r)
 	})
 	if _, err := bob.Send(ctx, alice.id(), client.ReactionContent(secondRef, "")); err != nil {
 		t.Fatal(err)
