@@ -296,11 +296,15 @@ func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress
 func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload) (sent, ok bool) {
 	var err error
 	acct, _ := c.account()
-	if !p.To.IsZero() {
-		err = c.deliver(ctx, conn, p.To, p.ID, p.Content, false)
-	}
-	if err == nil && len(p.Sync) > 0 {
+	// Our other devices get their copy first: the recipient's delivery
+	// receipt, which they apply too, can then never reach them before the
+	// message it is about. A retry sends both again; the server drops what
+	// it already has (same sender, message id and destination).
+	if len(p.Sync) > 0 {
 		err = c.deliver(ctx, conn, acct.ID, p.ID, p.Sync, false)
+	}
+	if err == nil && !p.To.IsZero() {
+		err = c.deliver(ctx, conn, p.To, p.ID, p.Content, false)
 	}
 	if err != nil {
 		return c.sendFailed(ctx, conn, it, p, err)
