@@ -82,7 +82,12 @@ func TestChurnEmbedded(t *testing.T) {
 	}
 	m := rep.Messages
 	t.Logf("%+v, queued %v, drain %v, reconnects %d, errors %v", m, rep.Queued, rep.Drain, rep.Reconnects, rep.Errors)
-	if m.Accepted == 0 || m.Missing != 0 || m.Duplicates != 0 || m.Acked != m.Delivered || m.Delivered < m.Accepted {
+	// A device that drops its connection between a delivery and its ack
+	// gets the message again (Redelivered, which the protocol allows); the
+	// run may end before that second ack is answered, so such a message
+	// may lack its ack. Nothing may be missing or shown twice.
+	if m.Accepted == 0 || m.Missing != 0 || m.Duplicates != 0 || m.Acked > m.Delivered ||
+		m.Acked+m.Redelivered < m.Delivered || m.Delivered < m.Accepted {
 		t.Errorf("counts %+v", m)
 	}
 	if rep.Reconnects < 5 || rep.Drain == nil || rep.Drain.Count != uint64(rep.Reconnects) {
