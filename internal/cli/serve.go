@@ -52,11 +52,15 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	wg.Go(func() {
 		select {
 		case <-ctx.Done():
+		case <-done:
+		}
+		// Checked after the select: when a signal stops the server at once,
+		// both cases are ready and the select may pick either.
+		if ctx.Err() != nil {
 			// From now on a signal has its default effect: a second
 			// Ctrl-C ends a shutdown that hangs.
 			stop()
 			log.Info("shutting down", "cause", context.Cause(ctx).Error(), "timeout", cfg.ShutdownTimeout)
-		case <-done:
 		}
 	})
 	log.Info("starting parley", "version", versionString(), "listen", cfg.Listen,
