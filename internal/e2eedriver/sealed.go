@@ -2,6 +2,7 @@ package e2eedriver
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/sealedsender"
@@ -121,38 +122,66 @@ func (d *Driver) validateSenderCertificate(a *argReader) (any, error) {
 	return out, nil
 }
 
-func (d *Driver) sealedEncrypt(a *argReader) (any, error) {
-	p := d.party(a, "party")
-	peer := a.address("peer")
-	certB := a.bytes("senderCertificate")
-	pt := a.payload("plaintext")
-	var hint uint32
-	if a.has("contentHint") {
-		hint = a.u32("contentHint")
+// sealedMessage is what both sealed encryptions (v1 and v2) read: the
+// party's 1:1 message to peer and what the seal carries with it.
+type sealedMessage struct {
+	p     *party
+	peer  session.Address
+	cert  []byte // the sender certificate, serialised
+	pt    []byte
+	hint  uint32
+	group []byte
+	now   time.Time
+}
+
+// readSealedMessage reads a sealedMessage; failures are left in a.err.
+func (d *Driver) readSealedMessage(a *argReader) sealedMessage {
+	m := sealedMessage{
+		p:    d.party(a, "party"),
+		peer: a.address("peer"),
+		cert: a.bytes("senderCertificate"),
+		pt:   a.payload("plaintext"),
 	}
-	group := a.optBytes("groupId")
-	now := a.when("now", d.now())
+	if a.has("contentHint") {
+		m.hint = a.u32("contentHint")
+	}
+	m.group = a.optBytes("groupId")
+	m.now = a.when("now", d.now())
+	return m
+}
+
+// content encrypts m on its 1:1 session and wraps it for sealing. It
+// advances the session, so callers check everything else first.
+func (m sealedMessage) content(cert *sealedsender.SenderCertificate) (*sealedsender.Content, error) {
+	c, err := session.Encrypt(ctx, m.p.st, m.peer, m.pt, m.now)
+	if err != nil {
+		return nil, inOp("session.Encrypt", err)
+	}
+	return &sealedsender.Content{Type: uint8(c.Type), Sender: cert, Contents: c.Body, ContentHint: m.hint, GroupID: m.group}, nil
+}
+
+func (d *Driver) sealedEncrypt(a *argReader) (any, error) {
+	m := d.readSealedMessage(a)
 	if a.err != nil {
 		return nil, a.err
 	}
-	cert, err := sealedsender.ParseSenderCertificate(certB)
+	cert, err := sealedsender.ParseSenderCertificate(m.cert)
 	if err != nil {
 		return nil, inOp("sealedsender.ParseSenderCertificate", err)
 	}
 	// Checked before the session advances: a failure here changes nothing.
-	theirs, ok, err := p.store.Identity(ctx, peer)
+	theirs, ok, err := m.p.store.Identity(ctx, m.peer)
 	if err != nil {
 		return nil, inOp("IdentityKeyStore.getIdentity", err)
 	}
 	if !ok {
 		return nil, inOp("sealedsender.Encrypt", session.ErrNoSession)
 	}
-	c, err := session.Encrypt(ctx, p.st, peer, pt, now)
+	content, err := m.content(cert)
 	if err != nil {
-		return nil, inOp("session.Encrypt", err)
+		return nil, err
 	}
-	env, err := sealedsender.Encrypt(d.rand, &sealedsender.Content{Type: uint8(c.Type), Sender: cert, Contents: c.Body, ContentHint: hint, GroupID: group},
-		p.identity, theirs)
+	env, err := sealedsender.Encrypt(d.rand, content, m.p.identity, theirs)
 	if err != nil {
 		return nil, inOp("sealedsender.Encrypt", err)
 	}
@@ -241,16 +270,7 @@ func (a *argReader) strings(key string) []string {
 // sealedMultiEncrypt is sealed sender v2: the party's 1:1 message to peer,
 // sealed once for every device in recipients.
 func (d *Driver) sealedMultiEncrypt(a *argReader) (any, error) {
-	p := d.party(a, "party")
-	peer := a.address("peer")
-	certB := a.bytes("senderCertificate")
-	pt := a.payload("plaintext")
-	var hint uint32
-	if a.has("contentHint") {
-		hint = a.u32("contentHint")
-	}
-	group := a.optBytes("groupId")
-	now := a.when("now", d.now())
+	m := d.readSealedMessage(a)
 	if !a.has("recipients") {
 		a.fail(badRequest("args.recipients is required"))
 	}
@@ -280,21 +300,20 @@ func (d *Driver) sealedMultiEncrypt(a *argReader) (any, error) {
 		}
 		excluded = append(excluded, id)
 	}
-	cert, err := sealedsender.ParseSenderCertificate(certB)
+	cert, err := sealedsender.ParseSenderCertificate(m.cert)
 	if err != nil {
 		return nil, inOp("sealedsender.ParseSenderCertificate", err)
 	}
 	// Everything that can fail is checked before the session advances.
-	recipients, err := sealedsender.RecipientsFromSessions(ctx, p.st, addrs)
+	recipients, err := sealedsender.RecipientsFromSessions(ctx, m.p.st, addrs)
 	if err != nil {
 		return nil, inOp("sealedsender.RecipientsFromSessions", err)
 	}
-	c, err := session.Encrypt(ctx, p.st, peer, pt, now)
+	content, err := m.content(cert)
 	if err != nil {
-		return nil, inOp("session.Encrypt", err)
+		return nil, err
 	}
-	sent, err := sealedsender.EncryptMulti(d.rand, &sealedsender.Content{Type: uint8(c.Type), Sender: cert, Contents: c.Body, ContentHint: hint, GroupID: group},
-		p.identity, recipients, excluded)
+	sent, err := sealedsender.EncryptMulti(d.rand, content, m.p.identity, recipients, excluded)
 	if err != nil {
 		return nil, inOp("sealedsender.EncryptMulti", err)
 	}
