@@ -27,6 +27,9 @@ type AccountID [16]byte
 // same id, which is how the server stores it once.
 type MessageID [16]byte
 
+// GroupID names a group. Its creator picks it at random.
+type GroupID [16]byte
+
 // DeviceID numbers the devices of one account. 1 is the primary device.
 type DeviceID uint32
 
@@ -81,6 +84,39 @@ func AccountIDFromBytes(b []byte) (AccountID, error) {
 		return AccountID{}, fmt.Errorf("%w: account id is %d bytes, want 16", ErrInvalidID, len(b))
 	}
 	return AccountID(b), nil
+}
+
+// NewGroupID returns a random group id.
+func NewGroupID() GroupID { return GroupID(random16()) }
+
+// String renders the id as a UUID.
+func (g GroupID) String() string { return uuidString(g) }
+
+// IsZero reports whether g is the zero id (no group).
+func (g GroupID) IsZero() bool { return g == GroupID{} }
+
+// MarshalText implements encoding.TextMarshaler.
+func (g GroupID) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (g *GroupID) UnmarshalText(b []byte) error {
+	v, err := parseUUID(string(b))
+	*g = v
+	return err
+}
+
+// ParseGroupID parses the UUID text form of a group id.
+func ParseGroupID(s string) (GroupID, error) {
+	v, err := parseUUID(s)
+	return GroupID(v), err
+}
+
+// GroupIDFromBytes converts the 16-byte wire form.
+func GroupIDFromBytes(b []byte) (GroupID, error) {
+	if len(b) != 16 {
+		return GroupID{}, fmt.Errorf("%w: group id is %d bytes, want 16", ErrInvalidID, len(b))
+	}
+	return GroupID(b), nil
 }
 
 // String renders the id as a UUID.

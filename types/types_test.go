@@ -92,3 +92,27 @@ func FuzzParseAccountID(f *testing.F) {
 		}
 	})
 }
+
+func TestGroupIDText(t *testing.T) {
+	g := NewGroupID()
+	if g.IsZero() || g == NewGroupID() {
+		t.Fatal("random group ids are zero or equal")
+	}
+	back, err := ParseGroupID(g.String())
+	if err != nil || back != g {
+		t.Fatalf("round trip: %v %v", back, err)
+	}
+	var u GroupID
+	if err := u.UnmarshalText([]byte(g.String())); err != nil || u != g {
+		t.Fatal("UnmarshalText")
+	}
+	if _, err := ParseGroupID("nope"); !errors.Is(err, ErrInvalidID) {
+		t.Errorf("ParseGroupID(nope) = %v", err)
+	}
+	if b, err := GroupIDFromBytes(g[:]); err != nil || b != g {
+		t.Fatal("GroupIDFromBytes")
+	}
+	if _, err := GroupIDFromBytes(make([]byte, 17)); !errors.Is(err, ErrInvalidID) {
+		t.Error("17 bytes accepted")
+	}
+}

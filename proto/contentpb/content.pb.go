@@ -88,6 +88,64 @@ func (Receipt_Type) EnumDescriptor() ([]byte, []int) {
 	return file_content_proto_rawDescGZIP(), []int{9, 0}
 }
 
+type Media_Kind int32
+
+const (
+	Media_KIND_UNSPECIFIED Media_Kind = 0
+	Media_KIND_IMAGE       Media_Kind = 1
+	Media_KIND_VIDEO       Media_Kind = 2
+	Media_KIND_AUDIO       Media_Kind = 3
+	Media_KIND_DOCUMENT    Media_Kind = 4
+	Media_KIND_STICKER     Media_Kind = 5
+)
+
+// Enum value maps for Media_Kind.
+var (
+	Media_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_IMAGE",
+		2: "KIND_VIDEO",
+		3: "KIND_AUDIO",
+		4: "KIND_DOCUMENT",
+		5: "KIND_STICKER",
+	}
+	Media_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_IMAGE":       1,
+		"KIND_VIDEO":       2,
+		"KIND_AUDIO":       3,
+		"KIND_DOCUMENT":    4,
+		"KIND_STICKER":     5,
+	}
+)
+
+func (x Media_Kind) Enum() *Media_Kind {
+	p := new(Media_Kind)
+	*p = x
+	return p
+}
+
+func (x Media_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Media_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_content_proto_enumTypes[1].Descriptor()
+}
+
+func (Media_Kind) Type() protoreflect.EnumType {
+	return &file_content_proto_enumTypes[1]
+}
+
+func (x Media_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Media_Kind.Descriptor instead.
+func (Media_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{18, 0}
+}
+
 type Content struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The sender's id of this message, 16 bytes; equal to the envelope's
@@ -105,6 +163,10 @@ type Content struct {
 	// receiver checks the number against the server's directory before it
 	// believes it; the name is shown as the sender's own ("~name").
 	SenderProfile *SenderProfile `protobuf:"bytes,16,opt,name=sender_profile,json=senderProfile,proto3" json:"sender_profile,omitempty"`
+	// Set in every message sent to a group (through SendGroup, and in
+	// receipts and syncs about group messages): the conversation it belongs
+	// to. The receiver checks it equals the envelope's group_id.
+	Group *GroupContext `protobuf:"bytes,17,opt,name=group,proto3" json:"group,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Content_Text
@@ -115,6 +177,9 @@ type Content struct {
 	//	*Content_Receipt
 	//	*Content_Typing
 	//	*Content_Sync
+	//	*Content_Media
+	//	*Content_SenderKey
+	//	*Content_GroupUpdate
 	Body          isContent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -174,6 +239,13 @@ func (x *Content) GetFallbackText() string {
 func (x *Content) GetSenderProfile() *SenderProfile {
 	if x != nil {
 		return x.SenderProfile
+	}
+	return nil
+}
+
+func (x *Content) GetGroup() *GroupContext {
+	if x != nil {
+		return x.Group
 	}
 	return nil
 }
@@ -257,6 +329,33 @@ func (x *Content) GetSync() *Sync {
 	return nil
 }
 
+func (x *Content) GetMedia() *Media {
+	if x != nil {
+		if x, ok := x.Body.(*Content_Media); ok {
+			return x.Media
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetSenderKey() *SenderKeyDistribution {
+	if x != nil {
+		if x, ok := x.Body.(*Content_SenderKey); ok {
+			return x.SenderKey
+		}
+	}
+	return nil
+}
+
+func (x *Content) GetGroupUpdate() *GroupUpdate {
+	if x != nil {
+		if x, ok := x.Body.(*Content_GroupUpdate); ok {
+			return x.GroupUpdate
+		}
+	}
+	return nil
+}
+
 type isContent_Body interface {
 	isContent_Body()
 }
@@ -293,6 +392,18 @@ type Content_Sync struct {
 	Sync *Sync `protobuf:"bytes,9,opt,name=sync,proto3,oneof"`
 }
 
+type Content_Media struct {
+	Media *Media `protobuf:"bytes,10,opt,name=media,proto3,oneof"`
+}
+
+type Content_SenderKey struct {
+	SenderKey *SenderKeyDistribution `protobuf:"bytes,11,opt,name=sender_key,json=senderKey,proto3,oneof"`
+}
+
+type Content_GroupUpdate struct {
+	GroupUpdate *GroupUpdate `protobuf:"bytes,12,opt,name=group_update,json=groupUpdate,proto3,oneof"`
+}
+
 func (*Content_Text) isContent_Body() {}
 
 func (*Content_Reaction) isContent_Body() {}
@@ -308,6 +419,12 @@ func (*Content_Receipt) isContent_Body() {}
 func (*Content_Typing) isContent_Body() {}
 
 func (*Content_Sync) isContent_Body() {}
+
+func (*Content_Media) isContent_Body() {}
+
+func (*Content_SenderKey) isContent_Body() {}
+
+func (*Content_GroupUpdate) isContent_Body() {}
 
 // SenderProfile: the sender's phone number (E.164) and the profile name
 // the sender chose (may be empty).
@@ -1020,17 +1137,412 @@ func (x *ReadSync) GetMessages() []*MessageRef {
 	return nil
 }
 
+// GroupContext names the group a message belongs to.
+type GroupContext struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"` // 16 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupContext) Reset() {
+	*x = GroupContext{}
+	mi := &file_content_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupContext) ProtoMessage() {}
+
+func (x *GroupContext) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupContext.ProtoReflect.Descriptor instead.
+func (*GroupContext) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GroupContext) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+// SenderKeyDistribution carries the sender's sender key for a group: a
+// libsignal SenderKeyDistributionMessage (0x33 ‖ protobuf). Sent pairwise
+// to every member device before the first group message that needs it,
+// and again after a rotation.
+type SenderKeyDistribution struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Message       []byte                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SenderKeyDistribution) Reset() {
+	*x = SenderKeyDistribution{}
+	mi := &file_content_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SenderKeyDistribution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SenderKeyDistribution) ProtoMessage() {}
+
+func (x *SenderKeyDistribution) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SenderKeyDistribution.ProtoReflect.Descriptor instead.
+func (*SenderKeyDistribution) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SenderKeyDistribution) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *SenderKeyDistribution) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// GroupUpdate is sent pairwise by the member who created the group or
+// added the receiver: the receiver is in the group. It carries the group
+// secret that opens the group's attributes; the membership itself the
+// receiver fetches from the server and checks (e2ee/grouplog).
+type GroupUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Secret        []byte                 `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"` // 32 bytes
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`      // the event that added the receiver
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupUpdate) Reset() {
+	*x = GroupUpdate{}
+	mi := &file_content_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupUpdate) ProtoMessage() {}
+
+func (x *GroupUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupUpdate.ProtoReflect.Descriptor instead.
+func (*GroupUpdate) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GroupUpdate) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// GroupAttributes is what GroupSetAttributes.sealed opens to.
+type GroupAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Picture       *Media                 `protobuf:"bytes,3,opt,name=picture,proto3" json:"picture,omitempty"` // an image; absent: no picture
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupAttributes) Reset() {
+	*x = GroupAttributes{}
+	mi := &file_content_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupAttributes) ProtoMessage() {}
+
+func (x *GroupAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupAttributes.ProtoReflect.Descriptor instead.
+func (*GroupAttributes) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupAttributes) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GroupAttributes) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *GroupAttributes) GetPicture() *Media {
+	if x != nil {
+		return x.Picture
+	}
+	return nil
+}
+
+// Media is an attachment. The blob is encrypted with keys expanded from
+// `key` (HKDF-SHA256, info "Parley <Kind> Keys", 112 bytes = IV 16 ‖ AES
+// key 32 ‖ MAC key 32 ‖ ref 32) as AES-256-CBC(PKCS#7) ‖ first 10 bytes of
+// HMAC-SHA256(MAC key, IV ‖ ciphertext); docs/protocol.md has the details.
+type Media struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Kind            Media_Kind             `protobuf:"varint,1,opt,name=kind,proto3,enum=parley.content.Media_Kind" json:"kind,omitempty"`
+	MediaId         []byte                 `protobuf:"bytes,2,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`                     // the server's blob id
+	Key             []byte                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`                                            // 32 bytes
+	FileSha256      []byte                 `protobuf:"bytes,4,opt,name=file_sha256,json=fileSha256,proto3" json:"file_sha256,omitempty"`            // SHA-256 of the plaintext file
+	FileEncSha256   []byte                 `protobuf:"bytes,5,opt,name=file_enc_sha256,json=fileEncSha256,proto3" json:"file_enc_sha256,omitempty"` // SHA-256 of the uploaded blob
+	Size            uint64                 `protobuf:"varint,6,opt,name=size,proto3" json:"size,omitempty"`                                         // plaintext bytes
+	MimeType        string                 `protobuf:"bytes,7,opt,name=mime_type,json=mimeType,proto3" json:"mime_type,omitempty"`
+	FileName        string                 `protobuf:"bytes,8,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	Caption         string                 `protobuf:"bytes,9,opt,name=caption,proto3" json:"caption,omitempty"`
+	Thumbnail       []byte                 `protobuf:"bytes,10,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"` // a small JPEG made by the sender; may be empty
+	Width           uint32                 `protobuf:"varint,11,opt,name=width,proto3" json:"width,omitempty"`
+	Height          uint32                 `protobuf:"varint,12,opt,name=height,proto3" json:"height,omitempty"`
+	DurationSeconds uint32                 `protobuf:"varint,13,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	VoiceNote       bool                   `protobuf:"varint,14,opt,name=voice_note,json=voiceNote,proto3" json:"voice_note,omitempty"` // KIND_AUDIO recorded as a voice message
+	Quote           *Quote                 `protobuf:"bytes,15,opt,name=quote,proto3" json:"quote,omitempty"`
+	ExpireSeconds   uint32                 `protobuf:"varint,16,opt,name=expire_seconds,json=expireSeconds,proto3" json:"expire_seconds,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Media) Reset() {
+	*x = Media{}
+	mi := &file_content_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Media) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Media) ProtoMessage() {}
+
+func (x *Media) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Media.ProtoReflect.Descriptor instead.
+func (*Media) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Media) GetKind() Media_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Media_KIND_UNSPECIFIED
+}
+
+func (x *Media) GetMediaId() []byte {
+	if x != nil {
+		return x.MediaId
+	}
+	return nil
+}
+
+func (x *Media) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *Media) GetFileSha256() []byte {
+	if x != nil {
+		return x.FileSha256
+	}
+	return nil
+}
+
+func (x *Media) GetFileEncSha256() []byte {
+	if x != nil {
+		return x.FileEncSha256
+	}
+	return nil
+}
+
+func (x *Media) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Media) GetMimeType() string {
+	if x != nil {
+		return x.MimeType
+	}
+	return ""
+}
+
+func (x *Media) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *Media) GetCaption() string {
+	if x != nil {
+		return x.Caption
+	}
+	return ""
+}
+
+func (x *Media) GetThumbnail() []byte {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return nil
+}
+
+func (x *Media) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Media) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Media) GetDurationSeconds() uint32 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *Media) GetVoiceNote() bool {
+	if x != nil {
+		return x.VoiceNote
+	}
+	return false
+}
+
+func (x *Media) GetQuote() *Quote {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
+func (x *Media) GetExpireSeconds() uint32 {
+	if x != nil {
+		return x.ExpireSeconds
+	}
+	return 0
+}
+
 var File_content_proto protoreflect.FileDescriptor
 
 const file_content_proto_rawDesc = "" +
 	"\n" +
-	"\rcontent.proto\x12\x0eparley.content\"\xbe\x04\n" +
+	"\rcontent.proto\x12\x0eparley.content\"\xab\x06\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x17\n" +
 	"\asent_ms\x18\x0f \x01(\x03R\x06sentMs\x12#\n" +
 	"\rfallback_text\x18\x0e \x01(\tR\ffallbackText\x12D\n" +
-	"\x0esender_profile\x18\x10 \x01(\v2\x1d.parley.content.SenderProfileR\rsenderProfile\x12*\n" +
+	"\x0esender_profile\x18\x10 \x01(\v2\x1d.parley.content.SenderProfileR\rsenderProfile\x122\n" +
+	"\x05group\x18\x11 \x01(\v2\x1c.parley.content.GroupContextR\x05group\x12*\n" +
 	"\x04text\x18\x02 \x01(\v2\x14.parley.content.TextH\x00R\x04text\x126\n" +
 	"\breaction\x18\x03 \x01(\v2\x18.parley.content.ReactionH\x00R\breaction\x12*\n" +
 	"\x04edit\x18\x04 \x01(\v2\x14.parley.content.EditH\x00R\x04edit\x120\n" +
@@ -1038,7 +1550,12 @@ const file_content_proto_rawDesc = "" +
 	"\x05timer\x18\x06 \x01(\v2\x1b.parley.content.TimerUpdateH\x00R\x05timer\x123\n" +
 	"\areceipt\x18\a \x01(\v2\x17.parley.content.ReceiptH\x00R\areceipt\x120\n" +
 	"\x06typing\x18\b \x01(\v2\x16.parley.content.TypingH\x00R\x06typing\x12*\n" +
-	"\x04sync\x18\t \x01(\v2\x14.parley.content.SyncH\x00R\x04syncB\x06\n" +
+	"\x04sync\x18\t \x01(\v2\x14.parley.content.SyncH\x00R\x04sync\x12-\n" +
+	"\x05media\x18\n" +
+	" \x01(\v2\x15.parley.content.MediaH\x00R\x05media\x12F\n" +
+	"\n" +
+	"sender_key\x18\v \x01(\v2%.parley.content.SenderKeyDistributionH\x00R\tsenderKey\x12@\n" +
+	"\fgroup_update\x18\f \x01(\v2\x1b.parley.content.GroupUpdateH\x00R\vgroupUpdateB\x06\n" +
 	"\x04body\"9\n" +
 	"\rSenderProfile\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x12\n" +
@@ -1084,7 +1601,50 @@ const file_content_proto_rawDesc = "" +
 	"\vdestination\x18\x01 \x01(\fR\vdestination\x121\n" +
 	"\acontent\x18\x02 \x01(\v2\x17.parley.content.ContentR\acontent\"B\n" +
 	"\bReadSync\x126\n" +
-	"\bmessages\x18\x01 \x03(\v2\x1a.parley.content.MessageRefR\bmessagesB-Z+github.com/parley-im/parley/proto/contentpbb\x06proto3"
+	"\bmessages\x18\x01 \x03(\v2\x1a.parley.content.MessageRefR\bmessages\")\n" +
+	"\fGroupContext\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\"L\n" +
+	"\x15SenderKeyDistribution\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\fR\amessage\"R\n" +
+	"\vGroupUpdate\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\fR\x06secret\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"x\n" +
+	"\x0fGroupAttributes\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12/\n" +
+	"\apicture\x18\x03 \x01(\v2\x15.parley.content.MediaR\apicture\"\xf2\x04\n" +
+	"\x05Media\x12.\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1a.parley.content.Media.KindR\x04kind\x12\x19\n" +
+	"\bmedia_id\x18\x02 \x01(\fR\amediaId\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12\x1f\n" +
+	"\vfile_sha256\x18\x04 \x01(\fR\n" +
+	"fileSha256\x12&\n" +
+	"\x0ffile_enc_sha256\x18\x05 \x01(\fR\rfileEncSha256\x12\x12\n" +
+	"\x04size\x18\x06 \x01(\x04R\x04size\x12\x1b\n" +
+	"\tmime_type\x18\a \x01(\tR\bmimeType\x12\x1b\n" +
+	"\tfile_name\x18\b \x01(\tR\bfileName\x12\x18\n" +
+	"\acaption\x18\t \x01(\tR\acaption\x12\x1c\n" +
+	"\tthumbnail\x18\n" +
+	" \x01(\fR\tthumbnail\x12\x14\n" +
+	"\x05width\x18\v \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\f \x01(\rR\x06height\x12)\n" +
+	"\x10duration_seconds\x18\r \x01(\rR\x0fdurationSeconds\x12\x1d\n" +
+	"\n" +
+	"voice_note\x18\x0e \x01(\bR\tvoiceNote\x12+\n" +
+	"\x05quote\x18\x0f \x01(\v2\x15.parley.content.QuoteR\x05quote\x12%\n" +
+	"\x0eexpire_seconds\x18\x10 \x01(\rR\rexpireSeconds\"q\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"KIND_IMAGE\x10\x01\x12\x0e\n" +
+	"\n" +
+	"KIND_VIDEO\x10\x02\x12\x0e\n" +
+	"\n" +
+	"KIND_AUDIO\x10\x03\x12\x11\n" +
+	"\rKIND_DOCUMENT\x10\x04\x12\x10\n" +
+	"\fKIND_STICKER\x10\x05B-Z+github.com/parley-im/parley/proto/contentpbb\x06proto3"
 
 var (
 	file_content_proto_rawDescOnce sync.Once
@@ -1098,50 +1658,63 @@ func file_content_proto_rawDescGZIP() []byte {
 	return file_content_proto_rawDescData
 }
 
-var file_content_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_content_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_content_proto_goTypes = []any{
-	(Receipt_Type)(0),      // 0: parley.content.Receipt.Type
-	(*Content)(nil),        // 1: parley.content.Content
-	(*SenderProfile)(nil),  // 2: parley.content.SenderProfile
-	(*MessageRef)(nil),     // 3: parley.content.MessageRef
-	(*Text)(nil),           // 4: parley.content.Text
-	(*Quote)(nil),          // 5: parley.content.Quote
-	(*Reaction)(nil),       // 6: parley.content.Reaction
-	(*Edit)(nil),           // 7: parley.content.Edit
-	(*Delete)(nil),         // 8: parley.content.Delete
-	(*TimerUpdate)(nil),    // 9: parley.content.TimerUpdate
-	(*Receipt)(nil),        // 10: parley.content.Receipt
-	(*Typing)(nil),         // 11: parley.content.Typing
-	(*Sync)(nil),           // 12: parley.content.Sync
-	(*SentTranscript)(nil), // 13: parley.content.SentTranscript
-	(*ReadSync)(nil),       // 14: parley.content.ReadSync
+	(Receipt_Type)(0),             // 0: parley.content.Receipt.Type
+	(Media_Kind)(0),               // 1: parley.content.Media.Kind
+	(*Content)(nil),               // 2: parley.content.Content
+	(*SenderProfile)(nil),         // 3: parley.content.SenderProfile
+	(*MessageRef)(nil),            // 4: parley.content.MessageRef
+	(*Text)(nil),                  // 5: parley.content.Text
+	(*Quote)(nil),                 // 6: parley.content.Quote
+	(*Reaction)(nil),              // 7: parley.content.Reaction
+	(*Edit)(nil),                  // 8: parley.content.Edit
+	(*Delete)(nil),                // 9: parley.content.Delete
+	(*TimerUpdate)(nil),           // 10: parley.content.TimerUpdate
+	(*Receipt)(nil),               // 11: parley.content.Receipt
+	(*Typing)(nil),                // 12: parley.content.Typing
+	(*Sync)(nil),                  // 13: parley.content.Sync
+	(*SentTranscript)(nil),        // 14: parley.content.SentTranscript
+	(*ReadSync)(nil),              // 15: parley.content.ReadSync
+	(*GroupContext)(nil),          // 16: parley.content.GroupContext
+	(*SenderKeyDistribution)(nil), // 17: parley.content.SenderKeyDistribution
+	(*GroupUpdate)(nil),           // 18: parley.content.GroupUpdate
+	(*GroupAttributes)(nil),       // 19: parley.content.GroupAttributes
+	(*Media)(nil),                 // 20: parley.content.Media
 }
 var file_content_proto_depIdxs = []int32{
-	2,  // 0: parley.content.Content.sender_profile:type_name -> parley.content.SenderProfile
-	4,  // 1: parley.content.Content.text:type_name -> parley.content.Text
-	6,  // 2: parley.content.Content.reaction:type_name -> parley.content.Reaction
-	7,  // 3: parley.content.Content.edit:type_name -> parley.content.Edit
-	8,  // 4: parley.content.Content.delete:type_name -> parley.content.Delete
-	9,  // 5: parley.content.Content.timer:type_name -> parley.content.TimerUpdate
-	10, // 6: parley.content.Content.receipt:type_name -> parley.content.Receipt
-	11, // 7: parley.content.Content.typing:type_name -> parley.content.Typing
-	12, // 8: parley.content.Content.sync:type_name -> parley.content.Sync
-	5,  // 9: parley.content.Text.quote:type_name -> parley.content.Quote
-	3,  // 10: parley.content.Quote.target:type_name -> parley.content.MessageRef
-	3,  // 11: parley.content.Reaction.target:type_name -> parley.content.MessageRef
-	3,  // 12: parley.content.Edit.target:type_name -> parley.content.MessageRef
-	3,  // 13: parley.content.Delete.target:type_name -> parley.content.MessageRef
-	0,  // 14: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
-	13, // 15: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
-	14, // 16: parley.content.Sync.read:type_name -> parley.content.ReadSync
-	1,  // 17: parley.content.SentTranscript.content:type_name -> parley.content.Content
-	3,  // 18: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	3,  // 0: parley.content.Content.sender_profile:type_name -> parley.content.SenderProfile
+	16, // 1: parley.content.Content.group:type_name -> parley.content.GroupContext
+	5,  // 2: parley.content.Content.text:type_name -> parley.content.Text
+	7,  // 3: parley.content.Content.reaction:type_name -> parley.content.Reaction
+	8,  // 4: parley.content.Content.edit:type_name -> parley.content.Edit
+	9,  // 5: parley.content.Content.delete:type_name -> parley.content.Delete
+	10, // 6: parley.content.Content.timer:type_name -> parley.content.TimerUpdate
+	11, // 7: parley.content.Content.receipt:type_name -> parley.content.Receipt
+	12, // 8: parley.content.Content.typing:type_name -> parley.content.Typing
+	13, // 9: parley.content.Content.sync:type_name -> parley.content.Sync
+	20, // 10: parley.content.Content.media:type_name -> parley.content.Media
+	17, // 11: parley.content.Content.sender_key:type_name -> parley.content.SenderKeyDistribution
+	18, // 12: parley.content.Content.group_update:type_name -> parley.content.GroupUpdate
+	6,  // 13: parley.content.Text.quote:type_name -> parley.content.Quote
+	4,  // 14: parley.content.Quote.target:type_name -> parley.content.MessageRef
+	4,  // 15: parley.content.Reaction.target:type_name -> parley.content.MessageRef
+	4,  // 16: parley.content.Edit.target:type_name -> parley.content.MessageRef
+	4,  // 17: parley.content.Delete.target:type_name -> parley.content.MessageRef
+	0,  // 18: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
+	14, // 19: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
+	15, // 20: parley.content.Sync.read:type_name -> parley.content.ReadSync
+	2,  // 21: parley.content.SentTranscript.content:type_name -> parley.content.Content
+	4,  // 22: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
+	20, // 23: parley.content.GroupAttributes.picture:type_name -> parley.content.Media
+	1,  // 24: parley.content.Media.kind:type_name -> parley.content.Media.Kind
+	6,  // 25: parley.content.Media.quote:type_name -> parley.content.Quote
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_content_proto_init() }
@@ -1158,6 +1731,9 @@ func file_content_proto_init() {
 		(*Content_Receipt)(nil),
 		(*Content_Typing)(nil),
 		(*Content_Sync)(nil),
+		(*Content_Media)(nil),
+		(*Content_SenderKey)(nil),
+		(*Content_GroupUpdate)(nil),
 	}
 	file_content_proto_msgTypes[11].OneofWrappers = []any{
 		(*Sync_Sent)(nil),
@@ -1168,8 +1744,8 @@ func file_content_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_content_proto_rawDesc), len(file_content_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   14,
+			NumEnums:      2,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

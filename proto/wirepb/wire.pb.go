@@ -68,6 +68,12 @@ const (
 	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 15
 	// Something went wrong on the server; the request id is in its log.
 	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
+	// The sender's idea of a group's member devices is out of date (a
+	// SendGroup whose devices_hash does not match, a GroupChange whose
+	// prev_hash is not the head): fetch the group again and retry.
+	ErrorCode_ERROR_CODE_GROUP_CHANGED ErrorCode = 17
+	// Over a size limit: too many group members, a media blob too large.
+	ErrorCode_ERROR_CODE_TOO_LARGE ErrorCode = 18
 )
 
 // Enum value maps for ErrorCode.
@@ -90,6 +96,8 @@ var (
 		14: "ERROR_CODE_CONFLICT",
 		15: "ERROR_CODE_UNAVAILABLE",
 		16: "ERROR_CODE_INTERNAL",
+		17: "ERROR_CODE_GROUP_CHANGED",
+		18: "ERROR_CODE_TOO_LARGE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -109,6 +117,8 @@ var (
 		"ERROR_CODE_CONFLICT":            14,
 		"ERROR_CODE_UNAVAILABLE":         15,
 		"ERROR_CODE_INTERNAL":            16,
+		"ERROR_CODE_GROUP_CHANGED":       17,
+		"ERROR_CODE_TOO_LARGE":           18,
 	}
 )
 
@@ -150,17 +160,22 @@ const (
 	EnvelopeType_ENVELOPE_TYPE_SEALED_SENDER  EnvelopeType = 6 // UnidentifiedSenderMessage
 	EnvelopeType_ENVELOPE_TYPE_SENDER_KEY     EnvelopeType = 7 // SenderKeyMessage
 	EnvelopeType_ENVELOPE_TYPE_PLAINTEXT      EnvelopeType = 8 // PlaintextContent (decryption-error receipts)
+	// Written by the server, not by a device: a GroupEvent (serialized) that
+	// changed a group the device's account is or was a member of. The
+	// envelope's sender fields are empty and group_id names the group.
+	EnvelopeType_ENVELOPE_TYPE_GROUP_EVENT EnvelopeType = 20
 )
 
 // Enum value maps for EnvelopeType.
 var (
 	EnvelopeType_name = map[int32]string{
-		0: "ENVELOPE_TYPE_UNSPECIFIED",
-		1: "ENVELOPE_TYPE_CIPHERTEXT",
-		3: "ENVELOPE_TYPE_PREKEY_MESSAGE",
-		6: "ENVELOPE_TYPE_SEALED_SENDER",
-		7: "ENVELOPE_TYPE_SENDER_KEY",
-		8: "ENVELOPE_TYPE_PLAINTEXT",
+		0:  "ENVELOPE_TYPE_UNSPECIFIED",
+		1:  "ENVELOPE_TYPE_CIPHERTEXT",
+		3:  "ENVELOPE_TYPE_PREKEY_MESSAGE",
+		6:  "ENVELOPE_TYPE_SEALED_SENDER",
+		7:  "ENVELOPE_TYPE_SENDER_KEY",
+		8:  "ENVELOPE_TYPE_PLAINTEXT",
+		20: "ENVELOPE_TYPE_GROUP_EVENT",
 	}
 	EnvelopeType_value = map[string]int32{
 		"ENVELOPE_TYPE_UNSPECIFIED":    0,
@@ -169,6 +184,7 @@ var (
 		"ENVELOPE_TYPE_SEALED_SENDER":  6,
 		"ENVELOPE_TYPE_SENDER_KEY":     7,
 		"ENVELOPE_TYPE_PLAINTEXT":      8,
+		"ENVELOPE_TYPE_GROUP_EVENT":    20,
 	}
 )
 
@@ -282,6 +298,13 @@ type ClientFrame struct {
 	//	*ClientFrame_UnsubscribePresence
 	//	*ClientFrame_SetPrivacy
 	//	*ClientFrame_GetPrivacy
+	//	*ClientFrame_SendGroup
+	//	*ClientFrame_GroupChange
+	//	*ClientFrame_GetGroup
+	//	*ClientFrame_GetGroupDevices
+	//	*ClientFrame_ListGroups
+	//	*ClientFrame_CreateUpload
+	//	*ClientFrame_GetMediaToken
 	Body          isClientFrame_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -547,6 +570,69 @@ func (x *ClientFrame) GetGetPrivacy() *GetPrivacy {
 	return nil
 }
 
+func (x *ClientFrame) GetSendGroup() *SendGroup {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_SendGroup); ok {
+			return x.SendGroup
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetGroupChange() *GroupChange {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_GroupChange); ok {
+			return x.GroupChange
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetGetGroup() *GetGroup {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_GetGroup); ok {
+			return x.GetGroup
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetGetGroupDevices() *GetGroupDevices {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_GetGroupDevices); ok {
+			return x.GetGroupDevices
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetListGroups() *ListGroups {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_ListGroups); ok {
+			return x.ListGroups
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetCreateUpload() *CreateUpload {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_CreateUpload); ok {
+			return x.CreateUpload
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetGetMediaToken() *GetMediaToken {
+	if x != nil {
+		if x, ok := x.Body.(*ClientFrame_GetMediaToken); ok {
+			return x.GetMediaToken
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Body interface {
 	isClientFrame_Body()
 }
@@ -647,6 +733,34 @@ type ClientFrame_GetPrivacy struct {
 	GetPrivacy *GetPrivacy `protobuf:"bytes,44,opt,name=get_privacy,json=getPrivacy,proto3,oneof"`
 }
 
+type ClientFrame_SendGroup struct {
+	SendGroup *SendGroup `protobuf:"bytes,50,opt,name=send_group,json=sendGroup,proto3,oneof"`
+}
+
+type ClientFrame_GroupChange struct {
+	GroupChange *GroupChange `protobuf:"bytes,51,opt,name=group_change,json=groupChange,proto3,oneof"`
+}
+
+type ClientFrame_GetGroup struct {
+	GetGroup *GetGroup `protobuf:"bytes,52,opt,name=get_group,json=getGroup,proto3,oneof"`
+}
+
+type ClientFrame_GetGroupDevices struct {
+	GetGroupDevices *GetGroupDevices `protobuf:"bytes,53,opt,name=get_group_devices,json=getGroupDevices,proto3,oneof"`
+}
+
+type ClientFrame_ListGroups struct {
+	ListGroups *ListGroups `protobuf:"bytes,54,opt,name=list_groups,json=listGroups,proto3,oneof"`
+}
+
+type ClientFrame_CreateUpload struct {
+	CreateUpload *CreateUpload `protobuf:"bytes,60,opt,name=create_upload,json=createUpload,proto3,oneof"`
+}
+
+type ClientFrame_GetMediaToken struct {
+	GetMediaToken *GetMediaToken `protobuf:"bytes,61,opt,name=get_media_token,json=getMediaToken,proto3,oneof"`
+}
+
 func (*ClientFrame_Hello) isClientFrame_Body() {}
 
 func (*ClientFrame_Authenticate) isClientFrame_Body() {}
@@ -694,6 +808,20 @@ func (*ClientFrame_UnsubscribePresence) isClientFrame_Body() {}
 func (*ClientFrame_SetPrivacy) isClientFrame_Body() {}
 
 func (*ClientFrame_GetPrivacy) isClientFrame_Body() {}
+
+func (*ClientFrame_SendGroup) isClientFrame_Body() {}
+
+func (*ClientFrame_GroupChange) isClientFrame_Body() {}
+
+func (*ClientFrame_GetGroup) isClientFrame_Body() {}
+
+func (*ClientFrame_GetGroupDevices) isClientFrame_Body() {}
+
+func (*ClientFrame_ListGroups) isClientFrame_Body() {}
+
+func (*ClientFrame_CreateUpload) isClientFrame_Body() {}
+
+func (*ClientFrame_GetMediaToken) isClientFrame_Body() {}
 
 type ServerFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -879,6 +1007,12 @@ type Response struct {
 	//	*Response_Presence
 	//	*Response_Privacy
 	//	*Response_Lookup
+	//	*Response_GroupChange
+	//	*Response_Group
+	//	*Response_GroupDevices
+	//	*Response_Groups
+	//	*Response_Upload
+	//	*Response_MediaToken
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1070,6 +1204,60 @@ func (x *Response) GetLookup() *LookupResult {
 	return nil
 }
 
+func (x *Response) GetGroupChange() *GroupChangeResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_GroupChange); ok {
+			return x.GroupChange
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetGroup() *GroupResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Group); ok {
+			return x.Group
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetGroupDevices() *GroupDevicesResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_GroupDevices); ok {
+			return x.GroupDevices
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetGroups() *GroupsResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Groups); ok {
+			return x.Groups
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetUpload() *UploadResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Upload); ok {
+			return x.Upload
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetMediaToken() *MediaTokenResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_MediaToken); ok {
+			return x.MediaToken
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1134,6 +1322,30 @@ type Response_Lookup struct {
 	Lookup *LookupResult `protobuf:"bytes,24,opt,name=lookup,proto3,oneof"`
 }
 
+type Response_GroupChange struct {
+	GroupChange *GroupChangeResult `protobuf:"bytes,30,opt,name=group_change,json=groupChange,proto3,oneof"`
+}
+
+type Response_Group struct {
+	Group *GroupResult `protobuf:"bytes,31,opt,name=group,proto3,oneof"`
+}
+
+type Response_GroupDevices struct {
+	GroupDevices *GroupDevicesResult `protobuf:"bytes,32,opt,name=group_devices,json=groupDevices,proto3,oneof"`
+}
+
+type Response_Groups struct {
+	Groups *GroupsResult `protobuf:"bytes,33,opt,name=groups,proto3,oneof"`
+}
+
+type Response_Upload struct {
+	Upload *UploadResult `protobuf:"bytes,40,opt,name=upload,proto3,oneof"`
+}
+
+type Response_MediaToken struct {
+	MediaToken *MediaTokenResult `protobuf:"bytes,41,opt,name=media_token,json=mediaToken,proto3,oneof"`
+}
+
 func (*Response_Hello) isResponse_Result() {}
 
 func (*Response_Pong) isResponse_Result() {}
@@ -1163,6 +1375,18 @@ func (*Response_Presence) isResponse_Result() {}
 func (*Response_Privacy) isResponse_Result() {}
 
 func (*Response_Lookup) isResponse_Result() {}
+
+func (*Response_GroupChange) isResponse_Result() {}
+
+func (*Response_Group) isResponse_Result() {}
+
+func (*Response_GroupDevices) isResponse_Result() {}
+
+func (*Response_Groups) isResponse_Result() {}
+
+func (*Response_Upload) isResponse_Result() {}
+
+func (*Response_MediaToken) isResponse_Result() {}
 
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3384,6 +3608,9 @@ type Envelope struct {
 	ClientTimeMs  int64                  `protobuf:"varint,7,opt,name=client_time_ms,json=clientTimeMs,proto3" json:"client_time_ms,omitempty"`
 	ServerTimeMs  int64                  `protobuf:"varint,8,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
 	Ephemeral     bool                   `protobuf:"varint,9,opt,name=ephemeral,proto3" json:"ephemeral,omitempty"`
+	// Set for envelopes that reached the device because it is in this group
+	// (SendGroup fan-out and ENVELOPE_TYPE_GROUP_EVENT).
+	GroupId       []byte `protobuf:"bytes,10,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3479,6 +3706,13 @@ func (x *Envelope) GetEphemeral() bool {
 		return x.Ephemeral
 	}
 	return false
+}
+
+func (x *Envelope) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
 }
 
 type Deliver struct {
@@ -4105,12 +4339,1615 @@ func (x *PrivacyResult) GetContacts() [][]byte {
 	return nil
 }
 
+// GroupEvent is the signed unit: stored and handed out byte for byte.
+type GroupEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Body  []byte                 `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"` // a serialized GroupEventBody
+	// XEdDSA by the actor device's identity key over
+	// "parley-group-event-v1" ‖ body.
+	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupEvent) Reset() {
+	*x = GroupEvent{}
+	mi := &file_wire_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupEvent) ProtoMessage() {}
+
+func (x *GroupEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupEvent.ProtoReflect.Descriptor instead.
+func (*GroupEvent) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GroupEvent) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *GroupEvent) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+type GroupEventBody struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"` // 16 bytes, chosen by the creator
+	Seq     uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`                       // 1 for the creation, then +1 per event
+	// SHA-256 over the previous event's serialized GroupEvent; empty for seq 1.
+	PrevHash     []byte `protobuf:"bytes,3,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
+	ActorAccount []byte `protobuf:"bytes,4,opt,name=actor_account,json=actorAccount,proto3" json:"actor_account,omitempty"`
+	ActorDevice  uint32 `protobuf:"varint,5,opt,name=actor_device,json=actorDevice,proto3" json:"actor_device,omitempty"`
+	TimeMs       int64  `protobuf:"varint,6,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	// Types that are valid to be assigned to Change:
+	//
+	//	*GroupEventBody_Create
+	//	*GroupEventBody_Add
+	//	*GroupEventBody_Remove
+	//	*GroupEventBody_Leave
+	//	*GroupEventBody_SetAdmins
+	//	*GroupEventBody_SetAttributes
+	//	*GroupEventBody_SetSettings
+	//	*GroupEventBody_SetInvite
+	//	*GroupEventBody_Join
+	Change        isGroupEventBody_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupEventBody) Reset() {
+	*x = GroupEventBody{}
+	mi := &file_wire_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupEventBody) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupEventBody) ProtoMessage() {}
+
+func (x *GroupEventBody) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupEventBody.ProtoReflect.Descriptor instead.
+func (*GroupEventBody) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GroupEventBody) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GroupEventBody) GetPrevHash() []byte {
+	if x != nil {
+		return x.PrevHash
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetActorAccount() []byte {
+	if x != nil {
+		return x.ActorAccount
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetActorDevice() uint32 {
+	if x != nil {
+		return x.ActorDevice
+	}
+	return 0
+}
+
+func (x *GroupEventBody) GetTimeMs() int64 {
+	if x != nil {
+		return x.TimeMs
+	}
+	return 0
+}
+
+func (x *GroupEventBody) GetChange() isGroupEventBody_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetCreate() *GroupCreate {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetAdd() *GroupAddMembers {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_Add); ok {
+			return x.Add
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetRemove() *GroupRemoveMembers {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetLeave() *GroupLeave {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_Leave); ok {
+			return x.Leave
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetSetAdmins() *GroupSetAdmins {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_SetAdmins); ok {
+			return x.SetAdmins
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetSetAttributes() *GroupSetAttributes {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_SetAttributes); ok {
+			return x.SetAttributes
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetSetSettings() *GroupSetSettings {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_SetSettings); ok {
+			return x.SetSettings
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetSetInvite() *GroupSetInvite {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_SetInvite); ok {
+			return x.SetInvite
+		}
+	}
+	return nil
+}
+
+func (x *GroupEventBody) GetJoin() *GroupJoin {
+	if x != nil {
+		if x, ok := x.Change.(*GroupEventBody_Join); ok {
+			return x.Join
+		}
+	}
+	return nil
+}
+
+type isGroupEventBody_Change interface {
+	isGroupEventBody_Change()
+}
+
+type GroupEventBody_Create struct {
+	Create *GroupCreate `protobuf:"bytes,10,opt,name=create,proto3,oneof"`
+}
+
+type GroupEventBody_Add struct {
+	Add *GroupAddMembers `protobuf:"bytes,11,opt,name=add,proto3,oneof"`
+}
+
+type GroupEventBody_Remove struct {
+	Remove *GroupRemoveMembers `protobuf:"bytes,12,opt,name=remove,proto3,oneof"`
+}
+
+type GroupEventBody_Leave struct {
+	Leave *GroupLeave `protobuf:"bytes,13,opt,name=leave,proto3,oneof"`
+}
+
+type GroupEventBody_SetAdmins struct {
+	SetAdmins *GroupSetAdmins `protobuf:"bytes,14,opt,name=set_admins,json=setAdmins,proto3,oneof"`
+}
+
+type GroupEventBody_SetAttributes struct {
+	SetAttributes *GroupSetAttributes `protobuf:"bytes,15,opt,name=set_attributes,json=setAttributes,proto3,oneof"`
+}
+
+type GroupEventBody_SetSettings struct {
+	SetSettings *GroupSetSettings `protobuf:"bytes,16,opt,name=set_settings,json=setSettings,proto3,oneof"`
+}
+
+type GroupEventBody_SetInvite struct {
+	SetInvite *GroupSetInvite `protobuf:"bytes,17,opt,name=set_invite,json=setInvite,proto3,oneof"`
+}
+
+type GroupEventBody_Join struct {
+	Join *GroupJoin `protobuf:"bytes,18,opt,name=join,proto3,oneof"`
+}
+
+func (*GroupEventBody_Create) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_Add) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_Remove) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_Leave) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_SetAdmins) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_SetAttributes) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_SetSettings) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_SetInvite) isGroupEventBody_Change() {}
+
+func (*GroupEventBody_Join) isGroupEventBody_Change() {}
+
+type GroupMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Admin         bool                   `protobuf:"varint,2,opt,name=admin,proto3" json:"admin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupMember) Reset() {
+	*x = GroupMember{}
+	mi := &file_wire_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupMember) ProtoMessage() {}
+
+func (x *GroupMember) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupMember.ProtoReflect.Descriptor instead.
+func (*GroupMember) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *GroupMember) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *GroupMember) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
+}
+
+// The creator is a member and an admin whether listed or not.
+type GroupCreate struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Members          []*GroupMember         `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	SealedAttributes []byte                 `protobuf:"bytes,2,opt,name=sealed_attributes,json=sealedAttributes,proto3" json:"sealed_attributes,omitempty"` // as GroupSetAttributes.sealed
+	AnnouncementOnly bool                   `protobuf:"varint,3,opt,name=announcement_only,json=announcementOnly,proto3" json:"announcement_only,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GroupCreate) Reset() {
+	*x = GroupCreate{}
+	mi := &file_wire_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupCreate) ProtoMessage() {}
+
+func (x *GroupCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupCreate.ProtoReflect.Descriptor instead.
+func (*GroupCreate) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GroupCreate) GetMembers() []*GroupMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *GroupCreate) GetSealedAttributes() []byte {
+	if x != nil {
+		return x.SealedAttributes
+	}
+	return nil
+}
+
+func (x *GroupCreate) GetAnnouncementOnly() bool {
+	if x != nil {
+		return x.AnnouncementOnly
+	}
+	return false
+}
+
+// Admins only.
+type GroupAddMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*GroupMember         `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupAddMembers) Reset() {
+	*x = GroupAddMembers{}
+	mi := &file_wire_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupAddMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupAddMembers) ProtoMessage() {}
+
+func (x *GroupAddMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupAddMembers.ProtoReflect.Descriptor instead.
+func (*GroupAddMembers) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GroupAddMembers) GetMembers() []*GroupMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// Admins only; an admin may remove another admin.
+type GroupRemoveMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Accounts      [][]byte               `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRemoveMembers) Reset() {
+	*x = GroupRemoveMembers{}
+	mi := &file_wire_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRemoveMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRemoveMembers) ProtoMessage() {}
+
+func (x *GroupRemoveMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRemoveMembers.ProtoReflect.Descriptor instead.
+func (*GroupRemoveMembers) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *GroupRemoveMembers) GetAccounts() [][]byte {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+// Any member, for itself. The last admin leaving makes the longest-standing
+// remaining member an admin (the rule lives in e2ee/grouplog).
+type GroupLeave struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupLeave) Reset() {
+	*x = GroupLeave{}
+	mi := &file_wire_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupLeave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupLeave) ProtoMessage() {}
+
+func (x *GroupLeave) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupLeave.ProtoReflect.Descriptor instead.
+func (*GroupLeave) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{63}
+}
+
+// Admins only: set each listed member's admin flag.
+type GroupSetAdmins struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*GroupMember         `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupSetAdmins) Reset() {
+	*x = GroupSetAdmins{}
+	mi := &file_wire_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSetAdmins) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSetAdmins) ProtoMessage() {}
+
+func (x *GroupSetAdmins) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSetAdmins.ProtoReflect.Descriptor instead.
+func (*GroupSetAdmins) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *GroupSetAdmins) GetMembers() []*GroupMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// Admins only: a content.GroupAttributes, sealed with AES-256-GCM under
+// HKDF(group secret, info "parley-group-attributes-v1"): 12-byte nonce ‖
+// ciphertext, AD = group_id ‖ seq (8 bytes, big endian).
+type GroupSetAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sealed        []byte                 `protobuf:"bytes,1,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupSetAttributes) Reset() {
+	*x = GroupSetAttributes{}
+	mi := &file_wire_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSetAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSetAttributes) ProtoMessage() {}
+
+func (x *GroupSetAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSetAttributes.ProtoReflect.Descriptor instead.
+func (*GroupSetAttributes) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *GroupSetAttributes) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+// Admins only.
+type GroupSetSettings struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AnnouncementOnly bool                   `protobuf:"varint,1,opt,name=announcement_only,json=announcementOnly,proto3" json:"announcement_only,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GroupSetSettings) Reset() {
+	*x = GroupSetSettings{}
+	mi := &file_wire_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSetSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSetSettings) ProtoMessage() {}
+
+func (x *GroupSetSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSetSettings.ProtoReflect.Descriptor instead.
+func (*GroupSetSettings) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *GroupSetSettings) GetAnnouncementOnly() bool {
+	if x != nil {
+		return x.AnnouncementOnly
+	}
+	return false
+}
+
+// Admins only: SHA-256 of a new invite token; empty revokes the link.
+type GroupSetInvite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenHash     []byte                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupSetInvite) Reset() {
+	*x = GroupSetInvite{}
+	mi := &file_wire_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSetInvite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSetInvite) ProtoMessage() {}
+
+func (x *GroupSetInvite) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSetInvite.ProtoReflect.Descriptor instead.
+func (*GroupSetInvite) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *GroupSetInvite) GetTokenHash() []byte {
+	if x != nil {
+		return x.TokenHash
+	}
+	return nil
+}
+
+// A new member joining by invite link; the actor is the joiner.
+type GroupJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenHash     []byte                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupJoin) Reset() {
+	*x = GroupJoin{}
+	mi := &file_wire_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupJoin) ProtoMessage() {}
+
+func (x *GroupJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupJoin.ProtoReflect.Descriptor instead.
+func (*GroupJoin) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *GroupJoin) GetTokenHash() []byte {
+	if x != nil {
+		return x.TokenHash
+	}
+	return nil
+}
+
+// Appends an event. The server checks it as every member will (signature,
+// chain, rules) and stores it, then delivers it to every device of every
+// member before and after the change (ENVELOPE_TYPE_GROUP_EVENT).
+type GroupChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Event *GroupEvent            `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// For GroupJoin: the invite token itself, whose SHA-256 must be the
+	// group's current token_hash.
+	InviteToken   []byte `protobuf:"bytes,2,opt,name=invite_token,json=inviteToken,proto3" json:"invite_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupChange) Reset() {
+	*x = GroupChange{}
+	mi := &file_wire_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupChange) ProtoMessage() {}
+
+func (x *GroupChange) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupChange.ProtoReflect.Descriptor instead.
+func (*GroupChange) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *GroupChange) GetEvent() *GroupEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *GroupChange) GetInviteToken() []byte {
+	if x != nil {
+		return x.InviteToken
+	}
+	return nil
+}
+
+type GroupChangeResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupChangeResult) Reset() {
+	*x = GroupChangeResult{}
+	mi := &file_wire_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupChangeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupChangeResult) ProtoMessage() {}
+
+func (x *GroupChangeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupChangeResult.ProtoReflect.Descriptor instead.
+func (*GroupChangeResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *GroupChangeResult) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// The group's events with seq > after_seq, in order. Members only, or
+// anyone holding the current invite token (to show the group before joining).
+type GetGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	AfterSeq      uint64                 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	InviteToken   []byte                 `protobuf:"bytes,3,opt,name=invite_token,json=inviteToken,proto3" json:"invite_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroup) Reset() {
+	*x = GetGroup{}
+	mi := &file_wire_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroup) ProtoMessage() {}
+
+func (x *GetGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroup.ProtoReflect.Descriptor instead.
+func (*GetGroup) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *GetGroup) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GetGroup) GetAfterSeq() uint64 {
+	if x != nil {
+		return x.AfterSeq
+	}
+	return 0
+}
+
+func (x *GetGroup) GetInviteToken() []byte {
+	if x != nil {
+		return x.InviteToken
+	}
+	return nil
+}
+
+type GroupResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*GroupEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupResult) Reset() {
+	*x = GroupResult{}
+	mi := &file_wire_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupResult) ProtoMessage() {}
+
+func (x *GroupResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupResult.ProtoReflect.Descriptor instead.
+func (*GroupResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *GroupResult) GetEvents() []*GroupEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// Every device of every current member: what SendGroup must match.
+type GetGroupDevices struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupDevices) Reset() {
+	*x = GetGroupDevices{}
+	mi := &file_wire_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupDevices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupDevices) ProtoMessage() {}
+
+func (x *GetGroupDevices) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupDevices.ProtoReflect.Descriptor instead.
+func (*GetGroupDevices) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *GetGroupDevices) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+type GroupMemberDevices struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Devices       []*DeviceInfo          `protobuf:"bytes,2,rep,name=devices,proto3" json:"devices,omitempty"` // device_id, registration_id, identity_key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupMemberDevices) Reset() {
+	*x = GroupMemberDevices{}
+	mi := &file_wire_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupMemberDevices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupMemberDevices) ProtoMessage() {}
+
+func (x *GroupMemberDevices) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupMemberDevices.ProtoReflect.Descriptor instead.
+func (*GroupMemberDevices) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *GroupMemberDevices) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *GroupMemberDevices) GetDevices() []*DeviceInfo {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+type GroupDevicesResult struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Seq     uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // the membership these devices belong to
+	Members []*GroupMemberDevices  `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	// SHA-256 over every member device sorted by (account, device id), each
+	// as account (16 bytes) ‖ device id (4 bytes, big endian) ‖ registration
+	// id (4 bytes, big endian). SendGroup.devices_hash must equal it.
+	DevicesHash   []byte `protobuf:"bytes,3,opt,name=devices_hash,json=devicesHash,proto3" json:"devices_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupDevicesResult) Reset() {
+	*x = GroupDevicesResult{}
+	mi := &file_wire_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupDevicesResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupDevicesResult) ProtoMessage() {}
+
+func (x *GroupDevicesResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupDevicesResult.ProtoReflect.Descriptor instead.
+func (*GroupDevicesResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *GroupDevicesResult) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GroupDevicesResult) GetMembers() []*GroupMemberDevices {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *GroupDevicesResult) GetDevicesHash() []byte {
+	if x != nil {
+		return x.DevicesHash
+	}
+	return nil
+}
+
+// Groups the account is a member of, with their newest seq.
+type ListGroups struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroups) Reset() {
+	*x = ListGroups{}
+	mi := &file_wire_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroups) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroups) ProtoMessage() {}
+
+func (x *ListGroups) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroups.ProtoReflect.Descriptor instead.
+func (*ListGroups) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{76}
+}
+
+type GroupSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupSummary) Reset() {
+	*x = GroupSummary{}
+	mi := &file_wire_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSummary) ProtoMessage() {}
+
+func (x *GroupSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSummary.ProtoReflect.Descriptor instead.
+func (*GroupSummary) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *GroupSummary) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupSummary) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type GroupsResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Groups        []*GroupSummary        `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupsResult) Reset() {
+	*x = GroupsResult{}
+	mi := &file_wire_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupsResult) ProtoMessage() {}
+
+func (x *GroupsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupsResult.ProtoReflect.Descriptor instead.
+func (*GroupsResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *GroupsResult) GetGroups() []*GroupSummary {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// One SenderKeyMessage (ENVELOPE_TYPE_SENDER_KEY) for every member device
+// but the sending one, stored once. The sender must have given each of them
+// its sender key first, through pairwise Sends.
+type SendGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	MessageId     []byte                 `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"` // 16 bytes; a resend with the same id is stored once
+	Content       []byte                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
+	DevicesHash   []byte                 `protobuf:"bytes,4,opt,name=devices_hash,json=devicesHash,proto3" json:"devices_hash,omitempty"` // GroupDevicesResult.devices_hash as the sender knows it
+	ClientTimeMs  int64                  `protobuf:"varint,5,opt,name=client_time_ms,json=clientTimeMs,proto3" json:"client_time_ms,omitempty"`
+	Ephemeral     bool                   `protobuf:"varint,6,opt,name=ephemeral,proto3" json:"ephemeral,omitempty"` // online devices only, never stored (typing)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendGroup) Reset() {
+	*x = SendGroup{}
+	mi := &file_wire_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendGroup) ProtoMessage() {}
+
+func (x *SendGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendGroup.ProtoReflect.Descriptor instead.
+func (*SendGroup) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *SendGroup) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *SendGroup) GetMessageId() []byte {
+	if x != nil {
+		return x.MessageId
+	}
+	return nil
+}
+
+func (x *SendGroup) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *SendGroup) GetDevicesHash() []byte {
+	if x != nil {
+		return x.DevicesHash
+	}
+	return nil
+}
+
+func (x *SendGroup) GetClientTimeMs() int64 {
+	if x != nil {
+		return x.ClientTimeMs
+	}
+	return 0
+}
+
+func (x *SendGroup) GetEphemeral() bool {
+	if x != nil {
+		return x.Ephemeral
+	}
+	return false
+}
+
+type CreateUpload struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Size   uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`    // bytes of the encrypted blob
+	Sha256 []byte                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"` // SHA-256 of the encrypted blob, checked on completion
+	// Device downloads after which the blob is deleted (0: keep it until it
+	// expires, 30 days by default).
+	Downloads     uint32 `protobuf:"varint,3,opt,name=downloads,proto3" json:"downloads,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUpload) Reset() {
+	*x = CreateUpload{}
+	mi := &file_wire_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUpload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUpload) ProtoMessage() {}
+
+func (x *CreateUpload) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUpload.ProtoReflect.Descriptor instead.
+func (*CreateUpload) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *CreateUpload) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CreateUpload) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *CreateUpload) GetDownloads() uint32 {
+	if x != nil {
+		return x.Downloads
+	}
+	return 0
+}
+
+type UploadResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaId       []byte                 `protobuf:"bytes,1,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`           // 16 random bytes
+	UploadPath    string                 `protobuf:"bytes,2,opt,name=upload_path,json=uploadPath,proto3" json:"upload_path,omitempty"`  // e.g. "/v1/media/<id>"
+	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`                              // bearer token for that path
+	ChunkBytes    uint32                 `protobuf:"varint,4,opt,name=chunk_bytes,json=chunkBytes,proto3" json:"chunk_bytes,omitempty"` // every PATCH but the last carries exactly this many bytes
+	ExpiresMs     int64                  `protobuf:"varint,5,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`    // the token's end
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadResult) Reset() {
+	*x = UploadResult{}
+	mi := &file_wire_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadResult) ProtoMessage() {}
+
+func (x *UploadResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadResult.ProtoReflect.Descriptor instead.
+func (*UploadResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *UploadResult) GetMediaId() []byte {
+	if x != nil {
+		return x.MediaId
+	}
+	return nil
+}
+
+func (x *UploadResult) GetUploadPath() string {
+	if x != nil {
+		return x.UploadPath
+	}
+	return ""
+}
+
+func (x *UploadResult) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *UploadResult) GetChunkBytes() uint32 {
+	if x != nil {
+		return x.ChunkBytes
+	}
+	return 0
+}
+
+func (x *UploadResult) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+type GetMediaToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaId       []byte                 `protobuf:"bytes,1,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMediaToken) Reset() {
+	*x = GetMediaToken{}
+	mi := &file_wire_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMediaToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMediaToken) ProtoMessage() {}
+
+func (x *GetMediaToken) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMediaToken.ProtoReflect.Descriptor instead.
+func (*GetMediaToken) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *GetMediaToken) GetMediaId() []byte {
+	if x != nil {
+		return x.MediaId
+	}
+	return nil
+}
+
+type MediaTokenResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DownloadPath  string                 `protobuf:"bytes,1,opt,name=download_path,json=downloadPath,proto3" json:"download_path,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Size          uint64                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	ExpiresMs     int64                  `protobuf:"varint,4,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaTokenResult) Reset() {
+	*x = MediaTokenResult{}
+	mi := &file_wire_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaTokenResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaTokenResult) ProtoMessage() {}
+
+func (x *MediaTokenResult) ProtoReflect() protoreflect.Message {
+	mi := &file_wire_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaTokenResult.ProtoReflect.Descriptor instead.
+func (*MediaTokenResult) Descriptor() ([]byte, []int) {
+	return file_wire_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *MediaTokenResult) GetDownloadPath() string {
+	if x != nil {
+		return x.DownloadPath
+	}
+	return ""
+}
+
+func (x *MediaTokenResult) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *MediaTokenResult) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *MediaTokenResult) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
 var File_wire_proto protoreflect.FileDescriptor
 
 const file_wire_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"wire.proto\x12\x0eparley.wire.v1\"\xa9\f\n" +
+	"wire.proto\x12\x0eparley.wire.v1\"\xfc\x0f\n" +
 	"\vClientFrame\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12-\n" +
 	"\x05hello\x18\x02 \x01(\v2\x15.parley.wire.v1.HelloH\x00R\x05hello\x12B\n" +
@@ -4142,7 +5979,16 @@ const file_wire_proto_rawDesc = "" +
 	"\vset_privacy\x18+ \x01(\v2\x1a.parley.wire.v1.SetPrivacyH\x00R\n" +
 	"setPrivacy\x12=\n" +
 	"\vget_privacy\x18, \x01(\v2\x1a.parley.wire.v1.GetPrivacyH\x00R\n" +
-	"getPrivacyB\x06\n" +
+	"getPrivacy\x12:\n" +
+	"\n" +
+	"send_group\x182 \x01(\v2\x19.parley.wire.v1.SendGroupH\x00R\tsendGroup\x12@\n" +
+	"\fgroup_change\x183 \x01(\v2\x1b.parley.wire.v1.GroupChangeH\x00R\vgroupChange\x127\n" +
+	"\tget_group\x184 \x01(\v2\x18.parley.wire.v1.GetGroupH\x00R\bgetGroup\x12M\n" +
+	"\x11get_group_devices\x185 \x01(\v2\x1f.parley.wire.v1.GetGroupDevicesH\x00R\x0fgetGroupDevices\x12=\n" +
+	"\vlist_groups\x186 \x01(\v2\x1a.parley.wire.v1.ListGroupsH\x00R\n" +
+	"listGroups\x12C\n" +
+	"\rcreate_upload\x18< \x01(\v2\x1c.parley.wire.v1.CreateUploadH\x00R\fcreateUpload\x12G\n" +
+	"\x0fget_media_token\x18= \x01(\v2\x1d.parley.wire.v1.GetMediaTokenH\x00R\rgetMediaTokenB\x06\n" +
 	"\x04body\"\xb6\x03\n" +
 	"\vServerFrame\x126\n" +
 	"\bresponse\x18\x01 \x01(\v2\x18.parley.wire.v1.ResponseH\x00R\bresponse\x123\n" +
@@ -4154,7 +6000,8 @@ const file_wire_proto_rawDesc = "" +
 	"\bpresence\x18\x05 \x01(\v2\x1d.parley.wire.v1.PresenceEventH\x00R\bpresence\x125\n" +
 	"\x06typing\x18\x06 \x01(\v2\x1b.parley.wire.v1.TypingEventH\x00R\x06typing\x12@\n" +
 	"\tprovision\x18\a \x01(\v2 .parley.wire.v1.ProvisionMessageH\x00R\tprovisionB\x06\n" +
-	"\x04body\"\xc4\a\n" +
+	"\x04body\"\xc1\n" +
+	"\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.parley.wire.v1.ErrorR\x05error\x123\n" +
@@ -4173,7 +6020,14 @@ const file_wire_proto_rawDesc = "" +
 	"\x03ack\x18\x15 \x01(\v2\x19.parley.wire.v1.AckResultH\x00R\x03ack\x12<\n" +
 	"\bpresence\x18\x16 \x01(\v2\x1e.parley.wire.v1.PresenceResultH\x00R\bpresence\x129\n" +
 	"\aprivacy\x18\x17 \x01(\v2\x1d.parley.wire.v1.PrivacyResultH\x00R\aprivacy\x126\n" +
-	"\x06lookup\x18\x18 \x01(\v2\x1c.parley.wire.v1.LookupResultH\x00R\x06lookupB\b\n" +
+	"\x06lookup\x18\x18 \x01(\v2\x1c.parley.wire.v1.LookupResultH\x00R\x06lookup\x12F\n" +
+	"\fgroup_change\x18\x1e \x01(\v2!.parley.wire.v1.GroupChangeResultH\x00R\vgroupChange\x123\n" +
+	"\x05group\x18\x1f \x01(\v2\x1b.parley.wire.v1.GroupResultH\x00R\x05group\x12I\n" +
+	"\rgroup_devices\x18  \x01(\v2\".parley.wire.v1.GroupDevicesResultH\x00R\fgroupDevices\x126\n" +
+	"\x06groups\x18! \x01(\v2\x1c.parley.wire.v1.GroupsResultH\x00R\x06groups\x126\n" +
+	"\x06upload\x18( \x01(\v2\x1c.parley.wire.v1.UploadResultH\x00R\x06upload\x12C\n" +
+	"\vmedia_token\x18) \x01(\v2 .parley.wire.v1.MediaTokenResultH\x00R\n" +
+	"mediaTokenB\b\n" +
 	"\x06result\"\xe6\x01\n" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.parley.wire.v1.ErrorCodeR\x04code\x12\x18\n" +
@@ -4330,7 +6184,7 @@ const file_wire_proto_rawDesc = "" +
 	"\n" +
 	"SendResult\x12\x1c\n" +
 	"\tduplicate\x18\x01 \x01(\bR\tduplicate\x12$\n" +
-	"\x0eserver_time_ms\x18\x02 \x01(\x03R\fserverTimeMs\"\xbb\x02\n" +
+	"\x0eserver_time_ms\x18\x02 \x01(\x03R\fserverTimeMs\"\xd6\x02\n" +
 	"\bEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
 	"\n" +
@@ -4341,7 +6195,9 @@ const file_wire_proto_rawDesc = "" +
 	"\acontent\x18\x06 \x01(\fR\acontent\x12$\n" +
 	"\x0eclient_time_ms\x18\a \x01(\x03R\fclientTimeMs\x12$\n" +
 	"\x0eserver_time_ms\x18\b \x01(\x03R\fserverTimeMs\x12\x1c\n" +
-	"\tephemeral\x18\t \x01(\bR\tephemeral\"A\n" +
+	"\tephemeral\x18\t \x01(\bR\tephemeral\x12\x19\n" +
+	"\bgroup_id\x18\n" +
+	" \x01(\fR\agroupId\"A\n" +
 	"\aDeliver\x126\n" +
 	"\tenvelopes\x18\x01 \x03(\v2\x18.parley.wire.v1.EnvelopeR\tenvelopes\"\f\n" +
 	"\n" +
@@ -4378,7 +6234,112 @@ const file_wire_proto_rawDesc = "" +
 	"GetPrivacy\"d\n" +
 	"\rPrivacyResult\x127\n" +
 	"\tlast_seen\x18\x01 \x01(\x0e2\x1a.parley.wire.v1.VisibilityR\blastSeen\x12\x1a\n" +
-	"\bcontacts\x18\x02 \x03(\fR\bcontacts*\xfb\x03\n" +
+	"\bcontacts\x18\x02 \x03(\fR\bcontacts\">\n" +
+	"\n" +
+	"GroupEvent\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xea\x05\n" +
+	"\x0eGroupEventBody\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
+	"\tprev_hash\x18\x03 \x01(\fR\bprevHash\x12#\n" +
+	"\ractor_account\x18\x04 \x01(\fR\factorAccount\x12!\n" +
+	"\factor_device\x18\x05 \x01(\rR\vactorDevice\x12\x17\n" +
+	"\atime_ms\x18\x06 \x01(\x03R\x06timeMs\x125\n" +
+	"\x06create\x18\n" +
+	" \x01(\v2\x1b.parley.wire.v1.GroupCreateH\x00R\x06create\x123\n" +
+	"\x03add\x18\v \x01(\v2\x1f.parley.wire.v1.GroupAddMembersH\x00R\x03add\x12<\n" +
+	"\x06remove\x18\f \x01(\v2\".parley.wire.v1.GroupRemoveMembersH\x00R\x06remove\x122\n" +
+	"\x05leave\x18\r \x01(\v2\x1a.parley.wire.v1.GroupLeaveH\x00R\x05leave\x12?\n" +
+	"\n" +
+	"set_admins\x18\x0e \x01(\v2\x1e.parley.wire.v1.GroupSetAdminsH\x00R\tsetAdmins\x12K\n" +
+	"\x0eset_attributes\x18\x0f \x01(\v2\".parley.wire.v1.GroupSetAttributesH\x00R\rsetAttributes\x12E\n" +
+	"\fset_settings\x18\x10 \x01(\v2 .parley.wire.v1.GroupSetSettingsH\x00R\vsetSettings\x12?\n" +
+	"\n" +
+	"set_invite\x18\x11 \x01(\v2\x1e.parley.wire.v1.GroupSetInviteH\x00R\tsetInvite\x12/\n" +
+	"\x04join\x18\x12 \x01(\v2\x19.parley.wire.v1.GroupJoinH\x00R\x04joinB\b\n" +
+	"\x06change\"=\n" +
+	"\vGroupMember\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x14\n" +
+	"\x05admin\x18\x02 \x01(\bR\x05admin\"\x9e\x01\n" +
+	"\vGroupCreate\x125\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.parley.wire.v1.GroupMemberR\amembers\x12+\n" +
+	"\x11sealed_attributes\x18\x02 \x01(\fR\x10sealedAttributes\x12+\n" +
+	"\x11announcement_only\x18\x03 \x01(\bR\x10announcementOnly\"H\n" +
+	"\x0fGroupAddMembers\x125\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.parley.wire.v1.GroupMemberR\amembers\"0\n" +
+	"\x12GroupRemoveMembers\x12\x1a\n" +
+	"\baccounts\x18\x01 \x03(\fR\baccounts\"\f\n" +
+	"\n" +
+	"GroupLeave\"G\n" +
+	"\x0eGroupSetAdmins\x125\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.parley.wire.v1.GroupMemberR\amembers\",\n" +
+	"\x12GroupSetAttributes\x12\x16\n" +
+	"\x06sealed\x18\x01 \x01(\fR\x06sealed\"?\n" +
+	"\x10GroupSetSettings\x12+\n" +
+	"\x11announcement_only\x18\x01 \x01(\bR\x10announcementOnly\"/\n" +
+	"\x0eGroupSetInvite\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x01 \x01(\fR\ttokenHash\"*\n" +
+	"\tGroupJoin\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x01 \x01(\fR\ttokenHash\"b\n" +
+	"\vGroupChange\x120\n" +
+	"\x05event\x18\x01 \x01(\v2\x1a.parley.wire.v1.GroupEventR\x05event\x12!\n" +
+	"\finvite_token\x18\x02 \x01(\fR\vinviteToken\"%\n" +
+	"\x11GroupChangeResult\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"e\n" +
+	"\bGetGroup\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x1b\n" +
+	"\tafter_seq\x18\x02 \x01(\x04R\bafterSeq\x12!\n" +
+	"\finvite_token\x18\x03 \x01(\fR\vinviteToken\"A\n" +
+	"\vGroupResult\x122\n" +
+	"\x06events\x18\x01 \x03(\v2\x1a.parley.wire.v1.GroupEventR\x06events\",\n" +
+	"\x0fGetGroupDevices\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\"d\n" +
+	"\x12GroupMemberDevices\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x124\n" +
+	"\adevices\x18\x02 \x03(\v2\x1a.parley.wire.v1.DeviceInfoR\adevices\"\x87\x01\n" +
+	"\x12GroupDevicesResult\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12<\n" +
+	"\amembers\x18\x02 \x03(\v2\".parley.wire.v1.GroupMemberDevicesR\amembers\x12!\n" +
+	"\fdevices_hash\x18\x03 \x01(\fR\vdevicesHash\"\f\n" +
+	"\n" +
+	"ListGroups\";\n" +
+	"\fGroupSummary\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"D\n" +
+	"\fGroupsResult\x124\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1c.parley.wire.v1.GroupSummaryR\x06groups\"\xc6\x01\n" +
+	"\tSendGroup\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\fR\tmessageId\x12\x18\n" +
+	"\acontent\x18\x03 \x01(\fR\acontent\x12!\n" +
+	"\fdevices_hash\x18\x04 \x01(\fR\vdevicesHash\x12$\n" +
+	"\x0eclient_time_ms\x18\x05 \x01(\x03R\fclientTimeMs\x12\x1c\n" +
+	"\tephemeral\x18\x06 \x01(\bR\tephemeral\"X\n" +
+	"\fCreateUpload\x12\x12\n" +
+	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\fR\x06sha256\x12\x1c\n" +
+	"\tdownloads\x18\x03 \x01(\rR\tdownloads\"\xa0\x01\n" +
+	"\fUploadResult\x12\x19\n" +
+	"\bmedia_id\x18\x01 \x01(\fR\amediaId\x12\x1f\n" +
+	"\vupload_path\x18\x02 \x01(\tR\n" +
+	"uploadPath\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12\x1f\n" +
+	"\vchunk_bytes\x18\x04 \x01(\rR\n" +
+	"chunkBytes\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\"*\n" +
+	"\rGetMediaToken\x12\x19\n" +
+	"\bmedia_id\x18\x01 \x01(\fR\amediaId\"\x80\x01\n" +
+	"\x10MediaTokenResult\x12#\n" +
+	"\rdownload_path\x18\x01 \x01(\tR\fdownloadPath\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x04 \x01(\x03R\texpiresMs*\xb3\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ERROR_CODE_BAD_REQUEST\x10\x01\x12\"\n" +
@@ -4397,14 +6358,17 @@ const file_wire_proto_rawDesc = "" +
 	"\x14ERROR_CODE_FORBIDDEN\x10\r\x12\x17\n" +
 	"\x13ERROR_CODE_CONFLICT\x10\x0e\x12\x1a\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\x0f\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\x10*\xc9\x01\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\x10\x12\x1c\n" +
+	"\x18ERROR_CODE_GROUP_CHANGED\x10\x11\x12\x18\n" +
+	"\x14ERROR_CODE_TOO_LARGE\x10\x12*\xe8\x01\n" +
 	"\fEnvelopeType\x12\x1d\n" +
 	"\x19ENVELOPE_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ENVELOPE_TYPE_CIPHERTEXT\x10\x01\x12 \n" +
 	"\x1cENVELOPE_TYPE_PREKEY_MESSAGE\x10\x03\x12\x1f\n" +
 	"\x1bENVELOPE_TYPE_SEALED_SENDER\x10\x06\x12\x1c\n" +
 	"\x18ENVELOPE_TYPE_SENDER_KEY\x10\a\x12\x1b\n" +
-	"\x17ENVELOPE_TYPE_PLAINTEXT\x10\b*q\n" +
+	"\x17ENVELOPE_TYPE_PLAINTEXT\x10\b\x12\x1d\n" +
+	"\x19ENVELOPE_TYPE_GROUP_EVENT\x10\x14*q\n" +
 	"\n" +
 	"Visibility\x12\x1a\n" +
 	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -4425,7 +6389,7 @@ func file_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_wire_proto_goTypes = []any{
 	(ErrorCode)(0),              // 0: parley.wire.v1.ErrorCode
 	(EnvelopeType)(0),           // 1: parley.wire.v1.EnvelopeType
@@ -4487,83 +6451,140 @@ var file_wire_proto_goTypes = []any{
 	(*SetPrivacy)(nil),          // 57: parley.wire.v1.SetPrivacy
 	(*GetPrivacy)(nil),          // 58: parley.wire.v1.GetPrivacy
 	(*PrivacyResult)(nil),       // 59: parley.wire.v1.PrivacyResult
+	(*GroupEvent)(nil),          // 60: parley.wire.v1.GroupEvent
+	(*GroupEventBody)(nil),      // 61: parley.wire.v1.GroupEventBody
+	(*GroupMember)(nil),         // 62: parley.wire.v1.GroupMember
+	(*GroupCreate)(nil),         // 63: parley.wire.v1.GroupCreate
+	(*GroupAddMembers)(nil),     // 64: parley.wire.v1.GroupAddMembers
+	(*GroupRemoveMembers)(nil),  // 65: parley.wire.v1.GroupRemoveMembers
+	(*GroupLeave)(nil),          // 66: parley.wire.v1.GroupLeave
+	(*GroupSetAdmins)(nil),      // 67: parley.wire.v1.GroupSetAdmins
+	(*GroupSetAttributes)(nil),  // 68: parley.wire.v1.GroupSetAttributes
+	(*GroupSetSettings)(nil),    // 69: parley.wire.v1.GroupSetSettings
+	(*GroupSetInvite)(nil),      // 70: parley.wire.v1.GroupSetInvite
+	(*GroupJoin)(nil),           // 71: parley.wire.v1.GroupJoin
+	(*GroupChange)(nil),         // 72: parley.wire.v1.GroupChange
+	(*GroupChangeResult)(nil),   // 73: parley.wire.v1.GroupChangeResult
+	(*GetGroup)(nil),            // 74: parley.wire.v1.GetGroup
+	(*GroupResult)(nil),         // 75: parley.wire.v1.GroupResult
+	(*GetGroupDevices)(nil),     // 76: parley.wire.v1.GetGroupDevices
+	(*GroupMemberDevices)(nil),  // 77: parley.wire.v1.GroupMemberDevices
+	(*GroupDevicesResult)(nil),  // 78: parley.wire.v1.GroupDevicesResult
+	(*ListGroups)(nil),          // 79: parley.wire.v1.ListGroups
+	(*GroupSummary)(nil),        // 80: parley.wire.v1.GroupSummary
+	(*GroupsResult)(nil),        // 81: parley.wire.v1.GroupsResult
+	(*SendGroup)(nil),           // 82: parley.wire.v1.SendGroup
+	(*CreateUpload)(nil),        // 83: parley.wire.v1.CreateUpload
+	(*UploadResult)(nil),        // 84: parley.wire.v1.UploadResult
+	(*GetMediaToken)(nil),       // 85: parley.wire.v1.GetMediaToken
+	(*MediaTokenResult)(nil),    // 86: parley.wire.v1.MediaTokenResult
 }
 var file_wire_proto_depIdxs = []int32{
-	8,  // 0: parley.wire.v1.ClientFrame.hello:type_name -> parley.wire.v1.Hello
-	10, // 1: parley.wire.v1.ClientFrame.authenticate:type_name -> parley.wire.v1.Authenticate
-	12, // 2: parley.wire.v1.ClientFrame.ping:type_name -> parley.wire.v1.Ping
-	14, // 3: parley.wire.v1.ClientFrame.request_code:type_name -> parley.wire.v1.RequestCode
-	18, // 4: parley.wire.v1.ClientFrame.register:type_name -> parley.wire.v1.Register
-	20, // 5: parley.wire.v1.ClientFrame.create_link_code:type_name -> parley.wire.v1.CreateLinkCode
-	22, // 6: parley.wire.v1.ClientFrame.link_device:type_name -> parley.wire.v1.LinkDevice
-	23, // 7: parley.wire.v1.ClientFrame.list_devices:type_name -> parley.wire.v1.ListDevices
-	26, // 8: parley.wire.v1.ClientFrame.remove_device:type_name -> parley.wire.v1.RemoveDevice
-	27, // 9: parley.wire.v1.ClientFrame.change_number:type_name -> parley.wire.v1.ChangeNumber
-	28, // 10: parley.wire.v1.ClientFrame.delete_account:type_name -> parley.wire.v1.DeleteAccount
-	29, // 11: parley.wire.v1.ClientFrame.provision_open:type_name -> parley.wire.v1.ProvisionOpen
-	31, // 12: parley.wire.v1.ClientFrame.provision_send:type_name -> parley.wire.v1.ProvisionSend
-	36, // 13: parley.wire.v1.ClientFrame.set_prekeys:type_name -> parley.wire.v1.SetPreKeys
-	37, // 14: parley.wire.v1.ClientFrame.get_prekey_count:type_name -> parley.wire.v1.GetPreKeyCount
-	39, // 15: parley.wire.v1.ClientFrame.get_bundle:type_name -> parley.wire.v1.GetBundle
-	33, // 16: parley.wire.v1.ClientFrame.lookup_phone:type_name -> parley.wire.v1.LookupPhone
-	44, // 17: parley.wire.v1.ClientFrame.send:type_name -> parley.wire.v1.Send
-	49, // 18: parley.wire.v1.ClientFrame.ack:type_name -> parley.wire.v1.Ack
-	51, // 19: parley.wire.v1.ClientFrame.typing:type_name -> parley.wire.v1.Typing
-	53, // 20: parley.wire.v1.ClientFrame.subscribe_presence:type_name -> parley.wire.v1.SubscribePresence
-	54, // 21: parley.wire.v1.ClientFrame.unsubscribe_presence:type_name -> parley.wire.v1.UnsubscribePresence
-	57, // 22: parley.wire.v1.ClientFrame.set_privacy:type_name -> parley.wire.v1.SetPrivacy
-	58, // 23: parley.wire.v1.ClientFrame.get_privacy:type_name -> parley.wire.v1.GetPrivacy
-	5,  // 24: parley.wire.v1.ServerFrame.response:type_name -> parley.wire.v1.Response
-	47, // 25: parley.wire.v1.ServerFrame.deliver:type_name -> parley.wire.v1.Deliver
-	48, // 26: parley.wire.v1.ServerFrame.queue_empty:type_name -> parley.wire.v1.QueueEmpty
-	42, // 27: parley.wire.v1.ServerFrame.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
-	55, // 28: parley.wire.v1.ServerFrame.presence:type_name -> parley.wire.v1.PresenceEvent
-	52, // 29: parley.wire.v1.ServerFrame.typing:type_name -> parley.wire.v1.TypingEvent
-	32, // 30: parley.wire.v1.ServerFrame.provision:type_name -> parley.wire.v1.ProvisionMessage
-	6,  // 31: parley.wire.v1.Response.error:type_name -> parley.wire.v1.Error
-	9,  // 32: parley.wire.v1.Response.hello:type_name -> parley.wire.v1.HelloResult
-	13, // 33: parley.wire.v1.Response.pong:type_name -> parley.wire.v1.Pong
-	11, // 34: parley.wire.v1.Response.auth:type_name -> parley.wire.v1.AuthResult
-	15, // 35: parley.wire.v1.Response.request_code:type_name -> parley.wire.v1.RequestCodeResult
-	19, // 36: parley.wire.v1.Response.register:type_name -> parley.wire.v1.RegisterResult
-	21, // 37: parley.wire.v1.Response.link_code:type_name -> parley.wire.v1.LinkCodeResult
-	25, // 38: parley.wire.v1.Response.devices:type_name -> parley.wire.v1.DevicesResult
-	30, // 39: parley.wire.v1.Response.provision_open:type_name -> parley.wire.v1.ProvisionOpenResult
-	38, // 40: parley.wire.v1.Response.prekey_count:type_name -> parley.wire.v1.PreKeyCountResult
-	41, // 41: parley.wire.v1.Response.bundle:type_name -> parley.wire.v1.BundleResult
-	45, // 42: parley.wire.v1.Response.send:type_name -> parley.wire.v1.SendResult
-	50, // 43: parley.wire.v1.Response.ack:type_name -> parley.wire.v1.AckResult
-	56, // 44: parley.wire.v1.Response.presence:type_name -> parley.wire.v1.PresenceResult
-	59, // 45: parley.wire.v1.Response.privacy:type_name -> parley.wire.v1.PrivacyResult
-	34, // 46: parley.wire.v1.Response.lookup:type_name -> parley.wire.v1.LookupResult
-	0,  // 47: parley.wire.v1.Error.code:type_name -> parley.wire.v1.ErrorCode
-	7,  // 48: parley.wire.v1.Error.mismatched:type_name -> parley.wire.v1.MismatchedDevices
-	17, // 49: parley.wire.v1.DeviceKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 50: parley.wire.v1.DeviceKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
-	16, // 51: parley.wire.v1.Register.device:type_name -> parley.wire.v1.DeviceKeys
-	16, // 52: parley.wire.v1.LinkDevice.device:type_name -> parley.wire.v1.DeviceKeys
-	24, // 53: parley.wire.v1.DevicesResult.devices:type_name -> parley.wire.v1.DeviceInfo
-	35, // 54: parley.wire.v1.LookupResult.matches:type_name -> parley.wire.v1.PhoneMatch
-	17, // 55: parley.wire.v1.SetPreKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 56: parley.wire.v1.SetPreKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
-	17, // 57: parley.wire.v1.SetPreKeys.one_time_prekeys:type_name -> parley.wire.v1.SignedPreKey
-	17, // 58: parley.wire.v1.SetPreKeys.one_time_kyber:type_name -> parley.wire.v1.SignedPreKey
-	17, // 59: parley.wire.v1.DeviceBundle.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 60: parley.wire.v1.DeviceBundle.one_time_prekey:type_name -> parley.wire.v1.SignedPreKey
-	17, // 61: parley.wire.v1.DeviceBundle.kyber_prekey:type_name -> parley.wire.v1.SignedPreKey
-	40, // 62: parley.wire.v1.BundleResult.devices:type_name -> parley.wire.v1.DeviceBundle
-	1,  // 63: parley.wire.v1.OutgoingEnvelope.type:type_name -> parley.wire.v1.EnvelopeType
-	43, // 64: parley.wire.v1.Send.envelopes:type_name -> parley.wire.v1.OutgoingEnvelope
-	1,  // 65: parley.wire.v1.Envelope.type:type_name -> parley.wire.v1.EnvelopeType
-	46, // 66: parley.wire.v1.Deliver.envelopes:type_name -> parley.wire.v1.Envelope
-	55, // 67: parley.wire.v1.PresenceResult.states:type_name -> parley.wire.v1.PresenceEvent
-	2,  // 68: parley.wire.v1.SetPrivacy.last_seen:type_name -> parley.wire.v1.Visibility
-	2,  // 69: parley.wire.v1.PrivacyResult.last_seen:type_name -> parley.wire.v1.Visibility
-	70, // [70:70] is the sub-list for method output_type
-	70, // [70:70] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	8,   // 0: parley.wire.v1.ClientFrame.hello:type_name -> parley.wire.v1.Hello
+	10,  // 1: parley.wire.v1.ClientFrame.authenticate:type_name -> parley.wire.v1.Authenticate
+	12,  // 2: parley.wire.v1.ClientFrame.ping:type_name -> parley.wire.v1.Ping
+	14,  // 3: parley.wire.v1.ClientFrame.request_code:type_name -> parley.wire.v1.RequestCode
+	18,  // 4: parley.wire.v1.ClientFrame.register:type_name -> parley.wire.v1.Register
+	20,  // 5: parley.wire.v1.ClientFrame.create_link_code:type_name -> parley.wire.v1.CreateLinkCode
+	22,  // 6: parley.wire.v1.ClientFrame.link_device:type_name -> parley.wire.v1.LinkDevice
+	23,  // 7: parley.wire.v1.ClientFrame.list_devices:type_name -> parley.wire.v1.ListDevices
+	26,  // 8: parley.wire.v1.ClientFrame.remove_device:type_name -> parley.wire.v1.RemoveDevice
+	27,  // 9: parley.wire.v1.ClientFrame.change_number:type_name -> parley.wire.v1.ChangeNumber
+	28,  // 10: parley.wire.v1.ClientFrame.delete_account:type_name -> parley.wire.v1.DeleteAccount
+	29,  // 11: parley.wire.v1.ClientFrame.provision_open:type_name -> parley.wire.v1.ProvisionOpen
+	31,  // 12: parley.wire.v1.ClientFrame.provision_send:type_name -> parley.wire.v1.ProvisionSend
+	36,  // 13: parley.wire.v1.ClientFrame.set_prekeys:type_name -> parley.wire.v1.SetPreKeys
+	37,  // 14: parley.wire.v1.ClientFrame.get_prekey_count:type_name -> parley.wire.v1.GetPreKeyCount
+	39,  // 15: parley.wire.v1.ClientFrame.get_bundle:type_name -> parley.wire.v1.GetBundle
+	33,  // 16: parley.wire.v1.ClientFrame.lookup_phone:type_name -> parley.wire.v1.LookupPhone
+	44,  // 17: parley.wire.v1.ClientFrame.send:type_name -> parley.wire.v1.Send
+	49,  // 18: parley.wire.v1.ClientFrame.ack:type_name -> parley.wire.v1.Ack
+	51,  // 19: parley.wire.v1.ClientFrame.typing:type_name -> parley.wire.v1.Typing
+	53,  // 20: parley.wire.v1.ClientFrame.subscribe_presence:type_name -> parley.wire.v1.SubscribePresence
+	54,  // 21: parley.wire.v1.ClientFrame.unsubscribe_presence:type_name -> parley.wire.v1.UnsubscribePresence
+	57,  // 22: parley.wire.v1.ClientFrame.set_privacy:type_name -> parley.wire.v1.SetPrivacy
+	58,  // 23: parley.wire.v1.ClientFrame.get_privacy:type_name -> parley.wire.v1.GetPrivacy
+	82,  // 24: parley.wire.v1.ClientFrame.send_group:type_name -> parley.wire.v1.SendGroup
+	72,  // 25: parley.wire.v1.ClientFrame.group_change:type_name -> parley.wire.v1.GroupChange
+	74,  // 26: parley.wire.v1.ClientFrame.get_group:type_name -> parley.wire.v1.GetGroup
+	76,  // 27: parley.wire.v1.ClientFrame.get_group_devices:type_name -> parley.wire.v1.GetGroupDevices
+	79,  // 28: parley.wire.v1.ClientFrame.list_groups:type_name -> parley.wire.v1.ListGroups
+	83,  // 29: parley.wire.v1.ClientFrame.create_upload:type_name -> parley.wire.v1.CreateUpload
+	85,  // 30: parley.wire.v1.ClientFrame.get_media_token:type_name -> parley.wire.v1.GetMediaToken
+	5,   // 31: parley.wire.v1.ServerFrame.response:type_name -> parley.wire.v1.Response
+	47,  // 32: parley.wire.v1.ServerFrame.deliver:type_name -> parley.wire.v1.Deliver
+	48,  // 33: parley.wire.v1.ServerFrame.queue_empty:type_name -> parley.wire.v1.QueueEmpty
+	42,  // 34: parley.wire.v1.ServerFrame.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
+	55,  // 35: parley.wire.v1.ServerFrame.presence:type_name -> parley.wire.v1.PresenceEvent
+	52,  // 36: parley.wire.v1.ServerFrame.typing:type_name -> parley.wire.v1.TypingEvent
+	32,  // 37: parley.wire.v1.ServerFrame.provision:type_name -> parley.wire.v1.ProvisionMessage
+	6,   // 38: parley.wire.v1.Response.error:type_name -> parley.wire.v1.Error
+	9,   // 39: parley.wire.v1.Response.hello:type_name -> parley.wire.v1.HelloResult
+	13,  // 40: parley.wire.v1.Response.pong:type_name -> parley.wire.v1.Pong
+	11,  // 41: parley.wire.v1.Response.auth:type_name -> parley.wire.v1.AuthResult
+	15,  // 42: parley.wire.v1.Response.request_code:type_name -> parley.wire.v1.RequestCodeResult
+	19,  // 43: parley.wire.v1.Response.register:type_name -> parley.wire.v1.RegisterResult
+	21,  // 44: parley.wire.v1.Response.link_code:type_name -> parley.wire.v1.LinkCodeResult
+	25,  // 45: parley.wire.v1.Response.devices:type_name -> parley.wire.v1.DevicesResult
+	30,  // 46: parley.wire.v1.Response.provision_open:type_name -> parley.wire.v1.ProvisionOpenResult
+	38,  // 47: parley.wire.v1.Response.prekey_count:type_name -> parley.wire.v1.PreKeyCountResult
+	41,  // 48: parley.wire.v1.Response.bundle:type_name -> parley.wire.v1.BundleResult
+	45,  // 49: parley.wire.v1.Response.send:type_name -> parley.wire.v1.SendResult
+	50,  // 50: parley.wire.v1.Response.ack:type_name -> parley.wire.v1.AckResult
+	56,  // 51: parley.wire.v1.Response.presence:type_name -> parley.wire.v1.PresenceResult
+	59,  // 52: parley.wire.v1.Response.privacy:type_name -> parley.wire.v1.PrivacyResult
+	34,  // 53: parley.wire.v1.Response.lookup:type_name -> parley.wire.v1.LookupResult
+	73,  // 54: parley.wire.v1.Response.group_change:type_name -> parley.wire.v1.GroupChangeResult
+	75,  // 55: parley.wire.v1.Response.group:type_name -> parley.wire.v1.GroupResult
+	78,  // 56: parley.wire.v1.Response.group_devices:type_name -> parley.wire.v1.GroupDevicesResult
+	81,  // 57: parley.wire.v1.Response.groups:type_name -> parley.wire.v1.GroupsResult
+	84,  // 58: parley.wire.v1.Response.upload:type_name -> parley.wire.v1.UploadResult
+	86,  // 59: parley.wire.v1.Response.media_token:type_name -> parley.wire.v1.MediaTokenResult
+	0,   // 60: parley.wire.v1.Error.code:type_name -> parley.wire.v1.ErrorCode
+	7,   // 61: parley.wire.v1.Error.mismatched:type_name -> parley.wire.v1.MismatchedDevices
+	17,  // 62: parley.wire.v1.DeviceKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 63: parley.wire.v1.DeviceKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
+	16,  // 64: parley.wire.v1.Register.device:type_name -> parley.wire.v1.DeviceKeys
+	16,  // 65: parley.wire.v1.LinkDevice.device:type_name -> parley.wire.v1.DeviceKeys
+	24,  // 66: parley.wire.v1.DevicesResult.devices:type_name -> parley.wire.v1.DeviceInfo
+	35,  // 67: parley.wire.v1.LookupResult.matches:type_name -> parley.wire.v1.PhoneMatch
+	17,  // 68: parley.wire.v1.SetPreKeys.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 69: parley.wire.v1.SetPreKeys.last_resort_kyber:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 70: parley.wire.v1.SetPreKeys.one_time_prekeys:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 71: parley.wire.v1.SetPreKeys.one_time_kyber:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 72: parley.wire.v1.DeviceBundle.signed_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 73: parley.wire.v1.DeviceBundle.one_time_prekey:type_name -> parley.wire.v1.SignedPreKey
+	17,  // 74: parley.wire.v1.DeviceBundle.kyber_prekey:type_name -> parley.wire.v1.SignedPreKey
+	40,  // 75: parley.wire.v1.BundleResult.devices:type_name -> parley.wire.v1.DeviceBundle
+	1,   // 76: parley.wire.v1.OutgoingEnvelope.type:type_name -> parley.wire.v1.EnvelopeType
+	43,  // 77: parley.wire.v1.Send.envelopes:type_name -> parley.wire.v1.OutgoingEnvelope
+	1,   // 78: parley.wire.v1.Envelope.type:type_name -> parley.wire.v1.EnvelopeType
+	46,  // 79: parley.wire.v1.Deliver.envelopes:type_name -> parley.wire.v1.Envelope
+	55,  // 80: parley.wire.v1.PresenceResult.states:type_name -> parley.wire.v1.PresenceEvent
+	2,   // 81: parley.wire.v1.SetPrivacy.last_seen:type_name -> parley.wire.v1.Visibility
+	2,   // 82: parley.wire.v1.PrivacyResult.last_seen:type_name -> parley.wire.v1.Visibility
+	63,  // 83: parley.wire.v1.GroupEventBody.create:type_name -> parley.wire.v1.GroupCreate
+	64,  // 84: parley.wire.v1.GroupEventBody.add:type_name -> parley.wire.v1.GroupAddMembers
+	65,  // 85: parley.wire.v1.GroupEventBody.remove:type_name -> parley.wire.v1.GroupRemoveMembers
+	66,  // 86: parley.wire.v1.GroupEventBody.leave:type_name -> parley.wire.v1.GroupLeave
+	67,  // 87: parley.wire.v1.GroupEventBody.set_admins:type_name -> parley.wire.v1.GroupSetAdmins
+	68,  // 88: parley.wire.v1.GroupEventBody.set_attributes:type_name -> parley.wire.v1.GroupSetAttributes
+	69,  // 89: parley.wire.v1.GroupEventBody.set_settings:type_name -> parley.wire.v1.GroupSetSettings
+	70,  // 90: parley.wire.v1.GroupEventBody.set_invite:type_name -> parley.wire.v1.GroupSetInvite
+	71,  // 91: parley.wire.v1.GroupEventBody.join:type_name -> parley.wire.v1.GroupJoin
+	62,  // 92: parley.wire.v1.GroupCreate.members:type_name -> parley.wire.v1.GroupMember
+	62,  // 93: parley.wire.v1.GroupAddMembers.members:type_name -> parley.wire.v1.GroupMember
+	62,  // 94: parley.wire.v1.GroupSetAdmins.members:type_name -> parley.wire.v1.GroupMember
+	60,  // 95: parley.wire.v1.GroupChange.event:type_name -> parley.wire.v1.GroupEvent
+	60,  // 96: parley.wire.v1.GroupResult.events:type_name -> parley.wire.v1.GroupEvent
+	24,  // 97: parley.wire.v1.GroupMemberDevices.devices:type_name -> parley.wire.v1.DeviceInfo
+	77,  // 98: parley.wire.v1.GroupDevicesResult.members:type_name -> parley.wire.v1.GroupMemberDevices
+	80,  // 99: parley.wire.v1.GroupsResult.groups:type_name -> parley.wire.v1.GroupSummary
+	100, // [100:100] is the sub-list for method output_type
+	100, // [100:100] is the sub-list for method input_type
+	100, // [100:100] is the sub-list for extension type_name
+	100, // [100:100] is the sub-list for extension extendee
+	0,   // [0:100] is the sub-list for field type_name
 }
 
 func init() { file_wire_proto_init() }
@@ -4596,6 +6617,13 @@ func file_wire_proto_init() {
 		(*ClientFrame_UnsubscribePresence)(nil),
 		(*ClientFrame_SetPrivacy)(nil),
 		(*ClientFrame_GetPrivacy)(nil),
+		(*ClientFrame_SendGroup)(nil),
+		(*ClientFrame_GroupChange)(nil),
+		(*ClientFrame_GetGroup)(nil),
+		(*ClientFrame_GetGroupDevices)(nil),
+		(*ClientFrame_ListGroups)(nil),
+		(*ClientFrame_CreateUpload)(nil),
+		(*ClientFrame_GetMediaToken)(nil),
 	}
 	file_wire_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerFrame_Response)(nil),
@@ -4622,6 +6650,23 @@ func file_wire_proto_init() {
 		(*Response_Presence)(nil),
 		(*Response_Privacy)(nil),
 		(*Response_Lookup)(nil),
+		(*Response_GroupChange)(nil),
+		(*Response_Group)(nil),
+		(*Response_GroupDevices)(nil),
+		(*Response_Groups)(nil),
+		(*Response_Upload)(nil),
+		(*Response_MediaToken)(nil),
+	}
+	file_wire_proto_msgTypes[58].OneofWrappers = []any{
+		(*GroupEventBody_Create)(nil),
+		(*GroupEventBody_Add)(nil),
+		(*GroupEventBody_Remove)(nil),
+		(*GroupEventBody_Leave)(nil),
+		(*GroupEventBody_SetAdmins)(nil),
+		(*GroupEventBody_SetAttributes)(nil),
+		(*GroupEventBody_SetSettings)(nil),
+		(*GroupEventBody_SetInvite)(nil),
+		(*GroupEventBody_Join)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4629,7 +6674,7 @@ func file_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wire_proto_rawDesc), len(file_wire_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   57,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
