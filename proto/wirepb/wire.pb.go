@@ -4403,6 +4403,11 @@ type GroupEventBody struct {
 	ActorAccount []byte `protobuf:"bytes,4,opt,name=actor_account,json=actorAccount,proto3" json:"actor_account,omitempty"`
 	ActorDevice  uint32 `protobuf:"varint,5,opt,name=actor_device,json=actorDevice,proto3" json:"actor_device,omitempty"`
 	TimeMs       int64  `protobuf:"varint,6,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	// The actor device's identity key (0x05 ‖ 32 bytes) the signature is
+	// made with. The server checks it is the device's key when it accepts
+	// the event; so a member reading the log later can check events of
+	// devices that no longer exist.
+	ActorIdentityKey []byte `protobuf:"bytes,7,opt,name=actor_identity_key,json=actorIdentityKey,proto3" json:"actor_identity_key,omitempty"`
 	// Types that are valid to be assigned to Change:
 	//
 	//	*GroupEventBody_Create
@@ -4489,6 +4494,13 @@ func (x *GroupEventBody) GetTimeMs() int64 {
 		return x.TimeMs
 	}
 	return 0
+}
+
+func (x *GroupEventBody) GetActorIdentityKey() []byte {
+	if x != nil {
+		return x.ActorIdentityKey
+	}
+	return nil
 }
 
 func (x *GroupEventBody) GetChange() isGroupEventBody_Change {
@@ -6238,14 +6250,15 @@ const file_wire_proto_rawDesc = "" +
 	"\n" +
 	"GroupEvent\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xea\x05\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x98\x06\n" +
 	"\x0eGroupEventBody\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1b\n" +
 	"\tprev_hash\x18\x03 \x01(\fR\bprevHash\x12#\n" +
 	"\ractor_account\x18\x04 \x01(\fR\factorAccount\x12!\n" +
 	"\factor_device\x18\x05 \x01(\rR\vactorDevice\x12\x17\n" +
-	"\atime_ms\x18\x06 \x01(\x03R\x06timeMs\x125\n" +
+	"\atime_ms\x18\x06 \x01(\x03R\x06timeMs\x12,\n" +
+	"\x12actor_identity_key\x18\a \x01(\fR\x10actorIdentityKey\x125\n" +
 	"\x06create\x18\n" +
 	" \x01(\v2\x1b.parley.wire.v1.GroupCreateH\x00R\x06create\x123\n" +
 	"\x03add\x18\v \x01(\v2\x1f.parley.wire.v1.GroupAddMembersH\x00R\x03add\x12<\n" +
