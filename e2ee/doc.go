@@ -15,6 +15,8 @@
 //   - sealedsender: certificates and sealed sender v1, which hides the
 //     sender from the server
 //   - fingerprint: safety numbers, displayable and scannable
+//   - grouplog: a group's membership as a signed hash chain of events, and
+//     the rules every member and the server apply to it
 //   - padding: Signal's transport padding, which the client applies to
 //     message content before encrypting it
 //
