@@ -180,6 +180,7 @@ type Content struct {
 	//	*Content_Media
 	//	*Content_SenderKey
 	//	*Content_GroupUpdate
+	//	*Content_Business
 	Body          isContent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -356,6 +357,15 @@ func (x *Content) GetGroupUpdate() *GroupUpdate {
 	return nil
 }
 
+func (x *Content) GetBusiness() *BusinessMessage {
+	if x != nil {
+		if x, ok := x.Body.(*Content_Business); ok {
+			return x.Business
+		}
+	}
+	return nil
+}
+
 type isContent_Body interface {
 	isContent_Body()
 }
@@ -404,6 +414,10 @@ type Content_GroupUpdate struct {
 	GroupUpdate *GroupUpdate `protobuf:"bytes,12,opt,name=group_update,json=groupUpdate,proto3,oneof"`
 }
 
+type Content_Business struct {
+	Business *BusinessMessage `protobuf:"bytes,13,opt,name=business,proto3,oneof"`
+}
+
 func (*Content_Text) isContent_Body() {}
 
 func (*Content_Reaction) isContent_Body() {}
@@ -425,6 +439,8 @@ func (*Content_Media) isContent_Body() {}
 func (*Content_SenderKey) isContent_Body() {}
 
 func (*Content_GroupUpdate) isContent_Body() {}
+
+func (*Content_Business) isContent_Body() {}
 
 // SenderProfile: the sender's phone number (E.164) and the profile name
 // the sender chose (may be empty).
@@ -1531,11 +1547,81 @@ func (x *Media) GetExpireSeconds() uint32 {
 	return 0
 }
 
+// BusinessMessage is a message between a customer and a business of a kind
+// the WhatsApp Cloud API defines and Parley has no kind of its own for
+// (interactive buttons, lists, products, order_details, order_status,
+// location, contacts, a customer's cart as "order", a button reply). The
+// business agent passes Meta's shapes through unchanged, so nothing is lost
+// in a mapping; a customer's client renders the types it knows and shows
+// fallback_text for the others.
+type BusinessMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Cloud API message type: "interactive", "location", "contacts",
+	// "order", "button", ...
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The Cloud API object under that type's key, as UTF-8 JSON.
+	Json          []byte `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	Quote         *Quote `protobuf:"bytes,3,opt,name=quote,proto3" json:"quote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BusinessMessage) Reset() {
+	*x = BusinessMessage{}
+	mi := &file_content_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BusinessMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BusinessMessage) ProtoMessage() {}
+
+func (x *BusinessMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_content_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BusinessMessage.ProtoReflect.Descriptor instead.
+func (*BusinessMessage) Descriptor() ([]byte, []int) {
+	return file_content_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BusinessMessage) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *BusinessMessage) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+func (x *BusinessMessage) GetQuote() *Quote {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
 var File_content_proto protoreflect.FileDescriptor
 
 const file_content_proto_rawDesc = "" +
 	"\n" +
-	"\rcontent.proto\x12\x0eparley.content\"\xab\x06\n" +
+	"\rcontent.proto\x12\x0eparley.content\"\xea\x06\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x17\n" +
@@ -1555,7 +1641,8 @@ const file_content_proto_rawDesc = "" +
 	" \x01(\v2\x15.parley.content.MediaH\x00R\x05media\x12F\n" +
 	"\n" +
 	"sender_key\x18\v \x01(\v2%.parley.content.SenderKeyDistributionH\x00R\tsenderKey\x12@\n" +
-	"\fgroup_update\x18\f \x01(\v2\x1b.parley.content.GroupUpdateH\x00R\vgroupUpdateB\x06\n" +
+	"\fgroup_update\x18\f \x01(\v2\x1b.parley.content.GroupUpdateH\x00R\vgroupUpdate\x12=\n" +
+	"\bbusiness\x18\r \x01(\v2\x1f.parley.content.BusinessMessageH\x00R\bbusinessB\x06\n" +
 	"\x04body\"9\n" +
 	"\rSenderProfile\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\x12\x12\n" +
@@ -1644,7 +1731,11 @@ const file_content_proto_rawDesc = "" +
 	"\n" +
 	"KIND_AUDIO\x10\x03\x12\x11\n" +
 	"\rKIND_DOCUMENT\x10\x04\x12\x10\n" +
-	"\fKIND_STICKER\x10\x05B-Z+github.com/parley-im/parley/proto/contentpbb\x06proto3"
+	"\fKIND_STICKER\x10\x05\"f\n" +
+	"\x0fBusinessMessage\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04json\x18\x02 \x01(\fR\x04json\x12+\n" +
+	"\x05quote\x18\x03 \x01(\v2\x15.parley.content.QuoteR\x05quoteB-Z+github.com/parley-im/parley/proto/contentpbb\x06proto3"
 
 var (
 	file_content_proto_rawDescOnce sync.Once
@@ -1659,7 +1750,7 @@ func file_content_proto_rawDescGZIP() []byte {
 }
 
 var file_content_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_content_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_content_proto_goTypes = []any{
 	(Receipt_Type)(0),             // 0: parley.content.Receipt.Type
 	(Media_Kind)(0),               // 1: parley.content.Media.Kind
@@ -1682,6 +1773,7 @@ var file_content_proto_goTypes = []any{
 	(*GroupUpdate)(nil),           // 18: parley.content.GroupUpdate
 	(*GroupAttributes)(nil),       // 19: parley.content.GroupAttributes
 	(*Media)(nil),                 // 20: parley.content.Media
+	(*BusinessMessage)(nil),       // 21: parley.content.BusinessMessage
 }
 var file_content_proto_depIdxs = []int32{
 	3,  // 0: parley.content.Content.sender_profile:type_name -> parley.content.SenderProfile
@@ -1697,24 +1789,26 @@ var file_content_proto_depIdxs = []int32{
 	20, // 10: parley.content.Content.media:type_name -> parley.content.Media
 	17, // 11: parley.content.Content.sender_key:type_name -> parley.content.SenderKeyDistribution
 	18, // 12: parley.content.Content.group_update:type_name -> parley.content.GroupUpdate
-	6,  // 13: parley.content.Text.quote:type_name -> parley.content.Quote
-	4,  // 14: parley.content.Quote.target:type_name -> parley.content.MessageRef
-	4,  // 15: parley.content.Reaction.target:type_name -> parley.content.MessageRef
-	4,  // 16: parley.content.Edit.target:type_name -> parley.content.MessageRef
-	4,  // 17: parley.content.Delete.target:type_name -> parley.content.MessageRef
-	0,  // 18: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
-	14, // 19: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
-	15, // 20: parley.content.Sync.read:type_name -> parley.content.ReadSync
-	2,  // 21: parley.content.SentTranscript.content:type_name -> parley.content.Content
-	4,  // 22: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
-	20, // 23: parley.content.GroupAttributes.picture:type_name -> parley.content.Media
-	1,  // 24: parley.content.Media.kind:type_name -> parley.content.Media.Kind
-	6,  // 25: parley.content.Media.quote:type_name -> parley.content.Quote
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	21, // 13: parley.content.Content.business:type_name -> parley.content.BusinessMessage
+	6,  // 14: parley.content.Text.quote:type_name -> parley.content.Quote
+	4,  // 15: parley.content.Quote.target:type_name -> parley.content.MessageRef
+	4,  // 16: parley.content.Reaction.target:type_name -> parley.content.MessageRef
+	4,  // 17: parley.content.Edit.target:type_name -> parley.content.MessageRef
+	4,  // 18: parley.content.Delete.target:type_name -> parley.content.MessageRef
+	0,  // 19: parley.content.Receipt.type:type_name -> parley.content.Receipt.Type
+	14, // 20: parley.content.Sync.sent:type_name -> parley.content.SentTranscript
+	15, // 21: parley.content.Sync.read:type_name -> parley.content.ReadSync
+	2,  // 22: parley.content.SentTranscript.content:type_name -> parley.content.Content
+	4,  // 23: parley.content.ReadSync.messages:type_name -> parley.content.MessageRef
+	20, // 24: parley.content.GroupAttributes.picture:type_name -> parley.content.Media
+	1,  // 25: parley.content.Media.kind:type_name -> parley.content.Media.Kind
+	6,  // 26: parley.content.Media.quote:type_name -> parley.content.Quote
+	6,  // 27: parley.content.BusinessMessage.quote:type_name -> parley.content.Quote
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_content_proto_init() }
@@ -1734,6 +1828,7 @@ func file_content_proto_init() {
 		(*Content_Media)(nil),
 		(*Content_SenderKey)(nil),
 		(*Content_GroupUpdate)(nil),
+		(*Content_Business)(nil),
 	}
 	file_content_proto_msgTypes[11].OneofWrappers = []any{
 		(*Sync_Sent)(nil),
@@ -1745,7 +1840,7 @@ func file_content_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_content_proto_rawDesc), len(file_content_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
