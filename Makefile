@@ -35,6 +35,7 @@ services: ## start local PostgreSQL and NATS if they are down
 test: services ## THE test command: vet, then every test with -race, PostgreSQL and NATS included
 	@command -v tmux >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y tmux; }
 	cd interop/oracle && npm ci --no-audit --no-fund --loglevel=error
+	cd interop/pix && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
