@@ -56,11 +56,6 @@ func KeyTypeOf(key string) (KeyType, error) {
 	switch {
 	case key == "":
 		return 0, fmt.Errorf("%w: empty", ErrInvalidKey)
-	case key[0] == '+':
-		if !isPhoneKey(key) {
-			return 0, fmt.Errorf("%w: a phone key is +55, a two-digit area code and a nine-digit mobile number", ErrInvalidKey)
-		}
-		return KeyPhone, nil
 	case strings.Contains(key, "@"):
 		if len(key) > maxEmailKey {
 			return 0, fmt.Errorf("%w: e-mail key is %d characters, at most %d", ErrInvalidKey, len(key), maxEmailKey)
@@ -72,6 +67,11 @@ func KeyTypeOf(key string) (KeyType, error) {
 			return 0, fmt.Errorf("%w: not an e-mail address the directory accepts", ErrInvalidKey)
 		}
 		return KeyEmail, nil
+	case key[0] == '+':
+		if !isPhoneKey(key) {
+			return 0, fmt.Errorf("%w: a phone key is +55, a two-digit area code and a nine-digit mobile number", ErrInvalidKey)
+		}
+		return KeyPhone, nil
 	case looksLikeUUID(key):
 		if !isLowerHexUUID(key) {
 			return 0, fmt.Errorf("%w: an EVP key is a lower-case hexadecimal UUID", ErrInvalidKey)

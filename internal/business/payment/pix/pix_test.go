@@ -301,6 +301,7 @@ func TestKeyTypeOf(t *testing.T) {
 		{"00000000000000", 0},
 		{"fulano@example.com", KeyEmail},
 		{"a.b+c@sub.example.com.br", KeyEmail},
+		{"+tag@example.com", KeyEmail}, // the directory's pattern allows a leading +
 		{"Fulano@example.com", 0},
 		{"fulano@", 0},
 		{"fulano@-example.com", 0},
