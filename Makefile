@@ -36,6 +36,7 @@ test: services ## THE test command: vet, then every test with -race, PostgreSQL 
 	@command -v tmux >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y tmux; }
 	cd interop/oracle && npm ci --no-audit --no-fund --loglevel=error
 	cd interop/pix && npm ci --no-audit --no-fund --loglevel=error
+	cd interop/cloudapi && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 

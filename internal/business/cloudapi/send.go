@@ -141,6 +141,12 @@ func (h *Handler) postMessages(q *request, pn PhoneNumber) error {
 		}
 		return missing(typ)
 	}
+	// The Graph API takes a parameter that is a JSON-encoded string as the
+	// JSON it holds; whatsapp-api-js sends contacts that way.
+	var inner string
+	if json.Unmarshal(obj, &inner) == nil && json.Valid([]byte(inner)) {
+		obj = json.RawMessage(inner)
+	}
 	out := Outbound{To: waID, Type: typ}
 	if req.Context != nil {
 		if req.Context.MessageID == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -83,7 +84,23 @@ func decodeObject(field string, raw json.RawMessage, v any) error {
 func jsonProblem(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return "field " + te.Field + " must be a " + te.Type.String()
+		what := "of another type"
+		switch te.Type.Kind() {
+		case reflect.Slice, reflect.Array:
+			what = "an array"
+		case reflect.Struct, reflect.Map:
+			what = "an object"
+		case reflect.String:
+			what = "a string"
+		case reflect.Bool:
+			what = "a boolean"
+		case reflect.Int, reflect.Int64, reflect.Float64, reflect.Int32:
+			what = "a number"
+		}
+		if te.Field == "" {
+			return "it must be " + what
+		}
+		return "field " + te.Field + " must be " + what
 	}
 	return "not valid JSON"
 }
