@@ -229,7 +229,7 @@ const (
 )
 
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	h         *Handler
 	srv       *httptest.Server
 	dir       *MemDirectory
@@ -246,7 +246,7 @@ type env struct {
 	clock     *clock
 }
 
-func newEnv(t *testing.T, tweak func(*Config)) *env {
+func newEnv(t testing.TB, tweak func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, dir: NewMemDirectory(), tokens: NewMemTokens(), msgr: &recMessenger{known: map[string]bool{}, noRecip: map[string]bool{}},
 		media: NewMemMedia(), templates: NewMemTemplates(), conv: NewMemConversations(), catalog: newFakeCatalog(),

@@ -145,7 +145,7 @@ func TestWindowAndConsent(t *testing.T) {
 	}
 }
 
-func createTemplate(t *testing.T, e *env, name, category, body string) string {
+func createTemplate(t testing.TB, e *env, name, category, body string) string {
 	t.Helper()
 	r := e.do("POST", "/v23.0/"+testWABA+"/message_templates", e.token, map[string]any{
 		"name": name, "language": "pt_BR", "category": category,
