@@ -37,12 +37,13 @@ type defButton struct {
 }
 
 var (
-	templateNameRE = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
-	languageRE     = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`)
-	placeholderRE  = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
-	namedParamRE   = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	buttonTypes    = []string{"QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "OTP", "CATALOG", "MPM", "FLOW"}
-	categories     = []string{"MARKETING", "UTILITY", "AUTHENTICATION"}
+	templateNameRE        = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
+	languageRE            = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`)
+	placeholderRE         = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
+	namedParamRE          = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	trailingPlaceholderRE = regexp.MustCompile(`\{\{\s*[A-Za-z0-9_]+\s*\}\}$`)
+	buttonTypes           = []string{"QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "OTP", "CATALOG", "MPM", "FLOW"}
+	categories            = []string{"MARKETING", "UTILITY", "AUTHENTICATION"}
 )
 
 // placeholders returns the distinct placeholders of s in order of first
@@ -190,7 +191,7 @@ func validateDefinition(t *templateCreate) error {
 					if !httpURL(u) {
 						return fail(ErrInvalidParameter, "%s.url must be an http(s) URL", bf)
 					}
-					if names, _, _ := placeholders(b.URL); len(names) > 1 || len(names) == 1 && !placeholderRE.MatchString(b.URL[strings.LastIndex(b.URL, "{{"):]) {
+					if names, _, _ := placeholders(b.URL); len(names) > 1 || len(names) == 1 && !trailingPlaceholderRE.MatchString(b.URL) {
 						return fail(ErrInvalidParameter, "%s.url may have one placeholder, at its end", bf)
 					}
 				case "PHONE_NUMBER":
@@ -594,7 +595,11 @@ func (v *vctx) template(raw json.RawMessage) (*RenderedTemplate, error) {
 					if err := v.mediaRef("template.components.header.parameters[0]."+rh.Type, rh.Type, *ref, false, rh.Type == "document"); err != nil {
 						return nil, err
 					}
-					b, _ := json.Marshal(ref)
+					b, _ := json.Marshal(struct {
+						ID       string `json:"id,omitempty"`
+						Link     string `json:"link,omitempty"`
+						Filename string `json:"filename,omitempty"`
+					}{ref.ID, ref.Link, deref(ref.Filename)})
 					switch rh.Type {
 					case "image":
 						rh.Image = b
