@@ -156,6 +156,21 @@ func (t Tier) Name() string {
 	return "TIER_" + itoa(int(t))
 }
 
+// Next is the tier above t (Meta upgrades a business whose quality is good
+// once it has used half its limit; the agent decides when and stores the
+// new tier in its Directory). Unlimited stays unlimited.
+func (t Tier) Next() Tier {
+	switch t {
+	case Tier250:
+		return Tier2K
+	case Tier2K:
+		return Tier10K
+	case Tier10K:
+		return Tier100K
+	}
+	return TierUnlimited
+}
+
 // Business is a WhatsApp Business Account (WABA): the business, its phone
 // numbers and the catalogs connected to it.
 type Business struct {

@@ -221,6 +221,9 @@ func TestMessagingTier(t *testing.T) {
 	if r := tpl("5511900000004"); r.status != 200 {
 		t.Fatalf("after 24 h the limit frees up: %s", r.raw)
 	}
+	if Tier250.Next() != Tier2K || Tier2K.Next() != Tier10K || Tier10K.Next() != Tier100K || Tier100K.Next() != TierUnlimited || TierUnlimited.Next() != TierUnlimited {
+		t.Fatal("tier ladder")
+	}
 	if Tier250.Name() != "TIER_250" || Tier2K.Name() != "TIER_2K" || TierUnlimited.Name() != "TIER_UNLIMITED" {
 		t.Fatal("tier names")
 	}
