@@ -274,6 +274,17 @@ func (h *Handler) phoneRoute(q *request, pn PhoneNumber) error {
 		case http.MethodPost:
 			return h.postCommerceSettings(q, pn)
 		}
+	case "opt_ins":
+		// Parley's extension: the business records a customer's consent
+		// (collected on its website, at the till, ...) over the API.
+		if h.cfg.Conversations != nil {
+			switch q.method {
+			case http.MethodGet:
+				return h.getOptIn(q, pn)
+			case http.MethodPost:
+				return h.postOptIn(q, pn)
+			}
+		}
 	case "register", "deregister", "request_code", "verify_code":
 		// The agent's numbers are registered when the agent is set up;
 		// clients that call these during onboarding get Meta's success.

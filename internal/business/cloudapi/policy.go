@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -158,4 +159,68 @@ func (h *Handler) policy(ctx context.Context, b Business, pn PhoneNumber, waID, 
 		return d, fail(ErrMessagingLimit, "the business reached its messaging limit (%s: %d unique customers outside the customer service window in 24 hours)", b.Tier.Name(), int(b.Tier))
 	}
 	return d, h.cfg.Conversations.RecordReached(ctx, b.ID, waID, now)
+}
+
+func optInJSON(waID string, c Consent) map[string]any {
+	m := map[string]any{"wa_id": waID, "opted_in": c.OptedIn, "marketing_opt_out": c.MarketingOptOut}
+	if !c.Updated.IsZero() {
+		m["updated_time"] = c.Updated.UTC().Format(time.RFC3339)
+	}
+	return m
+}
+
+// getOptIn is GET {phone}/opt_ins?wa_id=…: a customer's consent.
+func (h *Handler) getOptIn(q *request, pn PhoneNumber) error {
+	if err := need(q, ScopeMessages); err != nil {
+		return err
+	}
+	waID, ok := normalizeRecipient(q.r.URL.Query().Get("wa_id"))
+	if !ok {
+		return fail(ErrInvalidParameter, "wa_id must be a phone number in international format")
+	}
+	c, err := h.cfg.Conversations.Consent(q.ctx, pn.ID, waID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	writeJSON(q.w, http.StatusOK, map[string]any{"data": []any{optInJSON(waID, c)}})
+	return nil
+}
+
+// postOptIn is POST {phone}/opt_ins {"wa_id", "opted_in", "marketing_opt_out"}:
+// records consent; an absent field keeps its value.
+func (h *Handler) postOptIn(q *request, pn PhoneNumber) error {
+	if err := need(q, ScopeMessages); err != nil {
+		return err
+	}
+	var in struct {
+		WaID            string   `json:"wa_id"`
+		OptedIn         flexBool `json:"opted_in"`
+		MarketingOptOut flexBool `json:"marketing_opt_out"`
+	}
+	if err := params(q, &in); err != nil {
+		return err
+	}
+	waID, ok := normalizeRecipient(in.WaID)
+	if !ok {
+		return fail(ErrInvalidParameter, "wa_id must be a phone number in international format")
+	}
+	if !in.OptedIn.set && !in.MarketingOptOut.set {
+		return fail(ErrInvalidParameter, "opted_in or marketing_opt_out is required")
+	}
+	c, err := h.cfg.Conversations.Consent(q.ctx, pn.ID, waID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if in.OptedIn.set {
+		c.OptedIn = in.OptedIn.v
+	}
+	if in.MarketingOptOut.set {
+		c.MarketingOptOut = in.MarketingOptOut.v
+	}
+	c.Updated = h.now()
+	if err := h.cfg.Conversations.SetConsent(q.ctx, pn.ID, waID, c); err != nil {
+		return err
+	}
+	writeJSON(q.w, http.StatusOK, map[string]bool{"success": true})
+	return nil
 }

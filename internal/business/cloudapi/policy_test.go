@@ -118,7 +118,12 @@ func TestWindowAndConsent(t *testing.T) {
 			// Never wrote: free-form refused, template refused without opt-in.
 			expectRefused(text, 131047)
 			expectRefused(tpl("order_update"), 131026)
-			e.conv.SetConsent(context.Background(), testPhone, testCustomer, Consent{OptedIn: true})
+			if r := e.do("POST", "/v23.0/"+testPhone+"/opt_ins", e.token, `{"wa_id":"+55 11 98765-4321","opted_in":true}`); r.body["success"] != true {
+				t.Fatalf("opt in: %s", r.raw)
+			}
+			if r := e.do("GET", "/v23.0/"+testPhone+"/opt_ins?wa_id="+testCustomer, e.token, nil); dig(r.body, "data", 0, "opted_in") != true {
+				t.Fatalf("opt-in state: %s", r.raw)
+			}
 			if o := expectSent(tpl("order_update")); o.Pricing.Category != "utility" || !o.Pricing.Billable {
 				t.Fatalf("pricing %+v", o.Pricing)
 			}
@@ -134,7 +139,7 @@ func TestWindowAndConsent(t *testing.T) {
 			// Marketing opt-out applies in and out of the window.
 			e.open(testCustomer)
 			expectSent(tpl("promo"))
-			e.conv.SetConsent(context.Background(), testPhone, testCustomer, Consent{OptedIn: true, MarketingOptOut: true})
+			e.do("POST", "/v23.0/"+testPhone+"/opt_ins", e.token, `{"wa_id":"5511987654321","marketing_opt_out":true}`)
 			expectRefused(tpl("promo"), 131050)
 			expectSent(tpl("order_update"))
 			// Unreachable recipients fail as undeliverable.
