@@ -1,0 +1,147 @@
+package bizstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/business/commerce"
+)
+
+func open(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "biz", "business.db")
+	s, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestMigrationsApplyAndReopen(t *testing.T) {
+	s, path := open(t)
+	ctx := t.Context()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(ms) {
+		t.Fatalf("schema version %d, %v; want %d", v, err, len(ms))
+	}
+	if err := s.PutProfile(ctx, commerce.Profile{Name: "Livraria"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("database file mode %v, want 0600", fi.Mode().Perm())
+	}
+	s.Close()
+
+	// Reopening applies nothing again and keeps the data.
+	s2, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	p, err := s2.Profile(ctx)
+	if err != nil || p.Name != "Livraria" {
+		t.Fatalf("profile after reopen: %+v, %v", p, err)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	s, path := open(t)
+	ctx := t.Context()
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (99, '099-future.sql', 99, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(ctx, path, nil); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("opening a file from a newer agent: %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestMigrationFilesFollowTheConvention(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].name != "001-business-data.sql" {
+		t.Fatalf("first migration %+v", ms)
+	}
+}
+
+func TestObjectIDs(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	digits := regexp.MustCompile(`^[1-9][0-9]{14,15}$`)
+	seen := map[string]bool{}
+	for i := range 200 {
+		kind := commerce.KindProduct
+		if i%2 == 0 {
+			kind = commerce.KindCatalog
+		}
+		id, err := s.NewObjectID(ctx, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !digits.MatchString(id) || seen[id] {
+			t.Fatalf("id %q: not 15-16 digits or repeated", id)
+		}
+		seen[id] = true
+		if k, err := s.ObjectKind(ctx, id); err != nil || k != kind {
+			t.Fatalf("ObjectKind(%s) = %q, %v; want %q", id, k, err, kind)
+		}
+	}
+	if _, err := s.ObjectKind(ctx, "123"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+func TestErrorsMatchBothSentinels(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	_, err := s.Product(ctx, "1")
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, commerce.ErrNotFound) || errors.Is(err, ErrExists) {
+		t.Fatalf("missing product: %v", err)
+	}
+	c := commerce.Catalog{ID: "100000000000001", Name: "Livros", CreatedAt: time.Now()}
+	if err := s.InsertCatalog(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InsertCatalog(ctx, c)
+	if !errors.Is(err, ErrExists) || !errors.Is(err, commerce.ErrExists) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("duplicate catalog: %v", err)
+	}
+}
+
+// A transaction that fails keeps nothing, and calls with its ctx see its
+// own writes.
+func TestInTxRollsBack(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.InsertCatalog(ctx, commerce.Catalog{ID: "100000000000002", Name: "A"}); err != nil {
+			return err
+		}
+		if _, err := s.Catalog(ctx, "100000000000002"); err != nil {
+			t.Errorf("the transaction does not see its own insert: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if _, err := s.Catalog(ctx, "100000000000002"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rolled back catalog is there: %v", err)
+	}
+}
