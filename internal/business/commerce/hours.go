@@ -367,18 +367,17 @@ func offsetAt(t time.Time) int {
 // being always open (or always closed) they give up.
 const horizon = 400
 
-// find looks for the first merged period, starting with those that start
-// the day before now's date, for which fn returns true, looking further
-// ahead when the answer could lie beyond what was looked at.
-func (s *Schedule) find(now time.Time, fn func(p Period) bool) (Period, bool) {
+// find looks for the first merged period, among those that start from the
+// day before now's date on, for which fn returns true, looking further
+// ahead when the answer could lie beyond what was looked at. A period that
+// reaches the last date looked at may merge with later ones: its start is
+// final, its end is not, so fn sees such a period only if !needEnd.
+func (s *Schedule) find(now time.Time, needEnd bool, fn func(p Period) bool) (Period, bool) {
 	today := DateOf(now.In(s.loc))
 	for _, days := range []int{8, horizon} {
-		ps := s.periods(today.AddDays(-1), today.AddDays(days))
-		// A period that starts on the last date looked at may merge with
-		// the next day's: only trust periods that end before that date.
 		limit := s.wall(today.AddDays(days), 0)
-		for _, p := range ps {
-			if !p.End.Before(limit) {
+		for _, p := range s.periods(today.AddDays(-1), today.AddDays(days)) {
+			if needEnd && !p.End.Before(limit) {
 				break
 			}
 			if fn(p) {
@@ -407,7 +406,7 @@ func (s *Schedule) ClosesAt(now time.Time) (t time.Time, ok bool) {
 	if !s.IsOpen(now) {
 		return time.Time{}, false
 	}
-	p, ok := s.find(now, func(p Period) bool { return !now.Before(p.Start) && now.Before(p.End) })
+	p, ok := s.find(now, true, func(p Period) bool { return !now.Before(p.Start) && now.Before(p.End) })
 	return p.End, ok
 }
 
@@ -415,7 +414,7 @@ func (s *Schedule) ClosesAt(now time.Time) (t time.Time, ok bool) {
 // opens: if it is open at now, the start of the opening after this one.
 // ok is false when it does not open within the next year.
 func (s *Schedule) NextOpening(now time.Time) (t time.Time, ok bool) {
-	p, ok := s.find(now, func(p Period) bool { return p.Start.After(now) })
+	p, ok := s.find(now, false, func(p Period) bool { return p.Start.After(now) })
 	return p.Start, ok
 }
 
