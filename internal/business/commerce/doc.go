@@ -38,6 +38,9 @@
 // price is what the order charges (Order.PriceChanged tells the bot to say
 // so; the order_details message shows the charged amounts).
 //
+// OrderDetails and OrderStatusParameters give an order in the Cloud API's
+// order_details and order_status shapes ({"value","offset"} amounts).
+//
 // Order statuses follow the Cloud API's order_status: pending → processing
 // → partially_shipped → shipped → completed, and canceled, which is allowed
 // only from pending or processing and only while no payment is pending or

@@ -108,8 +108,8 @@ func searchTokens(s string) []string {
 	})
 }
 
-// SearchKey is the text a product is searched by: its name, brand and
-// description in both foldings. Stores keep it beside the product and find
+// SearchKey is the text a product is searched by: its name, brand,
+// description and retailer_id in both foldings. Stores keep it beside the product and find
 // candidates by substring (SearchTerms); it depends on nothing but those
 // fields.
 func SearchKey(p Product) string {

@@ -259,13 +259,11 @@ func (s *Orders) Place(ctx context.Context, req PlaceRequest) (Order, error) {
 			if err != nil {
 				return err
 			}
-			if ord.Currency == "" {
-				ord.Currency = p.Currency
-			}
-			if ci.Price.Currency != p.Currency || p.Currency != ord.Currency {
+			if ci.Price.Currency != p.Currency || (ord.Currency != "" && p.Currency != ord.Currency) {
 				fail(ErrCurrencyMismatch, 0)
 				continue
 			}
+			ord.Currency = p.Currency
 			av := p.Availability()
 			if !av.orderable() {
 				fail(ErrUnavailable, 0)

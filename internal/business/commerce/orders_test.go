@@ -2,8 +2,10 @@ package commerce_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -798,5 +800,68 @@ func TestDeletedProductInOrder(t *testing.T) {
 	}
 	if _, err := sh.orders.SetPayment(ctx, o.ReferenceID, commerce.PaymentCaptured, ""); err != nil {
 		t.Fatalf("capture after product deletion: %v", err)
+	}
+}
+
+// OrderDetails of an order like the one in Meta's "Send Order Details
+// Message" example (OpenAPI v23.0) gives that example's parameters
+// (testdata/order-details-openapi.json, copied from it).
+func TestOrderDetailsMatchesMetaExample(t *testing.T) {
+	st := newStore(t)
+	cat := commerce.NewCatalogs(st, nil)
+	orders := commerce.NewOrders(st, nil)
+	ctx := t.Context()
+	catalog, _ := cat.CreateCatalog(ctx, "padaria")
+	if _, err := cat.CreateProduct(ctx, catalog.ID, commerce.Product{RetailerID: "1234567", Name: "bread", Currency: "INR",
+		Price: 1500, SalePrice: ptr[int64](1000)}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := orders.Place(ctx, commerce.PlaceRequest{Customer: "91", ReferenceID: "unique-reference-id",
+		Cart: commerce.Cart{CatalogID: catalog.ID, Items: []commerce.CartItem{{RetailerID: "1234567", Quantity: 1,
+			Price: commerce.Money{Amount: 1000, Currency: "INR"}}}},
+		Charges: commerce.Charges{Tax: commerce.Charge{Amount: 100, Description: "optional_text"},
+			Shipping: commerce.Charge{Amount: 100, Description: "optional_text"},
+			Discount: commerce.Charge{Amount: 100, Description: "optional_text"}, DiscountProgram: "optional_text"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := commerce.OrderDetails(o, commerce.DigitalGoods)
+	if d.Order.CatalogID != catalog.ID || d.Order.Expiration == nil || d.Order.Expiration.Timestamp != fmt.Sprint(o.ExpiresAt.Unix()) {
+		t.Errorf("catalog %q expiration %+v", d.Order.CatalogID, d.Order.Expiration)
+	}
+	// Meta's example has neither.
+	d.Order.CatalogID, d.Order.Expiration = "", nil
+	d.PaymentType, d.PaymentConfiguration = "upi", "my-payment-config-name"
+	got, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/order-details-openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("order_details parameters\n%s\nwant\n%s", got, want)
+	}
+
+	// order_status: no payment block until a payment starts.
+	s := commerce.OrderStatusParameters(o)
+	if b, _ := json.Marshal(s); string(b) != `{"reference_id":"unique-reference-id","order":{"status":"pending"}}` {
+		t.Errorf("order_status %s", b)
+	}
+	o, err = orders.SetPayment(ctx, o.ReferenceID, commerce.PaymentCaptured, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = commerce.OrderStatusParameters(o)
+	if s.Order.Status != commerce.StatusProcessing || s.Payment == nil || s.Payment.Status != commerce.PaymentCaptured || s.Payment.Timestamp != o.UpdatedAt.Unix() {
+		t.Errorf("order_status after capture %+v", s)
 	}
 }

@@ -93,7 +93,7 @@ CREATE TABLE products (
 	condition                 TEXT NOT NULL,
 	category                  TEXT NOT NULL,
 	retailer_product_group_id TEXT NOT NULL,
-	search_key                TEXT NOT NULL, -- commerce.SearchKey: folded name, brand, description
+	search_key                TEXT NOT NULL, -- commerce.SearchKey: folded name, brand, description, retailer_id
 	created_at                INTEGER NOT NULL,
 	updated_at                INTEGER NOT NULL,
 	UNIQUE (catalog_id, retailer_id)
