@@ -220,6 +220,10 @@ func (c *Catalogs) DeleteProduct(ctx context.Context, id string) error {
 // MaxPage is the most products one call lists or finds.
 const MaxPage = 1000
 
+// maxSearchWords bounds the words of a query that must match; the rest are
+// ignored.
+const maxSearchWords = 16
+
 // Products lists a catalog's products ordered by retailer_id: the first
 // limit after the retailer_id after ("" for the start). The last one's
 // retailer_id is the cursor for the next page.
@@ -254,6 +258,9 @@ func (c *Catalogs) Search(ctx context.Context, catalogID, query string, limit in
 		return nil, err
 	}
 	terms := SearchTerms(query)
+	if len(terms) > maxSearchWords {
+		terms = terms[:maxSearchWords]
+	}
 	if len(terms) == 0 {
 		return c.st.Products(ctx, catalogID, "", limit)
 	}
