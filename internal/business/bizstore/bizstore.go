@@ -7,7 +7,8 @@
 // (commerce.CatalogStore, commerce.OrderStore, commerce.BusinessStore,
 // commerce.FAQStore); the consumers do not import this package, the agent
 // wires it in. A package that keeps more here adds its own migration files
-// after the existing ones and its own file of methods.
+// after the existing ones (001 is the business data) and either a file of
+// methods here or runs its statements through Querier, which joins InTx.
 //
 // # Transactions
 //
@@ -119,11 +120,25 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return errors.Join(s.w.Close(), s.r.Close()) }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
+// Querier is what *sql.DB and *sql.Tx have in common.
+type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type querier = Querier
+
+// Querier is where another package that keeps tables in this database (by
+// its own migration files) runs a statement: ctx's transaction, so that it
+// commits with the rest of an InTx (an order change and the webhook that
+// reports it), or else the writer connection. Like the store's own calls,
+// it must be used only with the ctx of the InTx it belongs to.
+func (s *Store) Querier(ctx context.Context) Querier {
+	if tx := s.txOf(ctx); tx != nil {
+		return tx
+	}
+	return s.w
 }
 
 type txKey struct{}

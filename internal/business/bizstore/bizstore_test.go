@@ -145,3 +145,42 @@ func TestInTxRollsBack(t *testing.T) {
 		t.Fatalf("rolled back catalog is there: %v", err)
 	}
 }
+
+// Another package's statements through Querier join InTx: kept on commit,
+// gone on rollback.
+func TestQuerierJoinsTransactions(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	if _, err := s.Querier(ctx).ExecContext(ctx, `CREATE TABLE extension_rows (v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := s.Querier(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM extension_rows`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	insert := func(ctx context.Context) error {
+		_, err := s.Querier(ctx).ExecContext(ctx, `INSERT INTO extension_rows VALUES ('x')`)
+		return err
+	}
+	boom := errors.New("boom")
+	if err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := insert(ctx); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d rows after a rollback", n)
+	}
+	if err := s.InTx(ctx, insert); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d rows after a commit", n)
+	}
+}

@@ -12,9 +12,10 @@ import (
 type Vertical string
 
 // verticals are the values of WhatsAppBusinessVertical in Meta's OpenAPI
-// file (v23.0).
+// file (v23.0), and UNDEFINED, which the live API reports for a profile
+// without one (internal/business/cloudapi accepts it too).
 var verticals = strings.Fields("OTHER AUTO BEAUTY APPAREL EDU ENTERTAIN EVENT_PLAN FINANCE GROCERY GOVT HOTEL " +
-	"HEALTH NONPROFIT PROF_SERVICES RETAIL TRAVEL RESTAURANT ALCOHOL ONLINE_GAMBLING PHYSICAL_GAMBLING OTC_DRUGS")
+	"HEALTH NONPROFIT PROF_SERVICES RETAIL TRAVEL RESTAURANT ALCOHOL ONLINE_GAMBLING PHYSICAL_GAMBLING OTC_DRUGS UNDEFINED")
 
 // Valid reports whether v is one of Meta's verticals.
 func (v Vertical) Valid() bool {

@@ -53,7 +53,7 @@ func TestProfile(t *testing.T) {
 		t.Errorf("refused profiles changed the stored one: %+v", got)
 	}
 	// Every vertical of Meta's enum is accepted; empty means unset.
-	for _, v := range []commerce.Vertical{"", "OTHER", "RESTAURANT", "OTC_DRUGS", "PROF_SERVICES"} {
+	for _, v := range []commerce.Vertical{"", "OTHER", "RESTAURANT", "OTC_DRUGS", "PROF_SERVICES", "UNDEFINED"} {
 		if err := (commerce.Profile{Vertical: v}).Validate(); err != nil {
 			t.Errorf("vertical %q: %v", v, err)
 		}
