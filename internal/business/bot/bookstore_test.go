@@ -322,7 +322,7 @@ var bookstoreFAQ = func() []FAQEntry {
 			German:     {"Was kostet die Lieferung?", "Die Lieferung in São Paulo kostet R$ 10,00; sonst berechnet die Post die Versandkosten. Ab R$ 150,00 ist der Versand kostenlos."},
 			Indonesian: {"Berapa biaya pengirimannya?", "Ongkos kirim di São Paulo R$ 10,00; ke tempat lain dihitung oleh kantor pos. Pesanan di atas R$ 150,00 gratis ongkir."},
 		}},
-		{"payment", map[Lang][]string{English: {"pix", "card", "credit", "cash", "pay"}, Portuguese: {"pix", "cartao", "credito", "debito", "dinheiro", "pagar"}, German: {"pix", "karte", "kreditkarte", "bar", "zahlen", "bezahlen"}, Indonesian: {"pix", "kartu", "kredit", "tunai", "bayar"}}, map[Lang]tr4{
+		{"payment", map[Lang][]string{English: {"pix", "card", "credit", "cash", "pay"}, Portuguese: {"pix", "cartao", "credito", "debito", "dinheiro", "pagar"}, German: {"pix", "karte", "kreditkarte", "bar", "bargeld", "zahlen", "bezahlen"}, Indonesian: {"pix", "kartu", "kredit", "tunai", "bayar"}}, map[Lang]tr4{
 			English:    {"Which payment methods do you accept?", "We accept PIX, credit and debit cards in the shop, and cash."},
 			Portuguese: {"Quais formas de pagamento vocês aceitam?", "Aceitamos PIX, cartões de crédito e débito na loja, e dinheiro."},
 			German:     {"Welche Zahlungsarten akzeptiert ihr?", "Wir akzeptieren PIX, Kredit- und Debitkarten im Laden und Bargeld."},

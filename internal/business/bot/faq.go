@@ -3,6 +3,9 @@ package bot
 import (
 	"math"
 	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // BM25 parameters (the usual ones).
@@ -99,6 +102,7 @@ func (ix *faqIndex) search(lang Lang, question string, limit int) []FAQHit {
 	if ix.byLang[lang] == nil {
 		langs = Langs
 	}
+	names := capitalised(l0(langs), question)
 	var hits []FAQHit
 	for _, l := range langs {
 		b := ix.byLang[l]
@@ -110,14 +114,18 @@ func (ix *faqIndex) search(lang Lang, question string, limit int) []FAQHit {
 			continue
 		}
 		// Confidence: the share of the question's weight (idf; words no
-		// entry has count half, they may be names) that the entry
-		// matches, times how saturated BM25 is on them.
+		// entry has count a third, capitalised ones an eighth: they are
+		// likely names, "Rio de Janeiro") that the entry matches, times
+		// how saturated BM25 is on them.
 		var total float64
 		maxIDF := math.Log(1 + (float64(len(b.docs))+0.5)/0.5)
 		for _, t := range q {
-			if b.df[t] == 0 {
-				total += maxIDF / 2
-			} else {
+			switch {
+			case b.df[t] == 0 && names[t]:
+				total += maxIDF / 8
+			case b.df[t] == 0:
+				total += maxIDF / 3
+			default:
 				total += b.idf(t)
 			}
 		}
@@ -157,6 +165,35 @@ func (ix *faqIndex) translate(e FAQEntry, lang Lang) FAQEntry {
 		}
 	}
 	return e
+}
+
+func l0(ls []Lang) Lang { return ls[0] }
+
+// capitalised returns the stems of the words written with a capital
+// letter, other than a sentence's first word, and of short lowercase words
+// between two of them ("Rio de Janeiro"): likely names.
+func capitalised(l Lang, text string) map[string]bool {
+	if l == German {
+		return nil // every German noun is capitalised
+	}
+	words := strings.Fields(text)
+	caps := make([]bool, len(words))
+	first := true
+	for i, raw := range words {
+		r, _ := utf8.DecodeRuneInString(raw)
+		caps[i] = unicode.IsUpper(r) && !first
+		first = strings.ContainsAny(raw, ".!?")
+	}
+	out := map[string]bool{}
+	for i, raw := range words {
+		between := i > 0 && i+1 < len(words) && caps[i-1] && caps[i+1] && utf8.RuneCountInString(raw) <= 3
+		if caps[i] || between {
+			for _, w := range tokens(raw) {
+				out[stem(l, w)] = true
+			}
+		}
+	}
+	return out
 }
 
 func dedupe(s []string) []string {

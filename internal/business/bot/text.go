@@ -145,7 +145,7 @@ func stemPT(w string) string {
 }
 
 func stemDE(w string) string {
-	for _, suf := range []string{"ungen", "ung", "ern", "em", "en", "er", "es", "et", "st", "e", "n", "s", "t"} {
+	for _, suf := range []string{"ungen", "ung", "ern", "em", "en", "er", "es", "et", "st", "e", "s", "t"} {
 		if s, ok := cut(w, suf, 3); ok {
 			w = s
 			break
@@ -186,7 +186,7 @@ var stopwords = map[Lang]map[string]bool{
 		is are was were be been being am do does did done have has had having can could will would
 		shall should may might must not no yes what which who whom whose when where why how all any
 		some just also very too more most much many please thanks thank hi hello s t d ll m re ve
-		im dont want would like get got need tell me let`),
+		im dont want would like get got need tell me let u ur there s`),
 	Portuguese: set(`o a os as um uma uns umas e ou mas se de do da dos das no na nos nas em por
 		pelo pela pelos pelas para pra pro com sem sobre que qual quais quem quando onde como porque
 		por eu me mim meu minha meus minhas voce voces vc vcs ele ela eles elas nos nosso nossa seu
@@ -200,7 +200,7 @@ var stopwords = map[Lang]map[string]bool{
 		du dich dir dein ist sind war waren bin bist seid sein haben habe hast hat habt hatte
 		werden wird kann konnen konnt mochte mochten will wollen soll nicht kein keine ja nein
 		was wer wie wo wann warum welche welcher welches auch noch schon sehr mehr bitte danke
-		hallo guten tag heute gibt`),
+		hallo guten tag heute gibt man mal doch denn dann etwas euer eure euch`),
 	Indonesian: set(`yang dan atau tapi tetapi jika kalau karena di ke dari pada untuk dengan tanpa
 		tentang dalam oleh sebagai saya aku kami kita anda kamu kalian dia mereka ini itu sini
 		situ sana ada adalah apa siapa kapan mana dimana bagaimana kenapa mengapa berapa bisa
@@ -218,14 +218,70 @@ func set(words string) map[string]bool {
 }
 
 // contentWords returns the stems of the words of s that are not stopwords
-// of l, for searching.
+// of l, each followed by its concept when it has one, for searching.
 func contentWords(l Lang, s string) []string {
 	var out []string
 	for _, w := range tokens(s) {
 		if stopwords[l][w] {
 			continue
 		}
-		out = append(out, stem(l, w))
+		st := stem(l, w)
+		out = append(out, st)
+		if c, ok := concepts[w]; ok {
+			out = append(out, c)
+		} else if c, ok := concepts[st]; ok {
+			out = append(out, c)
+		}
 	}
 	return out
 }
+
+// concepts group the words customers of a shop use for the same thing,
+// across the four languages (folded), so a FAQ entry about "shipping"
+// answers "when does my parcel arrive" and "o frete é grátis". Matching
+// adds the concept as an extra word; the words themselves still count.
+var concepts = func() map[string]string {
+	m := map[string]string{}
+	for concept, words := range map[string]string{
+		"ship": `ship shipping shipped deliver delivery delivers parcel package arrive arrives courier post postage
+			entrega entregar entregam entregas envio enviar envia chega chegar correio correios encomenda motoboy
+			liefern lieferung liefert versand versenden versendet paket kommt ankommen zustellung kurier post
+			kirim pengiriman dikirim antar diantar paket sampai kurir pos`,
+		"free": `free gratis gratuito gratuita graca kostenlos umsonst gratis cuma`,
+		"fee":  `fee fees cost costs charge price frete taxa valor custa kosten kostet gebuhr preis ongkir ongkos biaya tarif`,
+		"pay": `pay paying payment payments card cards debit credit cash pix
+			pagar pago pagamento cartao cartoes debito credito dinheiro especie
+			zahlen bezahlen zahlung karte karten debitkarte kreditkarte bargeld bar ec
+			bayar pembayaran kartu debit kredit tunai cash`,
+		"return": `return returns exchange swap refund replace
+			troca trocar devolver devolucao devolucoes reembolso
+			umtausch umtauschen zuruckgeben ruckgabe erstattung
+			tukar ditukar retur kembalikan dikembalikan pengembalian`,
+		"gift": `gift gifts present wrap wrapped wrapping pack packed
+			presente presentes embrulho embrulhar embrulha pacote
+			geschenk geschenke einpacken verpacken verpackt geschenkverpackung
+			kado hadiah bungkus dibungkus`,
+		"used": `used secondhand second hand old preowned
+			usado usados usada sebo velho velhos seminovo
+			gebraucht gebrauchte antiquariat alte
+			bekas second`,
+		"park": `park parking car bike bicycle estacionar estacionamento carro bicicleta vaga bicicletario
+			parken parkplatz parkhaus auto fahrrad fahrradstander abstellen parkir mobil motor sepeda`,
+		"event": `event events reading readings author authors club meetup signing
+			evento eventos autor autores clube leitura lancamento sessao
+			veranstaltung veranstaltungen lesung lesungen autor lesekreis buchclub
+			acara penulis klub komunitas bedah`,
+		"discount": `discount discounts student students teacher teachers cheaper
+			desconto descontos estudante estudantes professor professores
+			rabatt student studenten studierende schuler lehrer ermassigung
+			diskon potongan pelajar mahasiswa guru`,
+		"coffee": `coffee cafe espresso wifi drink cafeteria kaffee trinken kopi kafe minum`,
+		"voucher": `voucher vouchers giftcard vale gutschein gutscheine geschenkgutschein geschenkkarte`,
+		"order_in": `special request unavailable encomendar encomendam inden preorder besorgen`,
+	} {
+		for _, w := range strings.Fields(words) {
+			m[w] = "@" + concept
+		}
+	}
+	return m
+}()
