@@ -275,8 +275,8 @@ var concepts = func() map[string]string {
 			desconto descontos estudante estudantes professor professores
 			rabatt student studenten studierende schuler lehrer ermassigung
 			diskon potongan pelajar mahasiswa guru`,
-		"coffee": `coffee cafe espresso wifi drink cafeteria kaffee trinken kopi kafe minum`,
-		"voucher": `voucher vouchers giftcard vale gutschein gutscheine geschenkgutschein geschenkkarte`,
+		"coffee":   `coffee cafe espresso wifi drink cafeteria kaffee trinken kopi kafe minum`,
+		"voucher":  `voucher vouchers giftcard vale gutschein gutscheine geschenkgutschein geschenkkarte`,
 		"order_in": `special request unavailable encomendar encomendam inden preorder besorgen`,
 	} {
 		for _, w := range strings.Fields(words) {
