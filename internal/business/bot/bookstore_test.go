@@ -188,7 +188,7 @@ func (b *bookstore) Create(ctx context.Context, req OrderRequest) (Order, error)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.orderCalls++
-	o := Order{Customer: req.Customer, Status: OrderPending, Payment: PaymentPending, Currency: "BRL", Fulfilment: req.Fulfilment}
+	o := Order{Customer: req.Customer, Status: OrderPending, Payment: PaymentPending, Currency: b.profile.Currency, Fulfilment: req.Fulfilment}
 	for _, it := range req.Items {
 		p, ok := b.products[it.RetailerID]
 		if !ok {

@@ -136,7 +136,9 @@ func wordTrigrams(w string) []string {
 // detectLang scores text against the four languages: function and shop
 // words (shared words count split), letters only one language uses, and a
 // character trigram model. It returns the best language and its lead over
-// the second, 0 when there is no evidence at all.
+// the second, 0 when there is no evidence at all. Without a single known
+// word or letter the lead is at most 0.9: character statistics of two
+// words are not enough to switch a conversation's language.
 func detectLang(text string) (Lang, float64) {
 	scores := map[Lang]float64{}
 	toks := tokens(text)
@@ -159,6 +161,10 @@ func detectLang(text string) (Lang, float64) {
 		case 'ä', 'ö', 'ü', 'ß':
 			scores[German] += 1.5
 		}
+	}
+	words := 0.0
+	for _, v := range scores {
+		words += v
 	}
 	// The trigram model's log likelihood, as a handicap against the best.
 	lp := map[Lang]float64{}
@@ -196,5 +202,9 @@ func detectLang(text string) (Lang, float64) {
 	if n == 0 && scores[first] == 0 {
 		return first, 0
 	}
-	return first, scores[first] - scores[second]
+	margin := scores[first] - scores[second]
+	if words == 0 {
+		margin = min(margin, 0.9)
+	}
+	return first, margin
 }

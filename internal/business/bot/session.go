@@ -59,7 +59,8 @@ func (s *Session) record(from, text string) {
 // otherwise the business's language stays.
 func (s *Session) setLang(ctx context.Context) {
 	s.prevLang = s.conv.Lang
-	if s.In.Text != "" && s.In.ReplyID == "" {
+	// An address is no evidence of the customer's language.
+	if s.In.Text != "" && s.In.ReplyID == "" && s.conv.Pending != PendingAddress {
 		s.applyLang(detectLang(s.In.Text))
 	}
 	if s.conv.Lang == "" {
@@ -773,11 +774,12 @@ func (s *Session) AskCancel(ctx context.Context, reference string) error {
 	if err != nil {
 		return err
 	}
-	switch o.Status {
-	case OrderCanceled:
+	switch {
+	case o.Status == OrderCanceled:
 		s.ShowOrder(o)
 		return nil
-	case OrderShipped, OrderPartiallyShipped, OrderCompleted:
+	case o.Status != OrderPending || o.Payment == PaymentCaptured:
+		// Paid or on its way: a person decides (a refund is involved).
 		s.Send(buttonsReply(tr(lang, "not_cancelable", o.Reference), ButtonReply{ID: idHuman, Title: tr(lang, "btn_human")}))
 		return nil
 	}
