@@ -52,20 +52,33 @@ func parseNumber(lang Lang, toks []string, i int) (n, used int, ok bool) {
 		return 0, 0, false
 	}
 	w := toks[i]
-	if d, ok := digitsQty(w); ok {
-		return d, 1, true
-	}
-	switch lang {
-	case German:
-		if v, ok := deNumber(w); ok {
-			return v, 1, true
+	switch d, ok := digitsQty(w); {
+	case ok:
+		n, used = d, 1
+	case lang == German:
+		n, ok = deNumber(w)
+		used = 1
+		if !ok {
+			return 0, 0, false
 		}
-		return 0, 0, false
-	case Indonesian:
-		return idNumber(toks, i)
+	case lang == Indonesian:
+		if n, used, ok = idNumber(toks, i); !ok {
+			return 0, 0, false
+		}
+	default:
+		if n, used, ok = romanceNumber(lang, toks, i); !ok {
+			return 0, 0, false
+		}
 	}
-	return romanceNumber(lang, toks, i)
+	// "two dozen", "uma dúzia", "zwei Dutzend"
+	if j := i + used; j < len(toks) && dozenWords[toks[j]] && !dozenWords[toks[j-1]] && n < 10000 {
+		n *= 12
+		used++
+	}
+	return n, used, true
 }
+
+var dozenWords = set("dozen dozens duzia duzias dutzend lusin")
 
 // digitsQty reads "12", "2x" and "x2".
 func digitsQty(w string) (int, bool) {
