@@ -35,8 +35,9 @@ type Found struct {
 // the catalog's own search finds nothing.
 const maxCatalogScan = 500
 
-// FindProducts finds the catalog products a message names, with the
-// quantity put with each. It asks the catalog's search for candidates
+// FindProducts finds the catalog products a text names, with the quantity
+// put with each. When text is the customer's message, the words of the
+// names found stop counting as evidence of the customer's language. It asks the catalog's search for candidates
 // (the whole query, then word by word, then a listing of the catalog) and
 // matches names itself, tolerating a typo per long word, so it needs no
 // more of Catalog.Search than substring matching.
@@ -131,11 +132,15 @@ func (s *Session) FindProducts(ctx context.Context, text string) (Found, error) 
 				used[p] = true
 			}
 		}
-		s.relang(ctx, toks, used)
+		if text == s.In.Text {
+			s.relang(ctx, toks, used)
+		}
 		return f, nil
 	}
-	s.relang(ctx, toks, used)
-	lang = s.Lang()
+	if text == s.In.Text {
+		s.relang(ctx, toks, used)
+		lang = s.Lang()
+	}
 	sort.Slice(chosen, func(i, j int) bool { return chosen[i].start < chosen[j].start })
 	covered := 0
 	for p := range used {

@@ -174,12 +174,17 @@ func (s *Session) SetShown(ids ...string) {
 	}
 }
 
+// ErrCart is a cart change the bot refuses (quantity out of range, a second
+// currency, too many lines).
+var ErrCart = errors.New("bot: cart change refused")
+
 // AddToCart adds qty of a product, priced and stock-checked by the
 // catalog. It returns the cart line after the addition, an
-// *OutOfStockError when the stock does not cover the cart, or ErrNotFound.
+// *OutOfStockError when the stock does not cover the cart, ErrNotFound, or
+// ErrCart.
 func (s *Session) AddToCart(ctx context.Context, retailerID string, qty int) (CartLine, error) {
 	if qty < 1 || qty > maxQuantity {
-		return CartLine{}, fmt.Errorf("bot: quantity %d out of range", qty)
+		return CartLine{}, fmt.Errorf("%w: quantity %d out of range", ErrCart, qty)
 	}
 	p, err := s.Product(ctx, retailerID)
 	if err != nil {
@@ -200,10 +205,10 @@ func (s *Session) AddToCart(ctx context.Context, retailerID string, qty int) (Ca
 		return CartLine{}, &OutOfStockError{RetailerID: retailerID, Available: st}
 	}
 	if len(c.Cart) > 0 && c.Cart[0].Currency != p.Currency {
-		return CartLine{}, fmt.Errorf("bot: cart in %s, product in %s", c.Cart[0].Currency, p.Currency)
+		return CartLine{}, fmt.Errorf("%w: cart in %s, product in %s", ErrCart, c.Cart[0].Currency, p.Currency)
 	}
 	if have == 0 && len(c.Cart) >= maxCartItems {
-		return CartLine{}, errors.New("bot: cart full")
+		return CartLine{}, fmt.Errorf("%w: cart full", ErrCart)
 	}
 	line := CartLine{RetailerID: retailerID, Name: p.Name, Quantity: have + qty, UnitPrice: p.Price, Currency: p.Currency}
 	replaced := false
