@@ -324,7 +324,9 @@ func TestOpenAIFailureAfterCartChange(t *testing.T) {
 	f := newFakeModel(t)
 	h := newLLMHarness(t, f, nil)
 	f.script(
-		func(wireRequest) any { return toolCalls([2]string{"add_to_cart", `{"retailer_id":"1984","quantity":1}`}) },
+		func(wireRequest) any {
+			return toolCalls([2]string{"add_to_cart", `{"retailer_id":"1984","quantity":1}`})
+		},
 		func(wireRequest) any { return 503 },
 	)
 	wantIn(t, h.say("I want 1984"), "Your cart:", "1 × 1984")
