@@ -188,7 +188,10 @@ func TestTwoBooksAndNumbers(t *testing.T) {
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			h := newHarness(t)
-			h.say(tc.text)
+			rs := h.say(tc.text)
+			if n := len(buttonIDs(rs)); n != 2 {
+				t.Errorf("%d buttons: one checkout prompt expected:\n%s", n, plain(rs))
+			}
 			got := map[string]int{}
 			for _, l := range h.conv().Cart {
 				got[l.RetailerID] = l.Quantity
@@ -309,6 +312,18 @@ func TestDeliveryRequote(t *testing.T) {
 		b, _ := json.Marshal(p)
 		t.Fatalf("order_details %s", b)
 	}
+}
+
+func TestDeliveryToSharedLocation(t *testing.T) {
+	h := newHarness(t)
+	h.say("I want 1984")
+	h.tap(idCheckout)
+	h.tap(idDelivery)
+	in, err := ParseBusinessMessage(h.customer, "", "location", []byte(`{"latitude":-23.56,"longitude":-46.66,"name":"Casa","address":"Rua Oscar Freire 10"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, h.send(in), "Delivery to: Casa Rua Oscar Freire 10")
 }
 
 func TestCartMessage(t *testing.T) {

@@ -52,6 +52,7 @@ var intentCases = map[Lang][]intentCase{
 		{text: "Quero falar com um atendente", want: []string{"pessoa da nossa equipe"}, handoff: HandoffRequested},
 		{text: "Muito obrigado!", want: []string{"Por nada"}},
 		{text: "Qual o site de vocês?", want: []string{"Site: https://livrariasabia.com.br"}},
+		{text: "Posso pagar com pix?", want: []string{"Aceitamos PIX"}},
 	},
 	German: {
 		{text: "Hallo!", want: []string{"Hallo! Ich bin der Assistent von Livraria Sabiá"}},
@@ -68,6 +69,7 @@ var intentCases = map[Lang][]intentCase{
 		{text: "Gibt es Parkplätze in der Nähe?", want: []string{"Parkhaus"}},
 		{text: "Ich möchte mit einem Mitarbeiter sprechen", want: []string{"mit einem Menschen"}, handoff: HandoffRequested},
 		{text: "Danke schön", want: []string{"Gern geschehen"}},
+		{text: "Kann ich mit Karte bezahlen?", want: []string{"Wir akzeptieren PIX"}},
 	},
 	Indonesian: {
 		{text: "Halo kak", want: []string{"Halo! Saya asisten Livraria Sabiá"}},
@@ -83,6 +85,7 @@ var intentCases = map[Lang][]intentCase{
 		{text: "Saya mau bicara dengan admin", want: []string{"staf kami"}, handoff: HandoffRequested},
 		{text: "Terima kasih ya", want: []string{"Sama-sama"}},
 		{text: "Metode pembayaran apa saja?", want: []string{"Kami menerima PIX"}},
+		{text: "Bisa bayar pakai kartu?", want: []string{"Kami menerima PIX"}},
 	},
 }
 

@@ -35,6 +35,8 @@ type Inbound struct {
 	ReplyID string
 	// Cart is the customer's cart from the catalog (an "order" message).
 	Cart []CartItem
+	// Location is a location the customer shared (a delivery address).
+	Location *Location
 }
 
 // CartItem is one line of a customer's cart message. The price the
@@ -53,7 +55,7 @@ func TextMessage(customer, id, text string) Inbound {
 // ParseBusinessMessage reads a BusinessMessage (content.proto) from a
 // customer: its Cloud API type and the JSON object under that key. It
 // understands "interactive" (button_reply, list_reply), "button" (template
-// quick reply), "order" (a cart) and "text".
+// quick reply), "order" (a cart), "location" and "text".
 func ParseBusinessMessage(customer, id, typ string, body []byte) (Inbound, error) {
 	in := Inbound{Customer: customer, ID: id}
 	if len(body) > maxInboundJSON {
@@ -124,6 +126,16 @@ func ParseBusinessMessage(customer, id, typ string, body []byte) (Inbound, error
 			}
 			in.Cart = append(in.Cart, CartItem{RetailerID: it.ProductRetailerID, Quantity: q})
 		}
+	case "location":
+		var l Location
+		if err := decodeStrict(body, &l); err != nil {
+			return in, err
+		}
+		if l.Latitude < -90 || l.Latitude > 90 || l.Longitude < -180 || l.Longitude > 180 ||
+			len(l.Name) > 1000 || len(l.Address) > 1000 || !utf8.ValidString(l.Name+l.Address) {
+			return in, fmt.Errorf("%w: location", ErrBadMessage)
+		}
+		in.Location = &l
 	default:
 		return in, fmt.Errorf("%w: type %q", ErrBadMessage, typ)
 	}

@@ -109,12 +109,23 @@ func (f *fakeModel) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeModel) script(steps ...func(wireRequest) any) { f.steps = append(f.steps, steps...) }
+func (f *fakeModel) script(steps ...func(wireRequest) any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.steps = append(f.steps, steps...)
+}
 
 func (f *fakeModel) requests() []wireRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]wireRequest(nil), f.reqs...)
+}
+
+// header returns the Authorization header and "METHOD path" of request i.
+func (f *fakeModel) header(i int) (auth, path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.auth[i], f.paths[i]
 }
 
 // Responses in the wire format.
@@ -198,8 +209,8 @@ func TestOpenAIAnswersFromTools(t *testing.T) {
 	)
 	rs := h.say("Do you have Dom Casmurro?")
 	wantIn(t, rs, "Yes! Dom Casmurro costs R$ 39.90 and we have 5 in stock.")
-	if len(f.requests()) != 2 || f.auth[0] != "Bearer sk-test" || f.paths[0] != "POST /v1/chat/completions" {
-		t.Fatalf("requests %d, auth %q, path %q", len(f.requests()), f.auth[0], f.paths[0])
+	if auth, path := f.header(0); len(f.requests()) != 2 || auth != "Bearer sk-test" || path != "POST /v1/chat/completions" {
+		t.Fatalf("requests %d, auth %q, path %q", len(f.requests()), auth, path)
 	}
 }
 
@@ -365,8 +376,8 @@ func TestOpenAIHandoffAndWireQuirks(t *testing.T) {
 	if rs := h.say("Hallo?"); len(rs) != 0 {
 		t.Fatal("bot answered during handoff")
 	}
-	if len(f.requests()) != 3 || f.auth[0] != "" || f.paths[0] != "POST /v1/chat/completions" {
-		t.Fatalf("requests %d auth %q path %q", len(f.requests()), f.auth[0], f.paths[0])
+	if auth, path := f.header(0); len(f.requests()) != 3 || auth != "" || path != "POST /v1/chat/completions" {
+		t.Fatalf("requests %d auth %q path %q", len(f.requests()), auth, path)
 	}
 	// The conversation so far went to the model as history.
 	r := f.requests()[2]

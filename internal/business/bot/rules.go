@@ -78,9 +78,12 @@ var (
 		lacak | resi | status pesanan | sudah sampai | sudah dikirim | kapan sampai`)
 	intMyOrder  = compile(`my order | meu pedido | minha encomenda | meine bestellung | pesanan saya | pesananku`)
 	intCheckout = compile(`checkout | check out | that s all | thats all | that is all | place * order | place order |
-		finish | pay now | proceed | finaliz* | fechar * pedido | fechar pedido | so isso | e so isso | pagar | concluir |
-		kasse | abschliess* | das war s | das wars | das ist alles | bezahlen | fertig | bestellung aufgeben |
-		bayar | selesai | itu saja | itu aja | udah itu aja | sudah cukup | proses pesanan`)
+		finaliz* | fechar * pedido | fechar pedido | so isso | e so isso | concluir * pedido |
+		kasse | abschliess* | das war s | das wars | das ist alles | bestellung aufgeben |
+		selesai | itu saja | itu aja | udah itu aja | sudah cukup | proses pesanan`)
+	// intPayNow asks to pay the cart, unless it is a question about paying
+	// ("can I pay with PIX?" is for the FAQ).
+	intPayNow = compile(`pay now | pay | proceed | finish | done | pagar | bezahlen | fertig | bayar | lanjut bayar`)
 	intCart = compile(`cart | basket | carrinho | sacola | warenkorb | korb | keranjang`)
 	intBuy  = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
 		quero | queria | gostaria | comprar | compro | levar | levo | pedir | encomend* | adicion* | reserv* | me ve | manda |
@@ -135,7 +138,7 @@ var (
 
 var intentWords = func() map[string]bool {
 	m := map[string]bool{}
-	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intCheckout, intCart, intBuy, intStock, intPrice,
+	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intCheckout, intPayNow, intCart, intBuy, intStock, intPrice,
 		intSearch, intBrowse, intHours, intLocation, intContact, intGreet, intThanks, intNow, intTomorrow} {
 		for _, ph := range p {
 			for _, w := range ph {
@@ -203,7 +206,7 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 			return nil
 		}
 	}
-	if has(intCheckout) {
+	if has(intCheckout) || has(intPayNow) && !question && len(s.conv.Cart) > 0 {
 		return s.Checkout(ctx)
 	}
 	stock, price, search := has(intStock), has(intPrice), has(intSearch)
@@ -366,20 +369,23 @@ func productIntent(ctx context.Context, s *Session, f Found, buy, count bool) er
 		}
 		return nil
 	}
+	var added []CartLine
+	var qtys []int
 	for _, m := range f.Matches {
-		q := m.Quantity
-		if q == 0 {
-			q = 1
-		}
-		if q > maxQuantity {
-			q = maxQuantity
-		}
-		if err := s.addAndSay(ctx, m.Product.RetailerID, q); err != nil {
+		q := min(max(m.Quantity, 1), maxQuantity)
+		line, ok, err := s.tryAdd(ctx, m.Product.RetailerID, q)
+		if err != nil {
 			return err
 		}
+		if ok {
+			added = append(added, line)
+			qtys = append(qtys, q)
+		}
 	}
-	// Several "added" messages: keep only the last checkout prompt.
-	return nil
+	if len(added) == 0 {
+		return nil
+	}
+	return s.sayAdded(qtys, added)
 }
 
 func browseIntent(ctx context.Context, s *Session) error {

@@ -280,43 +280,59 @@ func (s *Session) ShowCart() error {
 	return nil
 }
 
-// sayAdded confirms an addition to the cart and offers checkout.
-func (s *Session) sayAdded(added int, line CartLine) error {
+// sayAdded confirms additions to the cart (qtys[i] of lines[i] added) in
+// one message and offers checkout.
+func (s *Session) sayAdded(qtys []int, lines []CartLine) error {
 	lang := s.Lang()
 	t, err := cartTotal(s.conv.Cart)
 	if err != nil {
 		return err
 	}
-	body := tr(lang, "added", added, line.Name, formatMoney(lang, line.Currency, line.UnitPrice*int64(added))) +
-		"\n" + tr(lang, "cart_total", formatMoney(lang, line.Currency, t))
-	s.Send(buttonsReply(body, ButtonReply{ID: idCheckout, Title: tr(lang, "btn_checkout")}, ButtonReply{ID: idMore, Title: tr(lang, "btn_more")}))
+	var b []string
+	for i, l := range lines {
+		b = append(b, tr(lang, "added", qtys[i], l.Name, formatMoney(lang, l.Currency, l.UnitPrice*int64(qtys[i]))))
+	}
+	b = append(b, tr(lang, "cart_total", formatMoney(lang, s.conv.Cart[0].Currency, t)))
+	s.Send(buttonsReply(strings.Join(b, "\n"), ButtonReply{ID: idCheckout, Title: tr(lang, "btn_checkout")}, ButtonReply{ID: idMore, Title: tr(lang, "btn_more")}))
 	return nil
 }
 
-// addAndSay adds to the cart and tells the customer what happened,
-// including that there is not enough stock.
-func (s *Session) addAndSay(ctx context.Context, retailerID string, qty int) error {
+// tryAdd adds to the cart, telling the customer when it cannot (out of
+// stock, no such product); ok reports whether it added.
+func (s *Session) tryAdd(ctx context.Context, retailerID string, qty int) (CartLine, bool, error) {
 	line, err := s.AddToCart(ctx, retailerID, qty)
 	var oe *OutOfStockError
 	switch {
 	case errors.As(err, &oe):
 		p, perr := s.Product(ctx, retailerID)
 		if perr != nil {
-			return perr
+			return line, false, perr
 		}
 		if oe.Available <= 0 {
 			s.Say(tr(s.Lang(), "product_out", p.Name, formatMoney(s.Lang(), p.Currency, p.Price)))
 		} else {
 			s.Say(tr(s.Lang(), "only_available", oe.Available, p.Name))
 		}
-		return nil
+		return line, false, nil
 	case errors.Is(err, ErrNotFound):
 		s.Say(tr(s.Lang(), "not_found_any"))
-		return nil
+		return line, false, nil
+	case errors.Is(err, ErrCart):
+		s.Say(tr(s.Lang(), "order_failed"))
+		return line, false, nil
 	case err != nil:
+		return line, false, err
+	}
+	return line, true, nil
+}
+
+// addAndSay adds to the cart and tells the customer what happened.
+func (s *Session) addAndSay(ctx context.Context, retailerID string, qty int) error {
+	line, ok, err := s.tryAdd(ctx, retailerID, qty)
+	if err != nil || !ok {
 		return err
 	}
-	return s.sayAdded(qty, line)
+	return s.sayAdded([]int{qty}, []CartLine{line})
 }
 
 // DescribeProduct states a product's price and stock, both read from the
@@ -547,6 +563,14 @@ func (s *Session) answerPending(ctx context.Context) (bool, error) {
 			return true, s.Checkout(ctx)
 		}
 	case PendingAddress:
+		if l := s.In.Location; l != nil {
+			addr := strings.TrimSpace(strings.Join([]string{l.Name, l.Address}, " "))
+			if addr == "" {
+				addr = fmt.Sprintf("%.6f, %.6f", l.Latitude, l.Longitude)
+			}
+			c.Address, c.Pending = clip(addr, 300), PendingNone
+			return true, s.Checkout(ctx)
+		}
 		if id == "" && len([]rune(text)) >= 5 && !strings.HasSuffix(text, "?") && !isNo(text) {
 			c.Address, c.Pending = clip(text, 300), PendingNone
 			return true, s.Checkout(ctx)
