@@ -84,8 +84,8 @@ var (
 	// intPayNow asks to pay the cart, unless it is a question about paying
 	// ("can I pay with PIX?" is for the FAQ).
 	intPayNow = compile(`pay now | pay | proceed | finish | done | pagar | bezahlen | fertig | bayar | lanjut bayar`)
-	intCart = compile(`cart | basket | carrinho | sacola | warenkorb | korb | keranjang`)
-	intBuy  = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
+	intCart   = compile(`cart | basket | carrinho | sacola | warenkorb | korb | keranjang`)
+	intBuy    = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
 		quero | queria | gostaria | comprar | compro | levar | levo | pedir | encomend* | adicion* | reserv* | me ve | manda |
 		mochte | mocht* | kaufen | kaufe | bestell* | nehme | hatte gern* | hatte * gern | hinzufug* | reservier* | hatte ich gern |
 		mau | beli | pesan | ambil | tambah* | ingin | pengen | minta | order`)
