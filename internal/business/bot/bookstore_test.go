@@ -104,7 +104,7 @@ func (b *bookstore) Hours(ctx context.Context, now time.Time) (Hours, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now = now.In(b.loc)
-	h := Hours{Week: append([]DayHours(nil), b.week...)}
+	h := Hours{Week: append([]DayHours(nil), b.week...), Zone: b.loc}
 	at := func(day time.Time, hm string) time.Time {
 		var hh, mm int
 		fmt.Sscanf(hm, "%d:%d", &hh, &mm)

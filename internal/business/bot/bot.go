@@ -146,6 +146,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if in.Customer == "" {
 		return nil, fmt.Errorf("%w: no customer", ErrBadMessage)
 	}
+	in.Text = clip(in.Text, maxTextRunes)
 	unlock := e.lock(in.Customer)
 	defer unlock()
 	conv, err := e.store.Load(ctx, in.Customer)

@@ -326,6 +326,33 @@ func TestDeliveryToSharedLocation(t *testing.T) {
 	wantIn(t, h.send(in), "Delivery to: Casa Rua Oscar Freire 10")
 }
 
+// TestProductList: with a catalog id the bot shows products as a
+// product_list the customer can build a cart from.
+func TestProductList(t *testing.T) {
+	h := newHarness(t)
+	h.b.profile.CatalogID = "146265584024623"
+	rs := h.say("Do you have O Tempo e o Vento?")
+	pl := find(rs, "product_list")
+	if pl == nil || pl.Header == nil || pl.Header.Type != "text" || pl.Header.Text == "" || pl.Action.CatalogID != "146265584024623" {
+		t.Fatalf("product_list %+v", pl)
+	}
+	var ids []string
+	for _, s := range pl.Action.Sections {
+		for _, it := range s.ProductItems {
+			ids = append(ids, it.ProductRetailerID)
+		}
+	}
+	if fmt.Sprint(ids) != "[tempo-vento-1 tempo-vento-2]" {
+		t.Fatalf("items %v", ids)
+	}
+	// Two of "those" is ambiguous: the bot asks which.
+	wantIn(t, h.say("I want two"), "Which book would you like?")
+	wantIn(t, h.say("show me the catalog"), "Dom Casmurro")
+	if find(h.say("catalog"), "product_list") == nil {
+		t.Fatal("catalog not a product_list")
+	}
+}
+
 func TestCartMessage(t *testing.T) {
 	h := newHarness(t)
 	// The customer's app claims a price of 1.00: the bot prices from the

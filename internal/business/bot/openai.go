@@ -221,8 +221,9 @@ func (o *OpenAI) respond(ctx context.Context, t *llmTurn) error {
 			if text == "" {
 				return fmt.Errorf("%w: empty answer", ErrModel)
 			}
-			if n := ungrounded(text, t.evidence.String()); n != "" {
-				return fmt.Errorf("%w: number %s in no tool result", ErrModel, n)
+			if ungrounded(text, t.evidence.String()) != "" {
+				// Not logged: the figure is message content.
+				return fmt.Errorf("%w: answer states a number no tool returned", ErrModel)
 			}
 			s.Say(clip(text, maxTextRunes))
 			return nil
@@ -272,7 +273,7 @@ func (o *OpenAI) systemPrompt(ctx context.Context, s *Session) (string, error) {
 		"if a product is not found, say the business does not have it. You cannot create orders: use checkout and the system " +
 		"asks the customer to confirm. If you cannot help, or the customer asks for a person or complains, use handoff_to_human.\n")
 	fmt.Fprintf(&b, "Business: %s. %s\nAddress: %s\nWebsite: %s\nE-mail: %s\nPhone: %s\n", p.Name, p.Description, p.Address, p.Website, p.Email, p.Phone)
-	fmt.Fprintf(&b, "Now: %s. %s\n", s.now.Format("Monday 2006-01-02 15:04 MST"), hoursFact(lang, s.now, h))
+	fmt.Fprintf(&b, "Now: %s. %s\n", s.now.In(businessZone(h)).Format("Monday 2006-01-02 15:04 MST"), hoursFact(lang, s.now, h))
 	if len(h.Week) > 0 {
 		b.WriteString("Weekly hours:\n" + weekText(English, h.Week) + "\n")
 	}

@@ -35,6 +35,10 @@ type Found struct {
 // the catalog's own search finds nothing.
 const maxCatalogScan = 500
 
+// maxMatchWords bounds the words of a message matched against product
+// names (the work is names × words).
+const maxMatchWords = 64
+
 // FindProducts finds the catalog products a text names, with the quantity
 // put with each. When text is the customer's message, the words of the
 // names found stop counting as evidence of the customer's language. It asks the catalog's search for candidates
@@ -44,6 +48,9 @@ const maxCatalogScan = 500
 func (s *Session) FindProducts(ctx context.Context, text string) (Found, error) {
 	lang := s.Lang()
 	toks := tokens(text)
+	if len(toks) > maxMatchWords {
+		toks = toks[:maxMatchWords]
+	}
 	var sig []string
 	sigPos := map[int]bool{}
 	for i, w := range toks {

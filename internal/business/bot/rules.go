@@ -463,13 +463,7 @@ func hoursIntent(ctx context.Context, s *Session, toks []string, has func(phrase
 	if err != nil {
 		return err
 	}
-	loc := time.Local
-	switch {
-	case !h.ClosesAt.IsZero():
-		loc = h.ClosesAt.Location()
-	case !h.NextOpen.IsZero():
-		loc = h.NextOpen.Location()
-	}
+	loc := businessZone(h)
 	today := s.now.In(loc).Weekday()
 	day := -1
 	for d, words := range weekdayWords {
@@ -517,6 +511,19 @@ func hoursIntent(ctx context.Context, s *Session, toks []string, has func(phrase
 	}
 	s.Say(now)
 	return nil
+}
+
+// businessZone is the business's time zone as its hours carry it.
+func businessZone(h Hours) *time.Location {
+	switch {
+	case h.Zone != nil:
+		return h.Zone
+	case !h.ClosesAt.IsZero():
+		return h.ClosesAt.Location()
+	case !h.NextOpen.IsZero():
+		return h.NextOpen.Location()
+	}
+	return time.Local
 }
 
 // hasTomorrowMorgen: German "morgen" is tomorrow, except in "guten Morgen".

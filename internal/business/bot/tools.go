@@ -138,6 +138,9 @@ type Hours struct {
 	Holiday string
 	// Week is the regular weekly schedule, for "what are your hours?".
 	Week []DayHours
+	// Zone is the business's time zone (IANA); when nil, the zone of
+	// ClosesAt or NextOpen.
+	Zone *time.Location
 }
 
 // DayHours is one opening interval of the weekly schedule, in the
