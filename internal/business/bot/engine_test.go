@@ -185,6 +185,8 @@ func TestTwoBooksAndNumbers(t *testing.T) {
 		{English, "I'd like the hobbit, 3 copies", map[string]int{"hobbit": 3}},
 		{Portuguese, "quero o alquimista", map[string]int{"o-alquimista": 1}},
 		{English, "I want Dom Casmuro", map[string]int{"dom-casmurro": 1}}, // a typo
+		{Portuguese, "me vê dois dom casmurro", map[string]int{"dom-casmurro": 2}},
+		{English, "order 1984", map[string]int{"1984": 1}},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			h := newHarness(t)

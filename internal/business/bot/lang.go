@@ -103,6 +103,14 @@ var (
 )
 
 func init() {
+	// Number words are good evidence ("dois", "zwei", "dua").
+	for _, l := range Langs {
+		for _, t := range []map[string]int{numUnits[l], numTens[l], numHundreds[l]} {
+			for w := range t {
+				lexicon[l][w] = true
+			}
+		}
+	}
 	trigrams = map[Lang]*trigramModel{}
 	vocab := map[string]bool{}
 	for _, l := range Langs {

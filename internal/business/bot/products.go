@@ -25,6 +25,10 @@ type Found struct {
 	// Ambiguous are equally good candidates for one mention ("Harry
 	// Potter" with seven volumes): ask which.
 	Ambiguous []Product
+	// Related are products the catalog found for the words though the
+	// message does not name them: most of the searchable words are in
+	// the name or description (an author: "anything by Paulo Coelho?").
+	Related []Product
 	// Query is the message's searchable words (for "we don't have ...").
 	Query string
 	// QueryCoverage is the share of the searchable words the matches use.
@@ -95,6 +99,7 @@ func (s *Session) FindProducts(ctx context.Context, text string) (Found, error) 
 		matches = matchProducts(toks, cands)
 	}
 	if len(matches) == 0 {
+		f.Related = relatedProducts(sig, cands)
 		return f, nil
 	}
 	// Take the best matches whose words do not overlap; a rival as good as
@@ -183,6 +188,30 @@ func (s *Session) FindProducts(ctx context.Context, text string) (Found, error) 
 	}
 	f.Matches = chosen
 	return f, nil
+}
+
+// relatedProducts are the candidates whose name and description hold at
+// least 60% of the searchable words, among them a long one, by name.
+func relatedProducts(sig []string, cands map[string]Product) []Product {
+	var out []Product
+	for _, p := range cands {
+		words := tokens(p.Name + " " + p.Description)
+		n, strong := 0, false
+		for _, q := range sig {
+			for _, w := range words {
+				if wordMatch(q, w) {
+					n++
+					strong = strong || len(q) >= 4
+					break
+				}
+			}
+		}
+		if strong && float64(n) >= 0.6*float64(len(sig)) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func samePos(a, b []int) bool {

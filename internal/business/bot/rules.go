@@ -67,9 +67,10 @@ var (
 		reclama* | pessim* | horrivel | absurdo | decepcionad* | golpe | vergonha | ridiculo |
 		beschwer* | schrecklich | furchtbar | unverschamt | enttauscht | betrug | frechheit | katastrophe |
 		komplain | keluhan | kecewa | parah | penipuan | tipu* | jelek banget | mengecewakan`)
-	intComplaintWeak = compile(`damaged | broken | wrong book | never arrived | did not arrive | didn t arrive | refund |
+	intComplaintWeak = compile(`damaged | broken | wrong book | never arrived | did not arrive | didn t arrive | refund | problem | issue |
+		problema | problemas | masalah | kendala |
 		danificad* | estragad* | livro errado | nao chegou | reembolso | devolu* |
-		beschadigt | kaputt | falsches buch | nicht angekommen | nie angekommen | erstattung | zuruckerstatt* |
+		beschadigt | kaputt | falsches buch | nicht angekommen | nie angekommen | erstattung | zuruckerstatt* | problem |
 		rusak | salah buku | belum sampai | tidak sampai | tidak datang | refund | uang kembali`)
 	intCancel = compile(`cancel* | call off | cancela* | cancele* | desist* | storn* | abbestell* | widerruf* | batal* | cancel`)
 	intStatus = compile(`status | track* | where is my order | where s my order | order status | has my order |
@@ -88,8 +89,11 @@ var (
 	intBuy    = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
 		quero | queria | gostaria | comprar | compro | levar | levo | pedir | encomend* | adicion* | reserv* | me ve | manda |
 		mochte | mocht* | kaufen | kaufe | bestell* | nehme | hatte gern* | hatte * gern | hinzufug* | reservier* | hatte ich gern |
-		mau | beli | pesan | ambil | tambah* | ingin | pengen | minta | order`)
-	intStock = compile(`stock | in stock | available | availability | how many | left | still have |
+		mau | beli | ambil | tambah* | ingin | pengen | minta`)
+	// intOrderWord is "order" as a verb or a noun: buying, unless it is
+	// "my order".
+	intOrderWord = compile(`order | pesan | encomendar`)
+	intStock     = compile(`stock | in stock | available | availability | how many | left | still have |
 		estoque | disponive* | quantos | quantas | ainda tem | tem ainda | sobrou |
 		vorratig | lager | verfugbar | wie viele | noch da | auf lager | vorrat |
 		stok | tersedia | ready | masih ada | sisa | berapa banyak | ada berapa`)
@@ -108,6 +112,7 @@ var (
 	intHours = compile(`open* | close* | closing | hours | what time | opening |
 		abert* | abre | abrem | abrimos | fecha* | horario* | funcion* | que horas | expediente |
 		offen | geoffnet | offn* | oeffn* | geschlossen | schliess* | offnungszeit* | wann habt | uhrzeit |
+		macht ihr zu | macht ihr auf | machen sie zu | machen sie auf | zumachen | aufmachen | macht * zu | macht * auf |
 		buka | tutup | jam buka | jam berapa | jam operasional | jam kerja`)
 	intLocation = compile(`where are you | where is the store | where is your | where s the store | address | located | location |
 		directions | find you | how do i get |
@@ -124,6 +129,8 @@ var (
 		obrigad* | valeu | brigad* | agradeco |
 		danke | vielen dank | dankeschon | besten dank |
 		terima kasih | makasih | trims | thank`)
+	intAck = compile(`ok | okay | k | alright | got it | cool | great | certo | beleza | blz | entendi | ta bom | ta |
+		alles klar | gut | super | verstanden | oke | okey | baik | sip | siap | mantap`)
 	intWeek = compile(`hours | opening hours | schedule | opening times | every day | week |
 		horario* | funcionamento | semana | todos os dias |
 		offnungszeit* | oeffnungszeit* | zeiten | woche | jeden tag |
@@ -138,7 +145,7 @@ var (
 
 var intentWords = func() map[string]bool {
 	m := map[string]bool{}
-	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intCheckout, intPayNow, intCart, intBuy, intStock, intPrice,
+	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intOrderWord, intCheckout, intPayNow, intAck, intCart, intBuy, intStock, intPrice,
 		intSearch, intBrowse, intHours, intLocation, intContact, intGreet, intThanks, intNow, intTomorrow} {
 		for _, ph := range p {
 			for _, w := range ph {
@@ -196,7 +203,7 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 	if has(intCancel) {
 		return cancelIntent(ctx, s, refs)
 	}
-	buy := has(intBuy)
+	buy := has(intBuy) || has(intOrderWord) && !has(intMyOrder)
 	if has(intStatus) || has(intMyOrder) && !buy && !has(intCheckout) {
 		return statusIntent(ctx, s, refs)
 	}
@@ -206,7 +213,7 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 			return nil
 		}
 	}
-	if has(intCheckout) || has(intPayNow) && !question && len(s.conv.Cart) > 0 {
+	if has(intCheckout) && (len(s.conv.Cart) > 0 || !has(intThanks)) || has(intPayNow) && !question && len(s.conv.Cart) > 0 {
 		return s.Checkout(ctx)
 	}
 	stock, price, search := has(intStock), has(intPrice), has(intSearch)
@@ -269,13 +276,21 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 				return s.addAndSay(ctx, sh[0], q)
 			}
 		}
-		if productish && !hours && !where && !contact {
-			if err := loadFAQ(); err != nil {
-				return err
+		if productish && len(f.Related) > 0 {
+			if len(f.Related) == 1 {
+				return s.DescribeProduct(ctx, f.Related[0], stock)
 			}
-			if faqConf >= FAQThreshold {
-				s.Say(faq[0].Entry.Answer)
-				return nil
+			return s.ListProducts(ctx, tr(s.Lang(), "several"), f.Related)
+		}
+		if productish && !hours && !where && !contact {
+			if f.Query != "" {
+				if err := loadFAQ(); err != nil {
+					return err
+				}
+				if faqConf >= FAQThreshold {
+					s.Say(faq[0].Entry.Answer)
+					return nil
+				}
 			}
 			if f.Query == "" {
 				if browse || search {
@@ -305,6 +320,10 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 	case browse:
 		return browseIntent(ctx, s)
 	}
+	if has(intThanks) && len(toks) <= 5 {
+		s.Say(tr(s.Lang(), "thanks"))
+		return nil
+	}
 	if err := loadFAQ(); err != nil {
 		return err
 	}
@@ -322,6 +341,9 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 		return nil
 	case has(intThanks):
 		s.Say(tr(s.Lang(), "thanks"))
+		return nil
+	case has(intAck) && len(toks) <= 3:
+		s.Say(tr(s.Lang(), "ack"))
 		return nil
 	}
 	return s.NotUnderstood(ctx, question)

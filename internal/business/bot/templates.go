@@ -16,6 +16,12 @@ var templates = map[string]map[Lang]string{
 		German:     "Hallo! Ich bin der Assistent von %s. Ich kann Ihnen unsere Öffnungszeiten nennen, Bücher, Preise und Bestand prüfen, Ihre Bestellung mit Bezahlung aufnehmen oder Sie mit einem Menschen verbinden.",
 		Indonesian: "Halo! Saya asisten %s. Saya bisa memberi tahu jam buka, mengecek buku, harga dan stok, menerima pesanan dan pembayarannya, atau menghubungkan Anda dengan staf kami.",
 	},
+	"ack": {
+		English:    "OK! Anything else I can help with?",
+		Portuguese: "Certo! Posso ajudar em mais alguma coisa?",
+		German:     "Alles klar! Kann ich sonst noch helfen?",
+		Indonesian: "Oke! Ada lagi yang bisa saya bantu?",
+	},
 	"thanks": {
 		English:    "You're welcome! Anything else I can do for you?",
 		Portuguese: "Por nada! Posso ajudar em mais alguma coisa?",
@@ -23,16 +29,16 @@ var templates = map[string]map[Lang]string{
 		Indonesian: "Sama-sama! Ada lagi yang bisa saya bantu?",
 	},
 	"open_until": {
-		English:    "Yes, we're open now, until %s.",
-		Portuguese: "Sim, estamos abertos agora, até as %s.",
-		German:     "Ja, wir haben jetzt geöffnet, bis %s Uhr.",
-		Indonesian: "Ya, kami sedang buka sekarang, sampai pukul %s.",
+		English:    "We're open now, until %s.",
+		Portuguese: "Estamos abertos agora, até as %s.",
+		German:     "Wir haben jetzt geöffnet, bis %s Uhr.",
+		Indonesian: "Kami sedang buka sekarang, sampai pukul %s.",
 	},
 	"open_now": {
-		English:    "Yes, we're open now.",
-		Portuguese: "Sim, estamos abertos agora.",
-		German:     "Ja, wir haben jetzt geöffnet.",
-		Indonesian: "Ya, kami sedang buka sekarang.",
+		English:    "We're open now.",
+		Portuguese: "Estamos abertos agora.",
+		German:     "Wir haben jetzt geöffnet.",
+		Indonesian: "Kami sedang buka sekarang.",
 	},
 	"closed_next": {
 		English:    "We're closed right now. We open %s.",

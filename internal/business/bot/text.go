@@ -186,14 +186,15 @@ var stopwords = map[Lang]map[string]bool{
 		is are was were be been being am do does did done have has had having can could will would
 		shall should may might must not no yes what which who whom whose when where why how all any
 		some just also very too more most much many please thanks thank hi hello s t d ll m re ve
-		im dont want would like get got need tell me let u ur there s`),
+		im dont want would like get got need tell me let u ur there s
+		anything something everything`),
 	Portuguese: set(`o a os as um uma uns umas e ou mas se de do da dos das no na nos nas em por
 		pelo pela pelos pelas para pra pro com sem sobre que qual quais quem quando onde como porque
 		por eu me mim meu minha meus minhas voce voces vc vcs ele ela eles elas nos nosso nossa seu
 		sua seus suas isso isto esse essa este esta aquele aquela ai aqui la ha tem ter tenho temos
 		sao sou esta estao estou estamos foi era ser estar vai vou quero queria gostaria pode podem
 		posso nao sim ja ainda tambem muito muita mais menos obrigado obrigada oi ola bom boa dia
-		tarde noite favor`),
+		tarde noite favor algo algum alguma alguns algumas era so entao ne tipo`),
 	German: set(`der die das den dem des ein eine einen einem einer und oder aber wenn weil dass
 		ob zu zum zur im in an am auf aus bei mit nach von vor fur uber unter um bis durch ohne
 		ich mich mir mein meine wir uns unser ihr euch euer sie er es ihm ihn ihnen sein seine
