@@ -205,6 +205,16 @@ func TestTwoBooksAndNumbers(t *testing.T) {
 	}
 }
 
+func TestRemoveFromCart(t *testing.T) {
+	h := newHarness(t)
+	h.say("I want one Dom Casmurro and two copies of 1984")
+	wantIn(t, h.say("please remove 1984"), "Your cart:", "1 × Dom Casmurro", "Total: R$ 39.90")
+	if c := h.conv(); len(c.Cart) != 1 {
+		t.Fatalf("cart %+v", c.Cart)
+	}
+	wantIn(t, h.say("tirar esse"), "Esvaziei seu carrinho")
+}
+
 func TestCancelOrder(t *testing.T) {
 	h := newHarness(t)
 	h.say("I want 2 copies of The Hobbit")

@@ -85,8 +85,12 @@ var (
 	// intPayNow asks to pay the cart, unless it is a question about paying
 	// ("can I pay with PIX?" is for the FAQ).
 	intPayNow = compile(`pay now | pay | proceed | finish | done | pagar | bezahlen | fertig | bayar | lanjut bayar`)
-	intCart   = compile(`cart | basket | carrinho | sacola | warenkorb | korb | keranjang`)
-	intBuy    = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
+	intRemove = compile(`remove | delete | take out | don t want | do not want | drop |
+		tirar | tira | tire | remover | remova | excluir | exclui | nao quero mais |
+		entfernen | entferne | streichen | streiche | raus | nicht mehr |
+		hapus | buang | tidak jadi | gak jadi | nggak jadi | ga jadi`)
+	intCart = compile(`cart | basket | carrinho | sacola | warenkorb | korb | keranjang`)
+	intBuy  = compile(`want | wanna | buy | purchase | order | ll take | i take | add | get me | ll have | d like | reserve |
 		quero | queria | gostaria | comprar | compro | levar | levo | pedir | encomend* | adicion* | reserv* | me ve | manda |
 		mochte | mocht* | kaufen | kaufe | bestell* | nehme | hatte gern* | hatte * gern | hinzufug* | reservier* | hatte ich gern |
 		mau | beli | ambil | tambah* | ingin | pengen | minta`)
@@ -145,7 +149,7 @@ var (
 
 var intentWords = func() map[string]bool {
 	m := map[string]bool{}
-	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intOrderWord, intCheckout, intPayNow, intAck, intCart, intBuy, intStock, intPrice,
+	for _, p := range []phrases{intHuman, intCancel, intStatus, intMyOrder, intOrderWord, intCheckout, intPayNow, intAck, intRemove, intCart, intBuy, intStock, intPrice,
 		intSearch, intBrowse, intHours, intLocation, intContact, intGreet, intThanks, intNow, intTomorrow} {
 		for _, ph := range p {
 			for _, w := range ph {
@@ -215,6 +219,9 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 	}
 	if has(intCheckout) && (len(s.conv.Cart) > 0 || !has(intThanks)) || has(intPayNow) && !question && len(s.conv.Cart) > 0 {
 		return s.Checkout(ctx)
+	}
+	if has(intRemove) && len(s.conv.Cart) > 0 {
+		return removeIntent(ctx, s, text)
 	}
 	stock, price, search := has(intStock), has(intPrice), has(intSearch)
 	hours, where, contact, browse := has(intHours), has(intLocation), has(intContact), has(intBrowse)
@@ -408,6 +415,30 @@ func productIntent(ctx context.Context, s *Session, f Found, buy, count bool) er
 		return nil
 	}
 	return s.sayAdded(qtys, added)
+}
+
+// removeIntent takes the named products out of the cart (the only line,
+// if the cart has one and none is named) and shows what is left.
+func removeIntent(ctx context.Context, s *Session, text string) error {
+	f, err := s.FindProducts(ctx, text)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, m := range f.Matches {
+		removed = s.RemoveFromCart(m.Product.RetailerID) || removed
+	}
+	if len(f.Matches) == 0 && len(s.conv.Cart) == 1 {
+		removed = s.RemoveFromCart(s.conv.Cart[0].RetailerID)
+	}
+	if !removed {
+		return s.ShowCart()
+	}
+	if len(s.conv.Cart) == 0 {
+		s.Say(tr(s.Lang(), "cart_cleared"))
+		return nil
+	}
+	return s.ShowCart()
 }
 
 func browseIntent(ctx context.Context, s *Session) error {
