@@ -404,3 +404,26 @@ func TestUngrounded(t *testing.T) {
 		t.Fatal("endpoint")
 	}
 }
+
+// FuzzChatResponse: whatever a model server answers, reading it neither
+// panics nor yields tool arguments that are not a JSON object's text.
+func FuzzChatResponse(f *testing.F) {
+	f.Add([]byte(`{"choices":[{"message":{"role":"assistant","content":"hi"}}]}`))
+	f.Add([]byte(`{"choices":[{"message":{"content":[{"type":"text","text":"a"}],"tool_calls":[{"id":"1","type":"function","function":{"name":"x","arguments":{"a":1}}}]}}]}`))
+	f.Add([]byte(`{"choices":[{"message":{"content":null,"tool_calls":[{"function":{"name":"x","arguments":"{\"q\":\"é\"}"}}]}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var cr chatResponse
+		if json.Unmarshal(body, &cr) != nil {
+			return
+		}
+		for _, c := range cr.Choices {
+			contentText(c.Message.Content)
+			for _, tc := range c.Message.ToolCalls {
+				out, err := argumentString(tc.Function.Arguments)
+				if err == nil && len(tc.Function.Arguments) > 0 && tc.Function.Arguments[0] == '{' && !json.Valid([]byte(out)) {
+					t.Fatalf("arguments %s → %q", tc.Function.Arguments, out)
+				}
+			}
+		}
+	})
+}
