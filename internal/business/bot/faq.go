@@ -102,7 +102,7 @@ func (ix *faqIndex) search(lang Lang, question string, limit int) []FAQHit {
 	if ix.byLang[lang] == nil {
 		langs = Langs
 	}
-	names := capitalised(l0(langs), question)
+	names := capitalised(langs[0], question)
 	var hits []FAQHit
 	for _, l := range langs {
 		b := ix.byLang[l]
@@ -166,8 +166,6 @@ func (ix *faqIndex) translate(e FAQEntry, lang Lang) FAQEntry {
 	}
 	return e
 }
-
-func l0(ls []Lang) Lang { return ls[0] }
 
 // capitalised returns the stems of the words written with a capital
 // letter, other than a sentence's first word, and of short lowercase words
