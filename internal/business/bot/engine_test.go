@@ -449,6 +449,14 @@ func TestStatusByReference(t *testing.T) {
 	wantIn(t, h.say("BK-1001"), "O pedido BK-1001 está pago e sendo preparado")
 	wantIn(t, h.say("status do pedido bk-1001?"), "BK-1001 está pago")
 	wantIn(t, h.say("status do pedido BK-9999"), "Não encontrei o pedido BK-9999")
+	// commerce's references are 16 random letters and digits.
+	h.b.mu.Lock()
+	o := *h.b.orders["BK-1001"]
+	o.Reference = "K7Q2M9X4B1T8P3ZR"
+	h.b.orders[o.Reference] = &o
+	h.b.mu.Unlock()
+	wantIn(t, h.say("e o pedido #K7Q2M9X4B1T8P3ZR?"), "O pedido K7Q2M9X4B1T8P3ZR está pago")
+	wantIn(t, h.say("k7q2m9x4b1t8p3zr"), "O pedido K7Q2M9X4B1T8P3ZR está pago")
 	h.customer = "5511999990077"
 	wantIn(t, h.say("where is my order?"), "couldn't find an order")
 }

@@ -184,8 +184,22 @@ var weekdayWords = [7][]string{
 	{"saturday", "sabado", "samstag", "sonnabend", "sabtu"},
 }
 
-// refPattern finds order references: "BK-1042", "#1042", "pedido 123456".
-var refPattern = regexp.MustCompile(`(?i)(?:#\s*)?\b([a-z]{1,6}[-_]?\d{2,}|\d{4,})\b`)
+// refPattern finds candidate order references: 4 to 35 letters, digits,
+// "-", "_" or "." with a digit among them ("BK-1042", "#1042", commerce's
+// "K7Q2M9X4B1T8P3ZR"). Candidates are only looked up among the customer's
+// own orders.
+var refPattern = regexp.MustCompile(`(?:^|[^\pL\pN_.-])#?([\pL\pN][\pL\pN_.-]{2,33}[\pL\pN])`)
+
+// orderRefs returns up to four candidate references in text.
+func orderRefs(text string) [][]string {
+	var out [][]string
+	for _, m := range refPattern.FindAllStringSubmatch(text, -1) {
+		if strings.ContainsAny(m[1], "0123456789") && len(out) < 4 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // Respond implements Brain.
 func (Rules) Respond(ctx context.Context, s *Session) error {
@@ -203,7 +217,7 @@ func (Rules) Respond(ctx context.Context, s *Session) error {
 	case has(intComplaintStrong), has(intComplaintWeak) && !question:
 		return s.Handoff(ctx, HandoffComplaint, "")
 	}
-	refs := refPattern.FindAllStringSubmatch(text, 4)
+	refs := orderRefs(text)
 	if has(intCancel) {
 		return cancelIntent(ctx, s, refs)
 	}
