@@ -3,12 +3,31 @@
 // migrations) holding the business's data: profile and opening hours, FAQ,
 // catalogs and products, orders with their items, and stock reservations.
 //
-// One Store implements the small interfaces its consumers declare
-// (commerce.CatalogStore, commerce.OrderStore, commerce.BusinessStore,
-// commerce.FAQStore); the consumers do not import this package, the agent
-// wires it in. A package that keeps more here adds its own migration files
-// after the existing ones (001 is the business data) and either a file of
-// methods here or runs its statements through Querier, which joins InTx.
+// One Store implements the small interfaces its consumers declare: commerce's
+// CatalogStore, OrderStore, BusinessStore and FAQStore; the Cloud API
+// handler's Directory, TokenStore, MediaStore, TemplateStore and
+// Conversations (cloudapi); payment.Store; and, through WebhookQueue, the
+// webhook sender's Queue. The consumers do not import this package, the
+// agent wires it in. A package that keeps more here adds its own migration
+// files after the existing ones and either a file of methods here or runs
+// its statements through Querier, which joins InTx.
+//
+// Migrations: 001 business data (commerce), 002 the Cloud API's businesses,
+// numbers, tokens, media, templates and policy state, 003 the webhook
+// queue, 004 payment charges.
+//
+// # Media
+//
+// An uploaded file of at most InlineMediaMax bytes is kept in its row, a
+// larger one as a file named by its id in the MediaDir directory beside the
+// database (0700, files 0600). SQLite reads and writes blobs below about
+// 100 KB faster than the file system does and keeps them in the same
+// transaction as their row (sqlite.org/intern-v-extern-blob.html); large
+// ones would bloat the file, the WAL and every backup copy, and a stream of
+// 100 MiB would hold the one writer for its whole upload. A large file is
+// written under a temporary name, synced and renamed before its row
+// commits; Open removes temporary files and files no row names, which a
+// crash can leave behind.
 //
 // # Transactions
 //
@@ -38,11 +57,15 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/parley-im/parley/internal/business/cloudapi"
 	"github.com/parley-im/parley/internal/business/commerce"
+	"github.com/parley-im/parley/internal/business/payment"
+	"github.com/parley-im/parley/internal/business/webhook"
 )
 
-// Sentinel errors. Errors the commerce methods return match commerce's
-// sentinels (ErrNotFound, ErrExists) as well.
+// Sentinel errors. A not-found or already-exists error of any method matches
+// the sentinels of the package whose interface the method implements as
+// well (commerce's, cloudapi's, payment's ErrNotFound and ErrExists).
 var (
 	// ErrNotFound: the row asked for does not exist.
 	ErrNotFound = errors.New("bizstore: not found")
@@ -55,17 +78,27 @@ var (
 
 // Store is the business agent's database. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // the one writer connection
-	r   *sql.DB // readers, beside the writer thanks to WAL
-	log *slog.Logger
+	w        *sql.DB // the one writer connection
+	r        *sql.DB // readers, beside the writer thanks to WAL
+	log      *slog.Logger
+	mediaDir string // large media files, beside the database
 }
 
-// Compile-time checks that Store is what commerce asks for.
+// Compile-time checks that Store is what commerce, the Cloud API handler,
+// the webhook sender and the payment providers ask for.
 var (
 	_ commerce.CatalogStore  = (*Store)(nil)
 	_ commerce.OrderStore    = (*Store)(nil)
 	_ commerce.BusinessStore = (*Store)(nil)
 	_ commerce.FAQStore      = (*Store)(nil)
+
+	_ cloudapi.Directory     = (*Store)(nil)
+	_ cloudapi.TokenStore    = (*Store)(nil)
+	_ cloudapi.MediaStore    = (*Store)(nil)
+	_ cloudapi.TemplateStore = (*Store)(nil)
+	_ cloudapi.Conversations = (*Store)(nil)
+	_ payment.Store          = (*Store)(nil)
+	_ webhook.Queue          = (*WebhookQueue)(nil)
 )
 
 // Open opens the database at path, creating it (and its directory) if
@@ -109,8 +142,12 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	s := &Store{w: w, r: r, log: log}
+	s := &Store{w: w, r: r, log: log, mediaDir: filepath.Join(filepath.Dir(path), MediaDir)}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.sweepMedia(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -223,9 +260,10 @@ func (e *keyError) Error() string {
 
 func (e *keyError) Is(target error) bool {
 	if e.exists {
-		return target == ErrExists || target == commerce.ErrExists
+		return target == ErrExists || target == commerce.ErrExists || target == cloudapi.ErrExists
 	}
-	return target == ErrNotFound || target == commerce.ErrNotFound
+	return target == ErrNotFound || target == commerce.ErrNotFound || target == cloudapi.ErrNotFound ||
+		target == payment.ErrNotFound
 }
 
 func notFound(format string, a ...any) error { return &keyError{what: fmt.Sprintf(format, a...)} }
