@@ -122,12 +122,12 @@ func (q *MemQueue) Retry(_ context.Context, id string, attempts int, next time.T
 func (q *MemQueue) Remove(_ context.Context, id string, now time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.removed[id] = now
 	e, ok := q.events[id]
 	if !ok {
 		return nil
 	}
 	delete(q.events, id)
-	q.removed[id] = now
 	list := q.byCust[e.Customer]
 	for i, x := range list {
 		if x == e {

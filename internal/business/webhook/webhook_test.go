@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -219,80 +218,6 @@ func message(t *testing.T, customer, id, text string) Event {
 	return ev
 }
 
-func queues(t *testing.T) map[string]func() Queue {
-	return map[string]func() Queue{
-		"memory": func() Queue { return NewMemQueue() },
-		"sqlite": func() Queue {
-			q, err := OpenSQLiteQueue(filepath.Join(t.TempDir(), "q.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { q.Close() })
-			return q
-		},
-	}
-}
-
-func TestRetryOrderAndReplay(t *testing.T) {
-	for name, mk := range queues(t) {
-		t.Run(name, func(t *testing.T) {
-			rcv, srv := newReceiver(t, "s3cret")
-			// a1 fails three times: a2 and a3 (same customer) wait for it;
-			// b1 (another customer) does not.
-			rcv.failN["a1"] = 3
-			s := New(Config{Queue: mk(), MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if err := s.Register(ctx, Target{URL: srv.URL, AppSecret: "s3cret", VerifyToken: "vt"}); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error)
-			go func() { done <- s.Run(ctx) }()
-			for _, ev := range []Event{message(t, "551100000001", "a1", "primeira 🍞"), message(t, "551100000001", "a2", "segunda"),
-				message(t, "551100000002", "b1", "outro cliente"), message(t, "551100000001", "a3", "terceira")} {
-				if added, err := s.Enqueue(ctx, ev); err != nil || !added {
-					t.Fatalf("enqueue %s: %v %v", ev.ID, added, err)
-				}
-			}
-			got := rcv.waitFor(4)
-			if got[0] != "b1" || strings.Join(got[1:], ",") != "a1,a2,a3" {
-				t.Fatalf("delivery order %v, want b1 first, then a1,a2,a3", got)
-			}
-			rcv.mu.Lock()
-			attempts := rcv.bodies["a1"]
-			sigs := rcv.sigs["a1"]
-			rcv.mu.Unlock()
-			if len(attempts) != 4 {
-				t.Fatalf("a1 was posted %d times, want 4", len(attempts))
-			}
-			for i := range attempts {
-				if !bytes.Equal(attempts[i], attempts[0]) || sigs[i] != sigs[0] {
-					t.Fatal("a retry changed the bytes or the signature")
-				}
-			}
-			// A replayed event, delivered before, is not delivered again.
-			if added, err := s.Enqueue(ctx, message(t, "551100000001", "a2", "segunda")); err != nil || added {
-				t.Fatalf("replay was queued: %v %v", added, err)
-			}
-			if added, _ := s.Enqueue(ctx, message(t, "551100000001", "a4", "quarta")); !added {
-				t.Fatal("a new event was refused")
-			}
-			if got := rcv.waitFor(5); got[4] != "a4" {
-				t.Fatalf("after the replay: %v", got)
-			}
-			rcv.mu.Lock()
-			if len(rcv.bodies["a2"]) != 1 {
-				t.Fatalf("a2 delivered %d times", len(rcv.bodies["a2"]))
-			}
-			rcv.mu.Unlock()
-			cancel()
-			if err := <-done; err != context.Canceled {
-				t.Fatalf("Run returned %v", err)
-			}
-		})
-	}
-}
-
 func TestDropAfterMaxAge(t *testing.T) {
 	rcv, srv := newReceiver(t, "k")
 	rcv.failN["x1"] = 1 << 30
@@ -366,42 +291,6 @@ func TestVerifyHandshake(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
-	}
-}
-
-func TestSQLiteQueueSurvivesRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "q.db")
-	q, err := OpenSQLiteQueue(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ev := message(t, "551100000001", "r1", "antes do reinício ✓")
-	q.Add(context.Background(), ev, now)
-	claimed, _ := q.Claim(context.Background(), now, 10, now.Add(time.Minute))
-	if len(claimed) != 1 {
-		t.Fatalf("claimed %d", len(claimed))
-	}
-	q.Close() // the process dies mid-delivery
-	q, err = OpenSQLiteQueue(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	if got, _ := q.Claim(context.Background(), now, 10, now.Add(time.Minute)); len(got) != 0 {
-		t.Fatal("a leased event was claimed twice")
-	}
-	got, _ := q.Claim(context.Background(), now.Add(2*time.Minute), 10, now.Add(3*time.Minute))
-	if len(got) != 1 || !bytes.Equal(got[0].Body, ev.Body) || got[0].ID != ev.ID {
-		t.Fatalf("after restart: %+v", got)
-	}
-	q.Remove(context.Background(), ev.ID, now)
-	if added, _ := q.Add(context.Background(), ev, now); added {
-		t.Fatal("a removed id was queued again")
-	}
-	q.Forget(context.Background(), now.Add(time.Second))
-	if added, _ := q.Add(context.Background(), ev, now); !added {
-		t.Fatal("a forgotten id was refused")
 	}
 }
 
