@@ -44,4 +44,3 @@ func TestValidReference(t *testing.T) {
 		}
 	}
 }
-

@@ -66,7 +66,7 @@ var conversationTests = []test{
 		must(t, c.RecordReached(ctx, waba, "5511900000202", t0.Add(time.Hour)))
 		must(t, c.RecordReached(ctx, waba, "5511900000203", t0.Add(2*time.Hour)))
 		must(t, c.RecordReached(ctx, waba, "5511900000202", t0.Add(time.Hour+time.Minute))) // again: still one customer
-		must(t, c.RecordReached(ctx, "6000000000000202", "5511900000209", t0))             // another business
+		must(t, c.RecordReached(ctx, "6000000000000202", "5511900000209", t0))              // another business
 		check := func(since time.Time, wa string, wantN int, wantInc bool) {
 			t.Helper()
 			n, inc, err := c.Reached(ctx, waba, wa, since)
