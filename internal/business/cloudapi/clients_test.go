@@ -1,10 +1,11 @@
-package cloudapi
+package cloudapi_test
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	. "github.com/parley-im/parley/internal/business/cloudapi"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,11 +60,11 @@ func TestRealClients(t *testing.T) {
 		}
 	}
 
-	e := newEnv(t, func(c *Config) { c.Now = time.Now })
+	e := newEnvOn(t, sqliteBackend, func(c *Config) { c.Now = time.Now })
 	e.open(testCustomer)
 	e.h.RecordInbound(context.Background(), testPhone, testCustomer, time.Now())
 	e.msgr.known["wamid.inbound1"] = true
-	expired := e.tokens.Issue(Token{WABAID: testWABA, Scopes: []Scope{ScopeAdmin}, Expires: time.Now().Add(-time.Minute)})
+	expired := e.issue(Token{WABAID: testWABA, Scopes: []Scope{ScopeAdmin}, Expires: time.Now().Add(-time.Minute)})
 	const appSecret, verifyToken = "app-secret-ü", "verify-me"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -166,7 +167,7 @@ func TestRealClients(t *testing.T) {
 		{ID: "wamid.out-1", Status: "delivered", Timestamp: "1795521660", RecipientID: testCustomer, BizOpaqueCallbackData: "rastreio-ü",
 			Pricing: &webhook.Pricing{Billable: false, PricingModel: "PMP", Category: "service", Type: "free_customer_service"}},
 		{ID: "wamid.out-2", Status: "failed", Timestamp: "1795521661", RecipientID: testCustomer,
-			Errors: []webhook.StatusError{fail(ErrReengagement, "Message failed to send because more than 24 hours have passed since the customer last replied to this number.").StatusError()}},
+			Errors: []webhook.StatusError{(&Error{Spec: ErrReengagement, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}).StatusError()}},
 		{ID: "wamid.out-3", Type: "payment", Status: "captured", Timestamp: "1795521662", RecipientID: testCustomer,
 			Payment: &webhook.Payment{ReferenceID: "pedido-123", Amount: webhook.Amount{Value: 10980, Offset: 100}, Currency: "BRL",
 				Transaction: &webhook.Transaction{ID: "pix-e2e-1", Type: "pix", Status: "success", Method: &webhook.PaymentMethod{Type: "pix"}}}},

@@ -1,4 +1,4 @@
-package cloudapi
+package cloudapi_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package cloudapi
+package cloudapi_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	. "github.com/parley-im/parley/internal/business/cloudapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,148 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/business/bizstore"
+	"github.com/parley-im/parley/internal/business/bizstore/bizstoretest"
+	"github.com/parley-im/parley/internal/business/cloudapi/cloudapitest"
+	"github.com/parley-im/parley/internal/business/commerce"
+	"github.com/parley-im/parley/internal/business/commerceapi"
 	"github.com/parley-im/parley/internal/business/webhook"
 )
-
-// fakeCatalog and fakeProfiles stand in for internal/business/commerce,
-// which is not on main yet; the agent wires the real ones, and these fakes
-// should then give way to it in these tests.
-type fakeCatalog struct {
-	mu       sync.Mutex
-	products map[string]Product
-}
-
-func newFakeCatalog() *fakeCatalog { return &fakeCatalog{products: map[string]Product{}} }
-
-func (c *fakeCatalog) Products(_ context.Context, catalogID string) ([]Product, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []Product
-	for _, p := range c.products {
-		if p.CatalogID == catalogID {
-			out = append(out, p)
-		}
-	}
-	sortProducts(out)
-	return out, nil
-}
-
-func sortProducts(ps []Product) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j].RetailerID < ps[j-1].RetailerID; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
-func (c *fakeCatalog) CreateProduct(_ context.Context, catalogID string, p Product) (Product, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, x := range c.products {
-		if x.CatalogID == catalogID && x.RetailerID == p.RetailerID {
-			return Product{}, ErrExists
-		}
-	}
-	p.ID, p.CatalogID = NewID(), catalogID
-	if p.Availability == "" {
-		p.Availability = "in stock"
-		if p.Inventory != nil && *p.Inventory == 0 {
-			p.Availability = "out of stock"
-		}
-	}
-	c.products[p.ID] = p
-	return p, nil
-}
-
-func (c *fakeCatalog) Product(_ context.Context, id string) (Product, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.products[id]
-	if !ok {
-		return Product{}, ErrNotFound
-	}
-	return p, nil
-}
-
-func (c *fakeCatalog) ProductByRetailerID(_ context.Context, catalogID, rid string) (Product, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, p := range c.products {
-		if p.CatalogID == catalogID && p.RetailerID == rid {
-			return p, nil
-		}
-	}
-	return Product{}, ErrNotFound
-}
-
-func (c *fakeCatalog) UpdateProduct(_ context.Context, id string, u ProductUpdate) (Product, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.products[id]
-	if !ok {
-		return Product{}, ErrNotFound
-	}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&p.Name, u.Name)
-	set(&p.Description, u.Description)
-	set(&p.Availability, u.Availability)
-	set(&p.Currency, u.Currency)
-	if u.Price != nil {
-		p.Price = *u.Price
-	}
-	if u.Inventory != nil {
-		n := *u.Inventory
-		p.Inventory = &n
-	}
-	c.products[id] = p
-	return p, nil
-}
-
-func (c *fakeCatalog) DeleteProduct(_ context.Context, id string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.products[id]; !ok {
-		return ErrNotFound
-	}
-	delete(c.products, id)
-	return nil
-}
-
-type fakeProfiles struct {
-	mu sync.Mutex
-	p  map[string]Profile
-}
-
-func (f *fakeProfiles) Profile(_ context.Context, id string) (Profile, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.p[id]
-	if !ok {
-		return Profile{}, ErrNotFound
-	}
-	return p, nil
-}
-
-func (f *fakeProfiles) UpdateProfile(_ context.Context, id string, u ProfileUpdate) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p := f.p[id]
-	for _, x := range []struct{ dst, src *string }{{&p.About, u.About}, {&p.Address, u.Address},
-		{&p.Description, u.Description}, {&p.Email, u.Email}, {&p.Vertical, u.Vertical}, {&p.ProfilePictureURL, u.ProfilePictureURL}} {
-		if x.src != nil {
-			*x.dst = *x.src
-		}
-	}
-	if u.Websites != nil {
-		p.Websites = *u.Websites
-	}
-	f.p[id] = p
-	return nil
-}
 
 // recMessenger is the Messenger side of the tests: it records what the
 // handler hands over, as the agent would receive it.
@@ -229,37 +95,88 @@ const (
 )
 
 type env struct {
-	t         testing.TB
-	h         *Handler
-	srv       *httptest.Server
-	dir       *MemDirectory
-	tokens    *MemTokens
-	token     string // admin
-	msgr      *recMessenger
-	media     *MemMedia
-	templates *MemTemplates
-	conv      *MemConversations
-	catalog   *fakeCatalog
-	profiles  *fakeProfiles
-	queue     *webhook.MemQueue
-	sender    *webhook.Sender
-	clock     *clock
+	t        testing.TB
+	h        *Handler
+	srv      *httptest.Server
+	stores   cloudapitest.Stores
+	token    string // admin
+	msgr     *recMessenger
+	conv     Conversations
+	catalog  Catalog
+	profiles Profiles
+	queue    webhook.Queue
+	sender   *webhook.Sender
+	clock    *clock
 }
 
-func newEnv(t testing.TB, tweak func(*Config)) *env {
+// backend is one implementation of the handler's stores: "memory" is
+// package cloudapi's, "sqlite" the business agent's database. Catalog and
+// profile are commerce's, over the business database, in both.
+type backend struct {
+	name string
+	open func(t testing.TB, c *clock) (cloudapitest.Stores, webhook.Queue, Catalog, Profiles)
+}
+
+// commerceOn makes testCatalog in st and serves st's catalog and profile
+// through commerce, as the agent does.
+func commerceOn(t testing.TB, st *bizstore.Store, c *clock) (Catalog, Profiles) {
+	if _, err := st.Catalog(context.Background(), testCatalog); err != nil {
+		if err := st.InsertCatalog(context.Background(), commerce.Catalog{ID: testCatalog, Name: "Livros"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return commerceapi.NewCatalog(commerce.NewCatalogs(st, &commerce.CatalogOptions{Now: c.now})),
+		commerceapi.NewProfiles(commerce.NewBusiness(st), st)
+}
+
+var (
+	memoryBackend = backend{"memory", func(t testing.TB, c *clock) (cloudapitest.Stores, webhook.Queue, Catalog, Profiles) {
+		cat, prof := commerceOn(t, bizstoretest.Open(t), c)
+		return cloudapitest.Mem(), webhook.NewMemQueue(), cat, prof
+	}}
+	sqliteBackend = backend{"sqlite", func(t testing.TB, c *clock) (cloudapitest.Stores, webhook.Queue, Catalog, Profiles) {
+		st := bizstoretest.Open(t)
+		stores := bizstoretest.Stores(t, st, testCatalog)
+		cat, prof := commerceOn(t, st, c)
+		return stores, st.WebhookQueue(), cat, prof
+	}}
+	backends = []backend{memoryBackend, sqliteBackend}
+)
+
+// envMaker makes an env on one backend.
+type envMaker func(t testing.TB, tweak func(*Config)) *env
+
+// onBackends runs test once per backend; test's newEnv makes envs on it.
+func onBackends(t *testing.T, test func(t *testing.T, newEnv envMaker)) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			test(t, func(t testing.TB, tweak func(*Config)) *env { return newEnvOn(t, be, tweak) })
+		})
+	}
+}
+
+// newEnv makes an env on the memory backend.
+func newEnv(t testing.TB, tweak func(*Config)) *env { return newEnvOn(t, memoryBackend, tweak) }
+
+func newEnvOn(t testing.TB, be backend, tweak func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, dir: NewMemDirectory(), tokens: NewMemTokens(), msgr: &recMessenger{known: map[string]bool{}, noRecip: map[string]bool{}},
-		media: NewMemMedia(), templates: NewMemTemplates(), conv: NewMemConversations(), catalog: newFakeCatalog(),
-		profiles: &fakeProfiles{p: map[string]Profile{}}, queue: webhook.NewMemQueue(),
+	e := &env{t: t, msgr: &recMessenger{known: map[string]bool{}, noRecip: map[string]bool{}},
 		clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	e.stores, e.queue, e.catalog, e.profiles = be.open(t, e.clock)
+	e.conv = e.stores.Conversations
 	e.sender = webhook.New(webhook.Config{Queue: e.queue, Now: e.clock.now})
-	e.dir.Add(Business{ID: testWABA, Name: "Livraria Parley", Currency: "BRL", CatalogIDs: []string{testCatalog}, Tier: Tier250},
-		PhoneNumber{ID: testPhone, DisplayPhoneNumber: "+55 11 90000-0000", WaID: testOwnWaID, VerifiedName: "Livraria Parley"})
-	e.dir.Add(Business{ID: otherWABA, Name: "Other"}, PhoneNumber{ID: otherPhone, WaID: "5511911111111"})
-	e.token = e.tokens.Issue(Token{WABAID: testWABA, Scopes: []Scope{ScopeAdmin}})
-	cfg := Config{Directory: e.dir, Tokens: e.tokens, Messenger: e.msgr, Media: e.media, Templates: e.templates,
-		Conversations: e.conv, Catalog: e.catalog, Profiles: e.profiles, Events: e.sender, Now: e.clock.now,
-		PairBurst: 1000}
+	ctx := context.Background()
+	if err := e.stores.AddBusiness(ctx, Business{ID: testWABA, Name: "Livraria Parley", Currency: "BRL", CatalogIDs: []string{testCatalog}, Tier: Tier250},
+		PhoneNumber{ID: testPhone, DisplayPhoneNumber: "+55 11 90000-0000", WaID: testOwnWaID, VerifiedName: "Livraria Parley"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.stores.AddBusiness(ctx, Business{ID: otherWABA, Name: "Other"}, PhoneNumber{ID: otherPhone, WaID: "5511911111111"}); err != nil {
+		t.Fatal(err)
+	}
+	e.token = e.issue(Token{WABAID: testWABA, Scopes: []Scope{ScopeAdmin}})
+	cfg := Config{Directory: e.stores.Directory, Tokens: e.stores.Tokens, Messenger: e.msgr, Media: e.stores.Media,
+		Templates: e.stores.Templates, Conversations: e.conv, Catalog: e.catalog, Profiles: e.profiles, Events: e.sender,
+		Now: e.clock.now, PairBurst: 1000}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -267,6 +184,30 @@ func newEnv(t testing.TB, tweak func(*Config)) *env {
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// issue makes a token with grant g.
+func (e *env) issue(g Token) string {
+	e.t.Helper()
+	tok, err := e.stores.IssueToken(context.Background(), g)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *env) setTier(wabaID string, t Tier) {
+	e.t.Helper()
+	if err := e.stores.SetTier(context.Background(), wabaID, t); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) setTemplateStatus(id, status string) {
+	e.t.Helper()
+	if err := e.stores.SetTemplateStatus(context.Background(), id, status); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // open opens the customer's service window now.
