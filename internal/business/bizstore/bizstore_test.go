@@ -74,8 +74,14 @@ func TestMigrationFilesFollowTheConvention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].name != "001-business-data.sql" {
-		t.Fatalf("first migration %+v", ms)
+	want := []string{"001-business-data.sql", "002-cloud-api.sql", "003-webhook-queue.sql", "004-payment-charges.sql"}
+	if len(ms) < len(want) {
+		t.Fatalf("%d migrations, want at least %d", len(ms), len(want))
+	}
+	for i, name := range want {
+		if ms[i].name != name || ms[i].compatibleFrom != 1 {
+			t.Errorf("migration %d is %s (compatible from v%d), want %s (v1+: it only adds tables)", i+1, ms[i].name, ms[i].compatibleFrom, name)
+		}
 	}
 }
 
