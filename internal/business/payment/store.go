@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Store keeps charges for providers. It is deliberately narrow: the order
-// and payment tables of the server's store will implement it later; MemStore
-// does until then.
+// Store keeps charges for providers. It is deliberately narrow: the
+// business agent's database (internal/business/bizstore) implements it, and
+// MemStore does for tests; both pass paymenttest's suite.
 type Store interface {
 	// InsertCharge records a new pending charge. ErrConflict if the ID is
 	// taken or the reference already has a live (pending or captured)

@@ -10,11 +10,13 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// SQLiteQueue is a Queue in SQLite, so that a restart of the agent loses
-// no event. It lives here rather than in internal/business/bizstore because
-// bizstore was not on main when the webhook sender was written; its two
-// tables are prefixed webhook_ and created by NewSQLiteQueue, so moving them
-// into bizstore's migrations later changes nothing for existing databases.
+// SQLiteQueue is a Queue in its own SQLite database, so that a restart
+// loses no event. The business agent uses the queue of its business
+// database instead (bizstore's WebhookQueue: the same two tables, created
+// by that store's migration 003, written in the transaction of the change
+// an event reports); this one serves a sender without that database. A
+// file whose queue this type created can be opened by bizstore: its
+// migration keeps the tables and their events.
 type SQLiteQueue struct {
 	db *sql.DB
 }
