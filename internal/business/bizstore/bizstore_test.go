@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/business/cloudapi"
 	"github.com/parley-im/parley/internal/business/commerce"
 )
 
@@ -188,5 +189,53 @@ func TestQuerierJoinsTransactions(t *testing.T) {
 	}
 	if n := count(); n != 1 {
 		t.Fatalf("%d rows after a commit", n)
+	}
+}
+
+func TestDirectoryRefusals(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	if err := s.PutBusiness(ctx, cloudapi.Business{ID: "1", CatalogIDs: []string{"404"}}); !errors.Is(err, cloudapi.ErrNotFound) {
+		t.Errorf("a business with an unknown catalog: %v", err)
+	}
+	if _, err := s.Business(ctx, "1"); !errors.Is(err, cloudapi.ErrNotFound) {
+		t.Errorf("a refused business was stored: %v", err)
+	}
+	if err := s.SetTier(ctx, "1", cloudapi.Tier2K); !errors.Is(err, cloudapi.ErrNotFound) {
+		t.Errorf("tier of an unknown business: %v", err)
+	}
+	if err := s.ConnectCatalog(ctx, "1", "404"); !errors.Is(err, cloudapi.ErrNotFound) {
+		t.Errorf("connecting to an unknown business: %v", err)
+	}
+	if err := s.PutBusiness(ctx, cloudapi.Business{ID: "1"}, cloudapi.PhoneNumber{ID: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	c := commerce.Catalog{ID: "3", Name: "Livros"}
+	if err := s.InsertCatalog(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.ConnectCatalog(ctx, "1", "3"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InsertCatalog(ctx, commerce.Catalog{ID: "4", Name: "Discos"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConnectCatalog(ctx, "1", "4"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Business(ctx, "1"); len(b.CatalogIDs) != 2 || b.CatalogIDs[0] != "3" || b.CatalogIDs[1] != "4" {
+		t.Errorf("catalogs %v, want [3 4]", b.CatalogIDs)
+	}
+	// A deleted catalog leaves the business.
+	if err := s.DeleteCatalog(ctx, "3"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Business(ctx, "1"); len(b.CatalogIDs) != 1 || b.CatalogIDs[0] != "4" {
+		t.Errorf("after deleting a catalog: %v", b.CatalogIDs)
+	}
+	if all, err := s.Businesses(ctx); err != nil || len(all) != 1 || all[0].PhoneNumberIDs[0] != "2" {
+		t.Errorf("Businesses: %+v %v", all, err)
 	}
 }

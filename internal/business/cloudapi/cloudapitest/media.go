@@ -3,6 +3,7 @@ package cloudapitest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +14,13 @@ import (
 	"github.com/parley-im/parley/internal/business/cloudapi"
 )
 
-// payload is n bytes that differ at every offset from a shifted copy.
+// payload is n pseudo-random bytes: a shifted or mixed-up copy differs.
 func payload(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, uint64(n)))
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	binary.LittleEndian.PutUint64(key[8:], uint64(n))
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	_, _ = rand.NewChaCha8(key).Read(b)
 	return b
 }
 
