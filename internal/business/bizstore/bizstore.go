@@ -6,15 +6,16 @@
 // One Store implements the small interfaces its consumers declare: commerce's
 // CatalogStore, OrderStore, BusinessStore and FAQStore; the Cloud API
 // handler's Directory, TokenStore, MediaStore, TemplateStore and
-// Conversations (cloudapi); payment.Store; and, through WebhookQueue, the
-// webhook sender's Queue. The consumers do not import this package, the
-// agent wires it in. A package that keeps more here adds its own migration
-// files after the existing ones and either a file of methods here or runs
-// its statements through Querier, which joins InTx.
+// Conversations (cloudapi); payment.Store; through WebhookQueue, the
+// webhook sender's Queue; and through BotStates, the bot's StateStore. The
+// consumers do not import this package, the agent wires it in. A package
+// that keeps more here adds its own migration files after the existing
+// ones and either a file of methods here or runs its statements through
+// Querier, which joins InTx.
 //
 // Migrations: 001 business data (commerce), 002 the Cloud API's businesses,
 // numbers, tokens, media, templates and policy state, 003 the webhook
-// queue, 004 payment charges.
+// queue, 004 payment charges, 005 the bot's conversations.
 //
 // # Media
 //

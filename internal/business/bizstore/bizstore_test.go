@@ -75,7 +75,7 @@ func TestMigrationFilesFollowTheConvention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"001-business-data.sql", "002-cloud-api.sql", "003-webhook-queue.sql", "004-payment-charges.sql"}
+	want := []string{"001-business-data.sql", "002-cloud-api.sql", "003-webhook-queue.sql", "004-payment-charges.sql", "005-bot-conversations.sql"}
 	if len(ms) < len(want) {
 		t.Fatalf("%d migrations, want at least %d", len(ms), len(want))
 	}

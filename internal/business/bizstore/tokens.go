@@ -77,7 +77,7 @@ func (s *Store) Token(ctx context.Context, hash [32]byte) (cloudapi.Token, error
 // Tokens lists the issued tokens, oldest first.
 func (s *Store) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	rows, err := s.read(ctx).QueryContext(ctx, `SELECT id, label, waba_id, scopes, expires_at, created_at
-		FROM access_tokens ORDER BY created_at, id`)
+		FROM access_tokens ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, err
 	}
