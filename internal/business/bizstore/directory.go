@@ -105,7 +105,7 @@ func (s *Store) SetTier(ctx context.Context, wabaID string, t cloudapi.Tier) err
 func (s *Store) Businesses(ctx context.Context) ([]cloudapi.Business, error) {
 	var out []cloudapi.Business
 	err := s.readTx(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT id FROM businesses ORDER BY created_at, id`)
+		rows, err := q.QueryContext(ctx, `SELECT id FROM businesses ORDER BY rowid`)
 		if err != nil {
 			return err
 		}
