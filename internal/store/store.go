@@ -34,6 +34,7 @@ type Store interface {
 	PreKeys
 	Mailbox
 	Privacy
+	Groups
 	// Ping checks the database answers; /healthz uses it.
 	Ping(ctx context.Context) error
 	Close() error
@@ -203,20 +204,57 @@ type Envelope struct {
 	ClientTime time.Time
 	ServerTime time.Time
 	ExpiresAt  time.Time
+	// Group is set on envelopes a device gets as a member of this group
+	// (a Fanout).
+	Group types.GroupID
 }
 
 // Append is one accepted Send: one envelope per destination device, stored
-// all or nothing.
+// all or nothing. Or, with Fanout set, one group message (SendGroup) or
+// group event for many devices; Destination and Envelopes are then unused.
 type Append struct {
 	Sender      types.Address
 	MessageID   types.MessageID
 	Destination types.AccountID
 	Envelopes   []Envelope // IDs are set by the store
+	Fanout      *Fanout
 
 	// Set by Mailbox.Append:
 	Duplicate   bool             // the sender already sent this message id to this destination
 	FullDevices []types.DeviceID // with Err == ErrMailboxFull
 	Err         error
+}
+
+// Fanout is one envelope for every device of some accounts, stored once:
+// one payload and one small delivery row per device, never a copy of the
+// payload per device. Fetch shows each device its delivery as an ordinary
+// Envelope (with Group set); acking deletes the delivery, and the payload
+// goes with its last delivery (or at its ExpiresAt).
+type Fanout struct {
+	Group types.GroupID
+	// Seq, when not zero, is the group head at which Accounts were read:
+	// the Append fails with ErrConflict if the head moved meanwhile (and
+	// ErrNotFound if there is no such group), so nothing reaches a member
+	// removed before the commit.
+	Seq uint64
+	// Every device of these accounts gets the envelope, except Except (the
+	// sending device). Devices are those in the store at the commit.
+	Accounts []types.AccountID
+	Except   types.Address
+	// Envelope is the payload; its Account, Device, ID and Group are unused.
+	Envelope Envelope
+
+	// Set by the store when the Append is stored:
+	Deliveries []Delivery
+	// Full lists devices left out because their queue was at the limit: a
+	// group message is not refused because one of many devices is full.
+	Full []types.Address
+}
+
+// Delivery is one device's copy of a Fanout, by its envelope id.
+type Delivery struct {
+	To types.Address
+	ID uint64
 }
 
 // Deletion is one device's acked envelopes.
@@ -232,7 +270,12 @@ type Mailbox interface {
 	// all or nothing: a duplicate (same sender, message id and destination
 	// less than dedupWindow ago) is marked Duplicate and stores nothing; one that
 	// would put a device above maxQueue envelopes gets Err = ErrMailboxFull.
+	// A Fanout's duplicate key is (sender, message id, group); it skips
+	// full devices rather than failing (see Fanout.Full), and a Fanout
+	// without a sender (a group event) is never a duplicate.
 	// The returned error is for the batch as a whole (nothing stored).
+	// Each device's envelopes get increasing ids in batch order, and
+	// batches committed later get higher ids.
 	Append(ctx context.Context, batch []*Append, maxQueue int, dedupWindow time.Duration, now time.Time) error
 	// Fetch returns up to limit envelopes of the device with ID > after,
 	// in ID order.
@@ -248,7 +291,8 @@ type Mailbox interface {
 	// QueueLength is how many envelopes wait for the device.
 	QueueLength(ctx context.Context, acct types.AccountID, dev types.DeviceID) (int, error)
 	// Expire removes up to limit envelopes that expired before now, and
-	// expired dedup records; it returns how many envelopes it removed.
+	// expired dedup records and Fanout payloads; it returns how many
+	// envelopes it removed.
 	Expire(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
@@ -269,4 +313,81 @@ type Privacy interface {
 	SetContacts(ctx context.Context, acct types.AccountID, contacts []types.AccountID) error
 	// IsContact reports whether owner lists other as a contact.
 	IsContact(ctx context.Context, owner, other types.AccountID) (bool, error)
+}
+
+// GroupMember is one member of a group as its log says.
+type GroupMember struct {
+	Account types.AccountID
+	Admin   bool
+	Since   uint64 // the seq of the event that added it
+}
+
+// Group is a group's current state: what its event log adds up to, kept
+// so that the server never replays the log to answer a request. The
+// store keeps it as given; e2ee/grouplog decides what it is.
+type Group struct {
+	ID               types.GroupID
+	Seq              uint64 // of the newest event
+	Head             []byte // SHA-256 of the newest event
+	AnnouncementOnly bool
+	InviteHash       []byte // empty: no invite link
+	SealedAttributes []byte
+	AttributesSeq    uint64
+	Members          []GroupMember // sorted by account
+}
+
+// GroupChange is one event appended to a group's log with the state it
+// leads to.
+type GroupChange struct {
+	// Prev is the seq of the head the event follows: 0 creates the group.
+	Prev  uint64
+	Next  Group  // the state after the event; Next.Seq is Prev+1
+	Event []byte // the serialized event, at Next.Seq
+	// Notify, if set, is the event's envelope (Fanout.Seq unused), stored
+	// in the same transaction, so that each device gets the group's events
+	// in log order and never an event that was not appended.
+	Notify *Append
+}
+
+// GroupEvent is one stored event of a group's log.
+type GroupEvent struct {
+	Seq uint64
+	Raw []byte
+}
+
+// GroupSummary is one group an account is a member of.
+type GroupSummary struct {
+	ID  types.GroupID
+	Seq uint64
+}
+
+// GroupDevices is a group's membership with every member's devices, as of
+// one head, read at once.
+type GroupDevices struct {
+	Seq              uint64
+	AnnouncementOnly bool
+	Members          []GroupMember // sorted by account
+	// Devices of the members, by account and device id; only Account, ID,
+	// RegistrationID and IdentityKey are set.
+	Devices []Device
+}
+
+// Groups keeps group logs and their current state.
+type Groups interface {
+	// AppendGroupEvent stores ch atomically: the event at Prev+1, the new
+	// state, and the notice if any. ErrConflict if the head is not at Prev
+	// (for Prev 0: the group exists), also when several callers on several
+	// nodes append at once; ErrNotFound for Prev > 0 and no such group.
+	// maxQueue bounds the notice's devices as in Append.
+	AppendGroupEvent(ctx context.Context, ch *GroupChange, maxQueue int, now time.Time) error
+	// Group returns the current state, or ErrNotFound.
+	Group(ctx context.Context, id types.GroupID) (Group, error)
+	// GroupEvents returns the events with seq > after in order, stopping
+	// before the one that would take the total of Raw above maxBytes (but
+	// returning at least one). ErrNotFound if there is no such group.
+	GroupEvents(ctx context.Context, id types.GroupID, after uint64, maxBytes int) ([]GroupEvent, error)
+	// GroupDevices returns the members and their devices, or ErrNotFound.
+	GroupDevices(ctx context.Context, id types.GroupID) (GroupDevices, error)
+	// GroupsOf lists the groups acct is a member of, by group id.
+	GroupsOf(ctx context.Context, acct types.AccountID) ([]GroupSummary, error)
 }

@@ -121,8 +121,10 @@ func (s *Store) deleteDevicesOf(ctx context.Context, tx db, id types.AccountID) 
 			return err
 		}
 	}
+	if err := s.deleteQueue(ctx, tx, `account_id = ?`, idArg(id)); err != nil {
+		return err
+	}
 	for _, q := range []string{
-		`DELETE FROM mailbox_envelopes WHERE account_id = ?`,
 		`DELETE FROM prekeys WHERE account_id = ?`,
 		`DELETE FROM devices WHERE account_id = ?`,
 	} {

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/parley-im/parley/internal/store"
@@ -142,8 +144,10 @@ func (s *Store) RemoveDevice(ctx context.Context, acct types.AccountID, dev type
 		if err := s.lockDevice(ctx, tx, acct, dev); err != nil {
 			return err
 		}
+		if err := s.deleteQueue(ctx, tx, `account_id = ? AND device_id = ?`, idArg(acct), int64(dev)); err != nil {
+			return err
+		}
 		for _, q := range []string{
-			`DELETE FROM mailbox_envelopes WHERE account_id = ? AND device_id = ?`,
 			`DELETE FROM prekeys WHERE account_id = ? AND device_id = ?`,
 			`DELETE FROM devices WHERE account_id = ? AND device_id = ?`,
 		} {
@@ -157,4 +161,28 @@ func (s *Store) RemoveDevice(ctx context.Context, acct types.AccountID, dev type
 		return fmt.Errorf("sqlstore: remove device %s.%d: %w", acct, dev, err)
 	}
 	return nil
+}
+
+// deleteQueue removes the envelopes that where selects, with the payloads
+// only they referred to. The caller has locked their devices.
+func (s *Store) deleteQueue(ctx context.Context, tx db, where string, args ...any) error {
+	rows, err := tx.query(ctx, `DELETE FROM mailbox_envelopes WHERE `+where+` RETURNING payload_id`, args...)
+	if err != nil {
+		return err
+	}
+	var payloads []int64
+	for rows.Next() {
+		var p sql.NullInt64
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return err
+		}
+		if p.Valid {
+			payloads = append(payloads, p.Int64)
+		}
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return err
+	}
+	return s.deleteOrphanPayloads(ctx, tx, payloads)
 }

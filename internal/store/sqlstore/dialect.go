@@ -28,6 +28,12 @@ type dialect struct {
 	// are empty where rowLocks is false.
 	forUpdate  string
 	skipLocked string
+	// forShare ends a SELECT that keeps what it reads from changing until
+	// the transaction ends, or is empty where rowLocks is false.
+	forShare string
+
+	// emptyBlob is a zero-length blob literal.
+	emptyBlob string
 
 	// Column types for the migration templates.
 	blob     string // {{BLOB}}
@@ -40,8 +46,9 @@ type dialect struct {
 }
 
 var sqliteDialect = &dialect{
-	name: "sqlite",
-	blob: "BLOB",
+	name:      "sqlite",
+	blob:      "BLOB",
+	emptyBlob: "x''",
 	// AUTOINCREMENT, because a plain rowid reuses the highest id once its row
 	// is deleted, and a client's fetch cursor would then skip new envelopes.
 	serialID: "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -53,6 +60,8 @@ var postgresDialect = &dialect{
 	rowLocks:       true,
 	forUpdate:      " FOR UPDATE",
 	skipLocked:     " FOR UPDATE SKIP LOCKED",
+	forShare:       " FOR SHARE",
+	emptyBlob:      "''::bytea",
 	blob:           "BYTEA",
 	serialID:       "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 	lockMigrations: "SELECT pg_advisory_xact_lock(hashtext('parley schema_migrations ' || current_schema()))",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,10 +49,14 @@ func resetAppends(batch []*store.Append) {
 		for i := range a.Envelopes {
 			a.Envelopes[i].ID = 0
 		}
+		if f := a.Fanout; f != nil {
+			f.Deliveries, f.Full = nil, nil
+		}
 	}
 }
 
-// dedupKey is what makes two Appends the same message.
+// dedupKey is what makes two Appends the same message. dest is the
+// destination account, or the group of a Fanout.
 type dedupKey struct {
 	sender types.Address
 	msg    types.MessageID
@@ -59,21 +64,44 @@ type dedupKey struct {
 }
 
 func keyOf(a *store.Append) dedupKey {
+	if a.Fanout != nil {
+		return dedupKey{sender: a.Sender, msg: a.MessageID, dest: types.AccountID(a.Fanout.Group)}
+	}
 	return dedupKey{sender: a.Sender, msg: a.MessageID, dest: a.Destination}
 }
 
-func (s *Store) appendBatch(ctx context.Context, tx db, batch []*store.Append, maxQueue int64, dedupWindow time.Duration, now time.Time) error {
-	// The destination is locked along with the envelopes' accounts (the
-	// same, unless the caller erred) because the dedup key names it.
+// deduped reports whether a is subject to the dedup check: a Fanout
+// without a sender is a group event, which its log orders already.
+func deduped(a *store.Append) bool {
+	return a.Fanout == nil || !a.Sender.Account.IsZero()
+}
+
+// appendAccounts lists, sorted and once each, the accounts whose devices a
+// batch touches: the lock set.
+func appendAccounts(batch []*store.Append) []types.AccountID {
 	var accts []types.AccountID
 	for _, a := range batch {
+		if a.Fanout != nil {
+			accts = append(accts, a.Fanout.Accounts...)
+			continue
+		}
+		// The destination is locked along with the envelopes' accounts (the
+		// same, unless the caller erred) because the dedup key names it.
 		accts = append(accts, a.Destination)
 		for _, e := range a.Envelopes {
 			accts = append(accts, e.Account)
 		}
 	}
 	slices.SortFunc(accts, func(a, b types.AccountID) int { return bytes.Compare(a[:], b[:]) })
-	queued, err := s.lockDevices(ctx, tx, slices.Compact(accts))
+	return slices.Compact(accts)
+}
+
+func (s *Store) appendBatch(ctx context.Context, tx db, batch []*store.Append, maxQueue int64, dedupWindow time.Duration, now time.Time) error {
+	queued, err := s.lockDevices(ctx, tx, appendAccounts(batch))
+	if err != nil {
+		return err
+	}
+	heads, err := s.shareHeads(ctx, tx, batch)
 	if err != nil {
 		return err
 	}
@@ -88,46 +116,63 @@ func (s *Store) appendBatch(ctx context.Context, tx db, batch []*store.Append, m
 		stored  []*store.Append
 		touched = make(map[address]bool)
 		need    = make(map[address]int64)
+		devsOf  = devicesByAccount(queued)
+		targets = make(map[*store.Fanout][]address)
 	)
 	for _, a := range batch {
 		// A duplicate wins over a full mailbox: the resend of a message that
 		// was stored must not look like a failure to the sender.
 		k := keyOf(a)
-		if live[k] {
+		if deduped(a) && live[k] {
 			a.Duplicate = true
 			continue
 		}
-		clear(need)
-		missing := false
-		for _, e := range a.Envelopes {
-			ad := address{e.Account, e.Device}
-			if _, ok := queued[ad]; !ok {
-				missing = true
-			}
-			need[ad]++
-		}
-		if missing {
-			a.Err = store.ErrNotFound
-			continue
-		}
-		if maxQueue > 0 {
-			for ad, n := range need {
-				if queued[ad]+n > maxQueue {
-					a.FullDevices = append(a.FullDevices, ad.dev)
+		if f := a.Fanout; f != nil {
+			if f.Seq != 0 {
+				head, ok := heads[f.Group]
+				switch {
+				case !ok:
+					a.Err = store.ErrNotFound
+					continue
+				case head != f.Seq:
+					a.Err = store.ErrConflict
+					continue
 				}
 			}
-			if len(a.FullDevices) > 0 {
-				slices.Sort(a.FullDevices)
-				a.Err = store.ErrMailboxFull
+			targets[f] = fanoutTargets(f, devsOf, queued, touched, maxQueue)
+		} else {
+			clear(need)
+			missing := false
+			for _, e := range a.Envelopes {
+				ad := address{e.Account, e.Device}
+				if _, ok := queued[ad]; !ok {
+					missing = true
+				}
+				need[ad]++
+			}
+			if missing {
+				a.Err = store.ErrNotFound
 				continue
 			}
-		}
-		for ad, n := range need {
-			queued[ad] += n
-			touched[ad] = true
+			if maxQueue > 0 {
+				for ad, n := range need {
+					if queued[ad]+n > maxQueue {
+						a.FullDevices = append(a.FullDevices, ad.dev)
+					}
+				}
+				if len(a.FullDevices) > 0 {
+					slices.Sort(a.FullDevices)
+					a.Err = store.ErrMailboxFull
+					continue
+				}
+			}
+			for ad, n := range need {
+				queued[ad] += n
+				touched[ad] = true
+			}
 		}
 		stored = append(stored, a)
-		if dedupUntil > nowMS {
+		if deduped(a) && dedupUntil > nowMS {
 			record[k] = true
 			live[k] = true // a second copy later in this batch is a duplicate
 		}
@@ -136,25 +181,192 @@ func (s *Store) appendBatch(ctx context.Context, tx db, batch []*store.Append, m
 	if err := s.recordDedup(ctx, tx, record, dedupUntil); err != nil {
 		return err
 	}
-	if err := s.insertEnvelopes(ctx, tx, stored); err != nil {
+	if err := s.insertStored(ctx, tx, stored, targets); err != nil {
 		return err
 	}
 	return s.setQueued(ctx, tx, queued, touched)
+}
+
+// fanoutTargets picks the devices f reaches among the locked ones, counts
+// it in their queues, and notes those that are full in f.Full.
+func fanoutTargets(f *store.Fanout, devsOf map[types.AccountID][]types.DeviceID, queued map[address]int64, touched map[address]bool, maxQueue int64) []address {
+	var to []address
+	except := address{f.Except.Account, f.Except.Device}
+	seen := make(map[types.AccountID]bool, len(f.Accounts))
+	for _, acct := range f.Accounts {
+		if seen[acct] {
+			continue // an account listed twice gets one copy
+		}
+		seen[acct] = true
+		for _, dev := range devsOf[acct] {
+			ad := address{acct, dev}
+			if ad == except {
+				continue
+			}
+			if maxQueue > 0 && queued[ad]+1 > maxQueue {
+				f.Full = append(f.Full, types.Address{Account: acct, Device: dev})
+				continue
+			}
+			queued[ad]++
+			touched[ad] = true
+			to = append(to, ad)
+		}
+	}
+	return to
+}
+
+// devicesByAccount groups locked devices by account, in device id order.
+func devicesByAccount(queued map[address]int64) map[types.AccountID][]types.DeviceID {
+	out := make(map[types.AccountID][]types.DeviceID)
+	for ad := range queued {
+		out[ad.acct] = append(out[ad.acct], ad.dev)
+	}
+	for _, devs := range out {
+		slices.Sort(devs)
+	}
+	return out
+}
+
+// shareHeads reads the heads of the groups whose Fanouts name one, and on
+// PostgreSQL keeps them from moving until the transaction ends: a group
+// change waits for this batch, or this batch sees it.
+func (s *Store) shareHeads(ctx context.Context, tx db, batch []*store.Append) (map[types.GroupID]uint64, error) {
+	var ids []types.GroupID
+	for _, a := range batch {
+		if a.Fanout != nil && a.Fanout.Seq != 0 {
+			ids = append(ids, a.Fanout.Group)
+		}
+	}
+	heads := make(map[types.GroupID]uint64, len(ids))
+	if len(ids) == 0 {
+		return heads, nil
+	}
+	slices.SortFunc(ids, func(a, b types.GroupID) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	for _, part := range chunks(ids, 1) {
+		args := make([]any, len(part))
+		for i, g := range part {
+			args[i] = g[:]
+		}
+		rows, err := tx.query(ctx, `SELECT group_id, seq FROM group_heads WHERE group_id IN (`+placeholders(len(part))+
+			`) ORDER BY group_id`+s.d.forShare, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var (
+				g   types.GroupID
+				seq int64
+			)
+			if err := rows.Scan((*id16)(&g), &seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			heads[g] = uint64(seq)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return nil, err
+		}
+	}
+	return heads, nil
+}
+
+// insertStored inserts what the accepted Appends carry in batch order, so
+// that each device's envelope ids follow the batch: runs of ordinary
+// envelopes go in multi-row statements, and each Fanout's deliveries
+// between them.
+func (s *Store) insertStored(ctx context.Context, tx db, stored []*store.Append, targets map[*store.Fanout][]address) error {
+	payloads, err := s.insertPayloads(ctx, tx, stored, targets)
+	if err != nil {
+		return err
+	}
+	var run []*store.Append
+	for _, a := range stored {
+		if a.Fanout == nil {
+			run = append(run, a)
+			continue
+		}
+		if len(targets[a.Fanout]) == 0 {
+			continue
+		}
+		if err := s.insertEnvelopes(ctx, tx, run); err != nil {
+			return err
+		}
+		run = nil
+		if err := s.insertDeliveries(ctx, tx, a.Fanout, payloads[a.Fanout], targets[a.Fanout]); err != nil {
+			return err
+		}
+	}
+	return s.insertEnvelopes(ctx, tx, run)
+}
+
+// insertPayloads stores the payload of every Fanout that reaches a device,
+// one row each, and returns their ids.
+func (s *Store) insertPayloads(ctx context.Context, tx db, stored []*store.Append, targets map[*store.Fanout][]address) (map[*store.Fanout]int64, error) {
+	var fs []*store.Fanout
+	for _, a := range stored {
+		if a.Fanout != nil && len(targets[a.Fanout]) > 0 {
+			fs = append(fs, a.Fanout)
+		}
+	}
+	ids := make(map[*store.Fanout]int64, len(fs))
+	const columns = 9
+	for _, part := range chunks(fs, columns) {
+		args := make([]any, 0, columns*len(part))
+		for _, f := range part {
+			e := &f.Envelope
+			args = append(args, f.Group[:], e.MessageID[:], idArg(e.Sender.Account), int64(e.Sender.Device), int64(e.Type),
+				nonNil(e.Content), ms(e.ClientTime), ms(e.ServerTime), ms(e.ExpiresAt))
+		}
+		rows, err := tx.query(ctx, `INSERT INTO mailbox_payloads
+			(group_id, message_id, sender_account, sender_device, type, content, client_time, server_time, expires_at)
+			VALUES `+rowsOf(len(part), columns)+` RETURNING id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		var got []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			got = append(got, id)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return nil, err
+		}
+		if len(got) != len(part) {
+			return nil, fmt.Errorf("inserted %d payloads, want %d", len(got), len(part))
+		}
+		// Ids are handed out in row order (see insertEnvelopes).
+		slices.Sort(got)
+		for i, f := range part {
+			ids[f] = got[i]
+		}
+	}
+	return ids, nil
 }
 
 // liveDedup returns which of the batch's messages were accepted less than
 // their dedup window ago.
 func (s *Store) liveDedup(ctx context.Context, tx db, batch []*store.Append, nowMS int64) (map[dedupKey]bool, error) {
 	live := make(map[dedupKey]bool)
-	for _, part := range chunks(batch, 4) {
+	var keys []dedupKey
+	for _, a := range batch {
+		if deduped(a) {
+			keys = append(keys, keyOf(a))
+		}
+	}
+	for _, part := range chunks(keys, 4) {
 		args := []any{nowMS}
 		var where strings.Builder
-		for i, a := range part {
+		for i, k := range part {
 			if i > 0 {
 				where.WriteString(" OR ")
 			}
 			where.WriteString("(sender_account = ? AND sender_device = ? AND message_id = ? AND destination = ?)")
-			args = append(args, idArg(a.Sender.Account), int64(a.Sender.Device), a.MessageID[:], idArg(a.Destination))
+			args = append(args, idArg(k.sender.Account), int64(k.sender.Device), k.msg[:], idArg(k.dest))
 		}
 		rows, err := tx.query(ctx, `SELECT sender_account, sender_device, message_id, destination FROM mailbox_dedup
 			WHERE expires_at > ? AND (`+where.String()+`)`, args...)
@@ -274,6 +486,48 @@ func (s *Store) insertEnvelopes(ctx context.Context, tx db, stored []*store.Appe
 	return nil
 }
 
+// insertDeliveries stores one delivery row of f's payload per target
+// device and sets f.Deliveries. A delivery row carries only its device,
+// payload and expiry; the columns an ordinary envelope fills stay empty.
+func (s *Store) insertDeliveries(ctx context.Context, tx db, f *store.Fanout, payload int64, to []address) error {
+	const columns = 4
+	e, expires := s.d.emptyBlob, ms(f.Envelope.ExpiresAt)
+	row := "(?, ?, ?, ?, " + e + ", " + e + ", 0, 0, " + e + ", 0, 0)"
+	for _, part := range chunks(to, columns) {
+		args := make([]any, 0, columns*len(part))
+		for _, ad := range part {
+			args = append(args, idArg(ad.acct), int64(ad.dev), payload, expires)
+		}
+		rows, err := tx.query(ctx, `INSERT INTO mailbox_envelopes
+			(account_id, device_id, payload_id, expires_at, message_id, sender_account, sender_device, type, content, client_time, server_time)
+			VALUES `+strings.Repeat(row+", ", len(part)-1)+row+`
+			RETURNING id, account_id, device_id`, args...)
+		if err != nil {
+			return err
+		}
+		start := len(f.Deliveries)
+		for rows.Next() {
+			var (
+				d   store.Delivery
+				dev int64
+			)
+			if err := rows.Scan(&d.ID, scanAccount(&d.To.Account), &dev); err != nil {
+				rows.Close()
+				return err
+			}
+			d.To.Device = types.DeviceID(dev)
+			f.Deliveries = append(f.Deliveries, d)
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return err
+		}
+		if n := len(f.Deliveries) - start; n != len(part) {
+			return fmt.Errorf("inserted %d deliveries, want %d", n, len(part))
+		}
+	}
+	return nil
+}
+
 // setQueued writes the new queue lengths of the touched devices, under the
 // locks taken by lockDevices.
 func (s *Store) setQueued(ctx context.Context, tx db, queued map[address]int64, touched map[address]bool) error {
@@ -281,38 +535,35 @@ func (s *Store) setQueued(ctx context.Context, tx db, queued map[address]int64, 
 	for k := range touched {
 		vals[k] = queued[k]
 	}
-	return s.updateQueued(ctx, tx, vals, "CASE", "ELSE queued END")
+	return s.updateQueued(ctx, tx, vals, "v.column3")
 }
 
 // decQueued lowers the queue lengths of devices by what was removed.
 func (s *Store) decQueued(ctx context.Context, tx db, gone map[address]int64) error {
-	return s.updateQueued(ctx, tx, gone, "queued - CASE", "ELSE 0 END")
+	return s.updateQueued(ctx, tx, gone, "queued - v.column3")
 }
 
-// updateQueued sets each device's queue count to head, one WHEN per device
-// giving its value, then tail: one statement per chunk of devices, in
-// address order.
-func (s *Store) updateQueued(ctx context.Context, tx db, vals map[address]int64, head, tail string) error {
+// updateQueued sets each device's queue count to set, an expression of
+// its old count (queued) and its value in vals (v.column3): one statement
+// per chunk of devices, joining a VALUES list. The devices are locked
+// already, so the order the rows are updated in does not matter. The casts
+// give PostgreSQL the types of the list's parameters; a CASE per device,
+// as before, made statements whose parsing cost grew with the square of
+// their length.
+func (s *Store) updateQueued(ctx context.Context, tx db, vals map[address]int64, set string) error {
 	keys := make([]address, 0, len(vals))
 	for k := range vals {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareAddress)
-	for _, part := range chunks(keys, 5) {
-		var set, where strings.Builder
-		setArgs := make([]any, 0, 3*len(part))
-		whereArgs := make([]any, 0, 2*len(part))
-		for i, k := range part {
-			set.WriteString(" WHEN account_id = ? AND device_id = ? THEN ?")
-			setArgs = append(setArgs, idArg(k.acct), int64(k.dev), vals[k])
-			if i > 0 {
-				where.WriteString(" OR ")
-			}
-			where.WriteString("(account_id = ? AND device_id = ?)")
-			whereArgs = append(whereArgs, idArg(k.acct), int64(k.dev))
+	row := "(CAST(? AS " + s.d.blob + "), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+	for _, part := range chunks(keys, 3) {
+		args := make([]any, 0, 3*len(part))
+		for _, k := range part {
+			args = append(args, idArg(k.acct), int64(k.dev), vals[k])
 		}
-		if _, err := tx.exec(ctx, `UPDATE devices SET queued = `+head+set.String()+` `+tail+` WHERE `+where.String(),
-			append(setArgs, whereArgs...)...); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE devices SET queued = `+set+` FROM (VALUES `+strings.Repeat(row+", ", len(part)-1)+row+`) AS v
+			WHERE devices.account_id = v.column1 AND devices.device_id = v.column2`, args...); err != nil {
 			return err
 		}
 	}
@@ -326,13 +577,17 @@ func compareAddress(a, b address) int {
 	return cmp.Compare(a.dev, b.dev)
 }
 
-// Fetch returns up to limit envelopes of the device after the cursor.
+// Fetch returns up to limit envelopes of the device after the cursor; a
+// delivery row gets its content from its payload.
 func (s *Store) Fetch(ctx context.Context, acct types.AccountID, dev types.DeviceID, after uint64, limit int) ([]store.Envelope, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.reader().query(ctx, `SELECT id, message_id, sender_account, sender_device, type, content, client_time, server_time, expires_at
-		FROM mailbox_envelopes WHERE account_id = ? AND device_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	rows, err := s.reader().query(ctx, `SELECT e.id, e.message_id, e.sender_account, e.sender_device, e.type, e.content,
+			e.client_time, e.server_time, e.expires_at, e.payload_id IS NOT NULL,
+			p.group_id, p.message_id, p.sender_account, p.sender_device, p.type, p.content, p.client_time, p.server_time
+		FROM mailbox_envelopes e LEFT JOIN mailbox_payloads p ON p.id = e.payload_id
+		WHERE e.account_id = ? AND e.device_id = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
 		idArg(acct), int64(dev), clampU64(after), int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: fetch for %s.%d: %w", acct, dev, err)
@@ -341,10 +596,27 @@ func (s *Store) Fetch(ctx context.Context, acct types.AccountID, dev types.Devic
 	var out []store.Envelope
 	for rows.Next() {
 		e := store.Envelope{Account: acct, Device: dev}
-		var id, senderDev, typ, clientT, serverT, expires int64
-		if err := rows.Scan(&id, scanMessage(&e.MessageID), scanAccount(&e.Sender.Account), &senderDev, &typ, &e.Content,
-			&clientT, &serverT, &expires); err != nil {
+		var (
+			id, senderDev, typ, clientT, serverT, expires int64
+			shared                                        bool
+			msg, sender, pGroup, pMsg, pSender            optID16
+			pSenderDev, pType, pClientT, pServerT         sql.NullInt64
+			pContent                                      []byte
+		)
+		if err := rows.Scan(&id, &msg, &sender, &senderDev, &typ, &e.Content,
+			&clientT, &serverT, &expires, &shared,
+			&pGroup, &pMsg, &pSender, &pSenderDev, &pType, &pContent, &pClientT, &pServerT); err != nil {
 			return nil, fmt.Errorf("sqlstore: fetch for %s.%d: %w", acct, dev, err)
+		}
+		e.MessageID, e.Sender.Account = types.MessageID(msg), types.AccountID(sender)
+		if shared {
+			if !pSenderDev.Valid {
+				// The payload went before its delivery: only the expiry
+				// sweep does that, to envelopes that expired anyway.
+				continue
+			}
+			e.Group, e.MessageID, e.Sender.Account = types.GroupID(pGroup), types.MessageID(pMsg), types.AccountID(pSender)
+			senderDev, typ, e.Content, clientT, serverT = pSenderDev.Int64, pType.Int64, pContent, pClientT.Int64, pServerT.Int64
 		}
 		e.ID, e.Sender.Device, e.Type = uint64(id), types.DeviceID(senderDev), uint32(typ)
 		e.ClientTime, e.ServerTime, e.ExpiresAt = fromMS(clientT), fromMS(serverT), fromMS(expires)
@@ -391,6 +663,7 @@ func (s *Store) DeleteBatch(ctx context.Context, dels []store.Deletion) (int, er
 			}
 		}
 		gone := make(map[address]int64)
+		var payloads []int64
 		for _, part := range deletionChunks(dels) {
 			var where strings.Builder
 			var args []any
@@ -404,28 +677,35 @@ func (s *Store) DeleteBatch(ctx context.Context, dels []store.Deletion) (int, er
 					args = append(args, clampU64(id))
 				}
 			}
-			rows, err := tx.query(ctx, `DELETE FROM mailbox_envelopes WHERE `+where.String()+` RETURNING account_id, device_id`, args...)
+			rows, err := tx.query(ctx, `DELETE FROM mailbox_envelopes WHERE `+where.String()+` RETURNING account_id, device_id, payload_id`, args...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var (
-					k   address
-					dev int64
+					k       address
+					dev     int64
+					payload sql.NullInt64
 				)
-				if err := rows.Scan(scanAccount(&k.acct), &dev); err != nil {
+				if err := rows.Scan(scanAccount(&k.acct), &dev, &payload); err != nil {
 					rows.Close()
 					return err
 				}
 				k.dev = types.DeviceID(dev)
 				gone[k]++
 				removed++
+				if payload.Valid {
+					payloads = append(payloads, payload.Int64)
+				}
 			}
 			if err := errors.Join(rows.Close(), rows.Err()); err != nil {
 				return err
 			}
 		}
-		return s.decQueued(ctx, tx, gone)
+		if err := s.decQueued(ctx, tx, gone); err != nil {
+			return err
+		}
+		return s.deleteOrphanPayloads(ctx, tx, payloads)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: delete envelopes: %w", err)
@@ -485,6 +765,9 @@ func (s *Store) Expire(ctx context.Context, now time.Time, limit int) (int, erro
 				return err
 			}
 			removed = n
+			if err := s.expirePayloads(ctx, tx, nowMS, limit); err != nil {
+				return err
+			}
 		}
 		for _, q := range []string{
 			`DELETE FROM mailbox_dedup WHERE expires_at <= ?`,
@@ -506,28 +789,33 @@ func (s *Store) Expire(ctx context.Context, now time.Time, limit int) (int, erro
 func (s *Store) expireEnvelopes(ctx context.Context, tx db, nowMS int64, limit int) (int64, error) {
 	// Find the candidates without locking, then lock their devices before
 	// touching any envelope, the lock order every transaction keeps.
-	rows, err := tx.query(ctx, `SELECT id, account_id, device_id FROM mailbox_envelopes
+	rows, err := tx.query(ctx, `SELECT id, account_id, device_id, payload_id FROM mailbox_envelopes
 		WHERE expires_at > 0 AND expires_at < ? ORDER BY expires_at, id LIMIT ?`, nowMS, int64(limit))
 	if err != nil {
 		return 0, err
 	}
 	var (
-		ids     []int64
-		devs    = make(map[address]bool)
-		accts   []types.AccountID
-		scanErr error
+		ids      []int64
+		payloads []int64
+		devs     = make(map[address]bool)
+		accts    []types.AccountID
+		scanErr  error
 	)
 	for rows.Next() {
 		var (
-			id  int64
-			k   address
-			dev int64
+			id      int64
+			k       address
+			dev     int64
+			payload sql.NullInt64
 		)
-		if scanErr = rows.Scan(&id, scanAccount(&k.acct), &dev); scanErr != nil {
+		if scanErr = rows.Scan(&id, scanAccount(&k.acct), &dev, &payload); scanErr != nil {
 			break
 		}
 		k.dev = types.DeviceID(dev)
 		ids = append(ids, id)
+		if payload.Valid {
+			payloads = append(payloads, payload.Int64)
+		}
 		if !devs[k] {
 			devs[k] = true
 			accts = append(accts, k.acct)
@@ -574,5 +862,64 @@ func (s *Store) expireEnvelopes(ctx context.Context, tx db, nowMS int64, limit i
 			return 0, err
 		}
 	}
-	return removed, nil
+	return removed, s.deleteOrphanPayloads(ctx, tx, payloads)
+}
+
+// deleteOrphanPayloads removes those of the payloads that no delivery row
+// refers to any more, after the caller deleted some of their rows.
+//
+// On PostgreSQL the payload rows are locked first, in id order. Two
+// transactions that delete the last two deliveries of one payload would
+// otherwise each still see the other's row and keep the payload; with the
+// lock, the second to get it reads afresh and sees both rows gone.
+func (s *Store) deleteOrphanPayloads(ctx context.Context, tx db, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, part := range chunks(ids, 1) {
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if s.d.rowLocks {
+			rows, err := tx.query(ctx, `SELECT id FROM mailbox_payloads WHERE id IN (`+placeholders(len(part))+`) ORDER BY id`+s.d.forUpdate, args...)
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM mailbox_payloads WHERE id IN (`+placeholders(len(part))+`)
+			AND NOT EXISTS (SELECT 1 FROM mailbox_envelopes e WHERE e.payload_id = mailbox_payloads.id)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expirePayloads removes up to limit expired payloads that no delivery row
+// refers to: those whose deliveries expired in an earlier sweep, or went
+// with a device deleted by a path that did not look at its payloads.
+func (s *Store) expirePayloads(ctx context.Context, tx db, nowMS int64, limit int) error {
+	rows, err := tx.query(ctx, `SELECT id FROM mailbox_payloads p WHERE expires_at > 0 AND expires_at < ?
+		AND NOT EXISTS (SELECT 1 FROM mailbox_envelopes e WHERE e.payload_id = p.id) ORDER BY expires_at, id LIMIT ?`, nowMS, int64(limit))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return err
+	}
+	return s.deleteOrphanPayloads(ctx, tx, ids)
 }

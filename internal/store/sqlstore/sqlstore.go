@@ -306,6 +306,18 @@ func (x *id16) Scan(src any) error {
 	return fmt.Errorf("sqlstore: cannot scan %T into an id", src)
 }
 
+// optID16 scans a 16-byte id column that may also be NULL or empty (the
+// unused columns of a delivery row), which leave the zero id.
+type optID16 [16]byte
+
+func (x *optID16) Scan(src any) error {
+	if b, ok := src.([]byte); ok && len(b) == 0 {
+		*x = optID16{}
+		return nil
+	}
+	return (*id16)(x).Scan(src)
+}
+
 func scanAccount(p *types.AccountID) *id16 { return (*id16)(p) }
 func scanMessage(p *types.MessageID) *id16 { return (*id16)(p) }
 

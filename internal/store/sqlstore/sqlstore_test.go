@@ -68,6 +68,7 @@ func dialects(t *testing.T) []struct {
 var tables = []string{
 	"accounts", "devices", "prekeys", "mailbox_envelopes", "mailbox_dedup",
 	"codes", "rate_limits", "privacy_settings", "privacy_contacts",
+	"group_heads", "group_events", "group_members", "mailbox_payloads",
 }
 
 func TestMigrations(t *testing.T) {

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PreKeys", preKeyTests},
 		{"Mailbox", mailboxTests},
 		{"Privacy", privacyTests},
+		{"Groups", groupTests},
 		{"Ping", []test{{"answers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Fatalf("Ping: %v", err)
