@@ -72,6 +72,8 @@ var options = []*option{
 		field: func(c *config.Config) any { return &c.MaxDevices }},
 	{flag: "mailbox-max-queue", usage: "at most `n` envelopes queued per device",
 		field: func(c *config.Config) any { return &c.MailboxMaxQueue }},
+	{flag: "max-group-members", usage: "at most `n` members per group",
+		field: func(c *config.Config) any { return &c.MaxGroupMembers }},
 	{flag: "mailbox-ttl", usage: "keep an undelivered envelope for `duration` at most",
 		field: func(c *config.Config) any { return &c.MailboxTTL }},
 	{flag: "dedup-window", usage: "remember message ids for `duration`, so that a resend is stored once",

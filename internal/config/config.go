@@ -59,6 +59,8 @@ type Config struct {
 	MaxDevices int
 	// MailboxMaxQueue bounds the envelopes queued per device. Default 50 000.
 	MailboxMaxQueue int
+	// MaxGroupMembers bounds the members of one group. Default 1024.
+	MaxGroupMembers int
 	// MailboxTTL is how long an undelivered envelope is kept. Default 30 days.
 	MailboxTTL time.Duration
 	// DedupWindow is how long a message id is remembered to drop resends. Default 7 days.
@@ -106,6 +108,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.MailboxMaxQueue == 0 {
 		c.MailboxMaxQueue = 50_000
+	}
+	if c.MaxGroupMembers == 0 {
+		c.MaxGroupMembers = 1024
 	}
 	if c.MailboxTTL == 0 {
 		c.MailboxTTL = 30 * 24 * time.Hour
@@ -175,6 +180,9 @@ func (c Config) Validate() error {
 	}
 	if c.MailboxMaxQueue < 1 {
 		bad("mailbox max queue: must be positive")
+	}
+	if c.MaxGroupMembers < 2 || c.MaxGroupMembers > 4096 {
+		bad("max group members: %d is outside 2..4096", c.MaxGroupMembers)
 	}
 	if c.MailboxTTL < time.Minute {
 		bad("mailbox ttl: %v is below a minute", c.MailboxTTL)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/account"
+	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/prekey"
 	"github.com/parley-im/parley/internal/presence"
@@ -49,7 +50,18 @@ func toWire(err error, log *slog.Logger, ref string) *wirepb.Error {
 	case errors.As(err, &fe):
 		return &wirepb.Error{Code: wirepb.ErrorCode_ERROR_CODE_MAILBOX_FULL, Message: "the recipient's mailbox is full",
 			FullDevices: u32s(fe.Devices)}
-	case errors.Is(err, account.ErrInvalidInput), errors.Is(err, prekey.ErrInvalidKey), errors.Is(err, mailbox.ErrInvalid),
+	case errors.Is(err, group.ErrChanged), errors.Is(err, mailbox.ErrGroupChanged):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_GROUP_CHANGED, "the group changed; fetch it again and retry")
+	case errors.Is(err, group.ErrTooLarge):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_TOO_LARGE, "the group would have too many members")
+	case errors.Is(err, group.ErrForbidden):
+		// Written by us (internal/group, e2ee/grouplog) about the request.
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_FORBIDDEN, err.Error())
+	case errors.Is(err, group.ErrNotFound):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_NOT_FOUND, "no such group")
+	case errors.Is(err, group.ErrExists):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_CONFLICT, "a group with this id exists")
+	case errors.Is(err, account.ErrInvalidInput), errors.Is(err, prekey.ErrInvalidKey), errors.Is(err, mailbox.ErrInvalid), errors.Is(err, group.ErrInvalid),
 		errors.Is(err, types.ErrInvalidID), errors.Is(err, types.ErrInvalidPhone), errors.Is(err, presence.ErrTooMany):
 		// These messages are written by us about the request's own fields.
 		return errBadRequest(err.Error())

@@ -27,6 +27,7 @@ import (
 
 	"github.com/parley-im/parley/internal/account"
 	"github.com/parley-im/parley/internal/bus"
+	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/metrics"
 	"github.com/parley-im/parley/internal/prekey"
@@ -84,6 +85,7 @@ type Deps struct {
 	Accounts *account.Service
 	PreKeys  *prekey.Directory
 	Mailbox  *mailbox.Service
+	Groups   *group.Service
 	Presence *presence.Service
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger

@@ -80,14 +80,24 @@ func routeOf(f *wirepb.ClientFrame) (route, bool) {
 		return route{"set_privacy", true, (*conn).handleSetPrivacy}, true
 	case *wirepb.ClientFrame_GetPrivacy:
 		return route{"get_privacy", true, (*conn).handleGetPrivacy}, true
+	case *wirepb.ClientFrame_GroupChange:
+		return route{"group_change", true, (*conn).handleGroupChange}, true
+	case *wirepb.ClientFrame_GetGroup:
+		return route{"get_group", true, (*conn).handleGetGroup}, true
+	case *wirepb.ClientFrame_GetGroupDevices:
+		return route{"get_group_devices", true, (*conn).handleGetGroupDevices}, true
+	case *wirepb.ClientFrame_ListGroups:
+		return route{"list_groups", true, (*conn).handleListGroups}, true
 	}
 	return route{}, false
 }
 
 // dispatch serves one frame after the handshake; false ends the connection.
-// Authenticate and Send are handled in the reader goroutine, in order: a
-// device's sends are committed in the order it made them. Everything else
-// runs concurrently, up to MaxConcurrent per connection.
+// Authenticate, Send and SendGroup are handled in the reader goroutine, in
+// order: a device's sends are committed in the order it made them (so a
+// sender key given pairwise reaches a device before the group message that
+// needs it). Everything else runs concurrently, up to MaxConcurrent per
+// connection.
 func (c *conn) dispatch(f *wirepb.ClientFrame) bool {
 	switch b := f.Body.(type) {
 	case *wirepb.ClientFrame_Hello:
@@ -104,6 +114,14 @@ func (c *conn) dispatch(f *wirepb.ClientFrame) bool {
 			return true
 		}
 		c.send(f.Id, b.Send)
+		return true
+	case *wirepb.ClientFrame_SendGroup:
+		c.s.Metrics.Requests.WithLabelValues("send_group").Inc()
+		if !c.isAuthed.Load() {
+			c.reply(f.Id, nil, errNotAuthenticated)
+			return true
+		}
+		c.sendGroup(f.Id, b.SendGroup)
 		return true
 	}
 	r, ok := routeOf(f)

@@ -32,6 +32,9 @@ var (
 	ErrNoAccount   = errors.New("mailbox: no such account")
 	ErrMailboxFull = errors.New("mailbox: a destination mailbox is full")
 	ErrClosed      = errors.New("mailbox: shutting down")
+	// ErrGroupChanged: the group's membership moved on between the check
+	// of a group message and its commit.
+	ErrGroupChanged = errors.New("mailbox: the group changed")
 )
 
 // MismatchedError says how the envelopes differ from the destination's
@@ -302,6 +305,14 @@ func (s *Service) commit(batch []*store.Append) error {
 	}
 	n := 0
 	for _, a := range batch {
+		if a.Fanout != nil {
+			if a.Err == nil && !a.Duplicate {
+				n += s.publishFanout(a.Fanout)
+			}
+			// A duplicate's devices are told to rescan by the waiter, which
+			// knows them.
+			continue
+		}
 		if a.Duplicate {
 			// A resend of a message stored before. The first attempt may
 			// have been committed and still reported as failed (the
@@ -346,13 +357,24 @@ func (s *Service) publishEvent(to types.Address, ev *buspb.Event) {
 	}
 }
 
-// WireEnvelope is the wire form of a stored envelope.
+// WireEnvelope is the wire form of a stored envelope. An envelope from the
+// server itself (a group event) has empty sender fields.
 func WireEnvelope(e *store.Envelope) *wirepb.Envelope {
-	return &wirepb.Envelope{
+	w := &wirepb.Envelope{
 		Id: e.ID, MessageId: e.MessageID[:], SenderAccount: e.Sender.Account[:], SenderDevice: uint32(e.Sender.Device),
 		Type: wirepb.EnvelopeType(e.Type), Content: e.Content, ClientTimeMs: e.ClientTime.UnixMilli(),
 		ServerTimeMs: e.ServerTime.UnixMilli(),
 	}
+	if e.Sender.Account.IsZero() {
+		w.SenderAccount = nil
+	}
+	if e.ClientTime.IsZero() {
+		w.ClientTimeMs = 0
+	}
+	if !e.Group.IsZero() {
+		w.GroupId = e.Group[:]
+	}
+	return w
 }
 
 // Fetch returns queued envelopes of a device with ids above after, in order.

@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/internal/bus"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/gateway"
+	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/metrics"
 	"github.com/parley-im/parley/internal/prekey"
@@ -96,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		MaxFrameBytes: cfg.MaxFrameBytes, KeepAlive: cfg.KeepAlive,
 	}, gateway.Deps{
 		Store: st, Bus: b, Accounts: accounts, Mailbox: s.mailbox, Metrics: m,
+		Groups:   group.New(st, s.mailbox, group.Config{MaxMembers: cfg.MaxGroupMembers}, log.With("component", "group")),
 		PreKeys:  prekey.New(st, lowNotifier{b, log}, cfg.PreKeyLowThreshold, log.With("component", "prekey")),
 		Presence: presence.New(st, b, log.With("component", "presence")),
 		Log:      log.With("component", "gateway"),
