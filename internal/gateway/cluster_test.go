@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -65,4 +66,38 @@ func TestTwoNodes(t *testing.T) {
 	if got := receive(t, newDev, 1); string(got[0].Content) != "to both of carol's" {
 		t.Fatalf("linked device got %q", got[0].Content)
 	}
+}
+
+// TestGroupTwoNodes: a group's events and messages cross nodes, and a
+// device linked through one node is part of the group's devices on the
+// other at once.
+func TestGroupTwoNodes(t *testing.T) {
+	nats := testserver.ExternalNATS(t)
+	dsn := testserver.DSN(t, testserver.Postgres)
+	a := testserver.Start(t, testserver.Options{Store: dsn, NATS: nats})
+	b := testserver.Start(t, testserver.Options{Store: dsn, NATS: nats})
+	alice, bob := registerDev(t, a), registerDev(t, b)
+
+	g := newGroup(t, alice, bob)
+	created := mustLast(t, g, alice)
+	expectEvent(t, g, alice, created)
+	expectEvent(t, g, bob, created)
+	hash := g.devices(t, bob).DevicesHash
+	call(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), hash, "from node b"))
+	expectMessage(t, g, alice, bob, "from node b")
+
+	// Alice links a second device through node B; node A knows at once.
+	alice2 := linkDev(t, b, alice)
+	callErr(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), hash, "stale"), wirepb.ErrorCode_ERROR_CODE_GROUP_CHANGED)
+	fresh := g.devices(t, alice)
+	if bytes.Equal(fresh.DevicesHash, hash) {
+		t.Fatal("node A's devices hash did not change with the new device")
+	}
+	call(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), fresh.DevicesHash, "to both of alice's"))
+	expectMessage(t, g, alice, bob, "to both of alice's")
+	expectMessage(t, g, alice2, bob, "to both of alice's")
+
+	// A change on node A refuses senders on node B at once.
+	g.do(t, alice, settingsChange(true))
+	callErr(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), fresh.DevicesHash, "may I?"), wirepb.ErrorCode_ERROR_CODE_FORBIDDEN)
 }

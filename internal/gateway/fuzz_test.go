@@ -35,6 +35,11 @@ func FuzzClientFrame(f *testing.F) {
 		{Id: 11, Body: &wirepb.ClientFrame_ProvisionSend{ProvisionSend: &wirepb.ProvisionSend{Address: "x", Body: []byte{1}}}},
 		{Id: 12, Body: &wirepb.ClientFrame_Typing{Typing: &wirepb.Typing{To: peer[:], Started: true}}},
 		{Id: 13, Body: &wirepb.ClientFrame_Authenticate{Authenticate: &wirepb.Authenticate{AccountId: peer[:], DeviceId: 1, Signature: make([]byte, 64)}}},
+		{Id: 14, Body: &wirepb.ClientFrame_SendGroup{SendGroup: &wirepb.SendGroup{GroupId: peer[:], MessageId: mid[:], Content: []byte("x"), DevicesHash: make([]byte, 32)}}},
+		{Id: 15, Body: &wirepb.ClientFrame_GroupChange{GroupChange: &wirepb.GroupChange{Event: &wirepb.GroupEvent{Body: []byte{0x0a, 0x10}, Signature: make([]byte, 64)}, InviteToken: []byte("t")}}},
+		{Id: 16, Body: &wirepb.ClientFrame_GetGroup{GetGroup: &wirepb.GetGroup{GroupId: peer[:], AfterSeq: 3, InviteToken: []byte("t")}}},
+		{Id: 17, Body: &wirepb.ClientFrame_GetGroupDevices{GetGroupDevices: &wirepb.GetGroupDevices{GroupId: peer[:]}}},
+		{Id: 18, Body: &wirepb.ClientFrame_ListGroups{ListGroups: &wirepb.ListGroups{}}},
 	} {
 		b, _ := proto.Marshal(fr)
 		f.Add(b)
