@@ -270,3 +270,27 @@ func BenchmarkFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGroupDevices measures reading a full group's members and
+// devices (1024 members, 3 devices each), what every SendGroup reads to
+// check the sender's devices hash.
+func BenchmarkGroupDevices(b *testing.B) {
+	for _, d := range []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return "sqlite:" + b.TempDir() + "/parley.db" }},
+		{"postgres", func(b *testing.B) string { return storetest.PostgresDSN(b) }},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			s := openT(b, d.dsn(b))
+			f := newFanoutFixture(b, s, 1024, 3)
+			for b.Loop() {
+				gd, err := s.GroupDevices(context.Background(), f.group)
+				if err != nil || len(gd.Devices) != 3072 {
+					b.Fatal(err, len(gd.Devices))
+				}
+			}
+		})
+	}
+}
