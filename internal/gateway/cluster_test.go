@@ -68,9 +68,9 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// TestGroupTwoNodes: a group's events and messages cross nodes, and a
-// device linked through one node is part of the group's devices on the
-// other at once.
+// TestGroupTwoNodes: a group's events and messages cross nodes, and what
+// one node caches of a group's devices is never used once another node
+// changed the group or a member's devices.
 func TestGroupTwoNodes(t *testing.T) {
 	nats := testserver.ExternalNATS(t)
 	dsn := testserver.DSN(t, testserver.Postgres)
@@ -82,22 +82,22 @@ func TestGroupTwoNodes(t *testing.T) {
 	created := mustLast(t, g, alice)
 	expectEvent(t, g, alice, created)
 	expectEvent(t, g, bob, created)
-	hash := g.devices(t, bob).DevicesHash
+	hash := g.devices(t, bob).DevicesHash // node B now knows the group's devices
 	call(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), hash, "from node b"))
 	expectMessage(t, g, alice, bob, "from node b")
 
-	// Alice links a second device through node B; node A knows at once.
-	alice2 := linkDev(t, b, alice)
+	// Alice links a second device through node A; node B knows at once.
+	alice2 := linkDev(t, a, alice)
 	callErr(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), hash, "stale"), wirepb.ErrorCode_ERROR_CODE_GROUP_CHANGED)
-	fresh := g.devices(t, alice)
-	if bytes.Equal(fresh.DevicesHash, hash) {
-		t.Fatal("node A's devices hash did not change with the new device")
+	fresh := g.devices(t, bob)
+	if bytes.Equal(fresh.DevicesHash, hash) || !bytes.Equal(fresh.DevicesHash, g.devices(t, alice).DevicesHash) {
+		t.Fatal("node B's devices hash did not follow the device linked through node A")
 	}
 	call(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), fresh.DevicesHash, "to both of alice's"))
 	expectMessage(t, g, alice, bob, "to both of alice's")
 	expectMessage(t, g, alice2, bob, "to both of alice's")
 
-	// A change on node A refuses senders on node B at once.
+	// A change through node A refuses senders on node B at once.
 	g.do(t, alice, settingsChange(true))
 	callErr(t, bob.c, sendGroupFrame(g.id, types.NewMessageID(), fresh.DevicesHash, "may I?"), wirepb.ErrorCode_ERROR_CODE_FORBIDDEN)
 }

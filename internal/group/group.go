@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -53,7 +54,12 @@ type Config struct {
 	// MaxEventsBytes bounds the events of one GetGroup answer; a client asks
 	// again after the last seq it got. Default 192 KiB, below the frame limit.
 	MaxEventsBytes int
-	Now            func() time.Time
+	// CacheGroups is how many groups' member devices the node keeps in
+	// memory (default 256; negative: none). An entry is used only while
+	// the group's head and devices generation in the store are unchanged,
+	// which one indexed read checks, so it is never stale, whichever node
+	// changed the group or a member's devices.
+	CacheGroups int
 }
 
 func (c *Config) defaults() {
@@ -63,8 +69,8 @@ func (c *Config) defaults() {
 	if c.MaxEventsBytes == 0 {
 		c.MaxEventsBytes = 192 << 10
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.CacheGroups == 0 {
+		c.CacheGroups = 256
 	}
 }
 
@@ -74,12 +80,15 @@ type Service struct {
 	mb  *mailbox.Service
 	cfg Config
 	log *slog.Logger
+
+	mu    sync.Mutex
+	cache map[types.GroupID]*Devices // read only once in the map
 }
 
 // New returns the service.
 func New(st store.Store, mb *mailbox.Service, cfg Config, log *slog.Logger) *Service {
 	cfg.defaults()
-	return &Service{st: st, mb: mb, cfg: cfg, log: log}
+	return &Service{st: st, mb: mb, cfg: cfg, log: log, cache: make(map[types.GroupID]*Devices)}
 }
 
 // Change checks a signed event made by actor and appends it to its group,
@@ -231,27 +240,60 @@ func (s *Service) Events(ctx context.Context, who types.AccountID, id types.Grou
 	return out, nil
 }
 
-// Devices is a group's member devices as GetGroupDevices answers.
+// Devices is a group's member devices as GetGroupDevices answers. It is
+// shared: callers must not modify it.
 type Devices struct {
-	Seq     uint64
-	Members []store.GroupMember
-	Devices []store.Device // by account and device id
-	Hash    []byte         // grouplog.DevicesHash of Devices
+	store.GroupDevices
+	Hash []byte // grouplog.DevicesHash of Devices
 }
 
 // Devices returns every device of every member, for a member.
-func (s *Service) Devices(ctx context.Context, who types.AccountID, id types.GroupID) (Devices, error) {
+func (s *Service) Devices(ctx context.Context, who types.AccountID, id types.GroupID) (*Devices, error) {
+	d, err := s.devices(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := memberOf(d.Members, who); !ok {
+		return nil, ErrNotFound
+	}
+	return d, nil
+}
+
+// devices returns the group's member devices, from the cache when the
+// store says they are still current.
+func (s *Service) devices(ctx context.Context, id types.GroupID) (*Devices, error) {
+	s.mu.Lock()
+	c := s.cache[id]
+	s.mu.Unlock()
+	if c != nil {
+		seq, gen, err := s.st.GroupVersion(ctx, id)
+		if err == nil && seq == c.Seq && gen == c.DevicesGen {
+			return c, nil
+		}
+	}
 	gd, err := s.st.GroupDevices(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Devices{}, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
-		return Devices{}, err
+		return nil, err
 	}
-	if _, ok := memberOf(gd.Members, who); !ok {
-		return Devices{}, ErrNotFound
+	d := &Devices{GroupDevices: gd, Hash: devicesHash(gd.Devices)}
+	if s.cfg.CacheGroups > 0 {
+		s.mu.Lock()
+		if _, ok := s.cache[id]; !ok && len(s.cache) >= s.cfg.CacheGroups {
+			for k := range s.cache { // one entry, more or less at random
+				delete(s.cache, k)
+				break
+			}
+		}
+		// An older read finishing late must not replace a newer one.
+		if old := s.cache[id]; old == nil || old.Seq < d.Seq || old.Seq == d.Seq && old.DevicesGen <= d.DevicesGen {
+			s.cache[id] = d
+		}
+		s.mu.Unlock()
 	}
-	return Devices{Seq: gd.Seq, Members: gd.Members, Devices: gd.Devices, Hash: devicesHash(gd.Devices)}, nil
+	return d, nil
 }
 
 func memberOf(ms []store.GroupMember, a types.AccountID) (store.GroupMember, bool) {
@@ -291,10 +333,7 @@ type Outgoing struct {
 // member device but the sending one (see mailbox.SubmitGroup); the
 // returned function waits for the commit.
 func (s *Service) Submit(ctx context.Context, from types.Address, m Outgoing) (wait func() (duplicate bool, err error), err error) {
-	gd, err := s.st.GroupDevices(ctx, m.Group)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
+	gd, err := s.devices(ctx, m.Group)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +344,7 @@ func (s *Service) Submit(ctx context.Context, from types.Address, m Outgoing) (w
 	if gd.AnnouncementOnly && !me.Admin {
 		return nil, fmt.Errorf("%w: only admins send to this group", ErrForbidden)
 	}
-	if subtle.ConstantTimeCompare(m.DevicesHash, devicesHash(gd.Devices)) != 1 {
+	if subtle.ConstantTimeCompare(m.DevicesHash, gd.Hash) != 1 {
 		return nil, fmt.Errorf("%w: devices_hash does not match the group's devices", ErrChanged)
 	}
 	out := mailbox.GroupOutgoing{

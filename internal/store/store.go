@@ -364,7 +364,10 @@ type GroupSummary struct {
 // GroupDevices is a group's membership with every member's devices, as of
 // one head, read at once.
 type GroupDevices struct {
-	Seq              uint64
+	Seq uint64
+	// DevicesGen changes whenever a member's devices do; with Seq it says
+	// whether a copy of this is still current (GroupVersion).
+	DevicesGen       uint64
 	AnnouncementOnly bool
 	Members          []GroupMember // sorted by account
 	// Devices of the members, by account and device id; only Account, ID,
@@ -388,6 +391,9 @@ type Groups interface {
 	GroupEvents(ctx context.Context, id types.GroupID, after uint64, maxBytes int) ([]GroupEvent, error)
 	// GroupDevices returns the members and their devices, or ErrNotFound.
 	GroupDevices(ctx context.Context, id types.GroupID) (GroupDevices, error)
+	// GroupVersion returns the group's head seq and devices generation:
+	// a GroupDevices with both equal is current. ErrNotFound if no group.
+	GroupVersion(ctx context.Context, id types.GroupID) (seq, devicesGen uint64, err error)
 	// GroupsOf lists the groups acct is a member of, by group id.
 	GroupsOf(ctx context.Context, acct types.AccountID) ([]GroupSummary, error)
 }

@@ -132,7 +132,7 @@ func (s *Store) deleteDevicesOf(ctx context.Context, tx db, id types.AccountID) 
 			return err
 		}
 	}
-	return nil
+	return s.devicesChanged(ctx, tx, id)
 }
 
 // ReplaceDevices swaps every device of the account for a new primary one.

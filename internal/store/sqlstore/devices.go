@@ -86,7 +86,10 @@ func (s *Store) AddDevice(ctx context.Context, d store.Device, keys store.PreKey
 		if err := s.insertDevice(ctx, tx, d); err != nil {
 			return err
 		}
-		return s.setPreKeys(ctx, tx, d.Account, id, keys)
+		if err := s.setPreKeys(ctx, tx, d.Account, id, keys); err != nil {
+			return err
+		}
+		return s.devicesChanged(ctx, tx, d.Account)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: add device to %s: %w", d.Account, err)
@@ -155,7 +158,7 @@ func (s *Store) RemoveDevice(ctx context.Context, acct types.AccountID, dev type
 				return err
 			}
 		}
-		return nil
+		return s.devicesChanged(ctx, tx, acct)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: remove device %s.%d: %w", acct, dev, err)

@@ -275,11 +275,11 @@ func (s *Store) GroupDevices(ctx context.Context, id types.GroupID) (store.Group
 	var gd store.GroupDevices
 	err := s.readTx(ctx, func(tx db) error {
 		gd = store.GroupDevices{}
-		var seq, announce int64
-		if err := tx.queryRow(ctx, `SELECT seq, announcement_only FROM group_heads WHERE group_id = ?`, id[:]).Scan(&seq, &announce); err != nil {
+		var seq, gen, announce int64
+		if err := tx.queryRow(ctx, `SELECT seq, devices_gen, announcement_only FROM group_heads WHERE group_id = ?`, id[:]).Scan(&seq, &gen, &announce); err != nil {
 			return s.mapErr(err)
 		}
-		gd.Seq, gd.AnnouncementOnly = uint64(seq), announce != 0
+		gd.Seq, gd.DevicesGen, gd.AnnouncementOnly = uint64(seq), uint64(gen), announce != 0
 		rows, err := tx.query(ctx, `SELECT m.account_id, m.admin, m.since, d.device_id, d.registration_id, d.identity_key
 			FROM group_members m LEFT JOIN devices d ON d.account_id = m.account_id
 			WHERE m.group_id = ? ORDER BY m.account_id, d.device_id`, id[:])
@@ -312,6 +312,36 @@ func (s *Store) GroupDevices(ctx context.Context, id types.GroupID) (store.Group
 		return store.GroupDevices{}, fmt.Errorf("sqlstore: devices of group %s: %w", id, err)
 	}
 	return gd, nil
+}
+
+// GroupVersion returns the group's head seq and devices generation.
+func (s *Store) GroupVersion(ctx context.Context, id types.GroupID) (seq, devicesGen uint64, err error) {
+	var sq, gen int64
+	err = s.reader().queryRow(ctx, `SELECT seq, devices_gen FROM group_heads WHERE group_id = ?`, id[:]).Scan(&sq, &gen)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlstore: version of group %s: %w", id, s.mapErr(err))
+	}
+	return uint64(sq), uint64(gen), nil
+}
+
+// devicesChanged moves the devices generation of every group acct is a
+// member of: its devices just changed, in this transaction. The head rows
+// are locked in group order first, after the devices (the order every
+// transaction keeps), so two such changes cannot deadlock.
+func (s *Store) devicesChanged(ctx context.Context, tx db, acct types.AccountID) error {
+	if s.d.rowLocks {
+		rows, err := tx.query(ctx, `SELECT group_id FROM group_heads WHERE group_id IN
+			(SELECT group_id FROM group_members WHERE account_id = ?) ORDER BY group_id`+s.d.forUpdate, idArg(acct))
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return err
+		}
+	}
+	_, err := tx.exec(ctx, `UPDATE group_heads SET devices_gen = devices_gen + 1 WHERE group_id IN
+		(SELECT group_id FROM group_members WHERE account_id = ?)`, idArg(acct))
+	return err
 }
 
 // GroupsOf lists the groups an account is a member of.

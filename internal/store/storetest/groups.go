@@ -321,6 +321,53 @@ var groupTests = []test{
 		wantErr(t, "GroupDevices of an unknown group", err, store.ErrNotFound)
 	}},
 
+	{"a member's device changes move the group's devices generation", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		a, b, outsider := member(t, s, 1), member(t, s, 2), member(t, s, 1)
+		g1, g2 := createGroup(t, s, a, b), createGroup(t, s, a)
+		version := func(g *group) (uint64, uint64) {
+			t.Helper()
+			seq, gen, err := s.GroupVersion(ctx, g.st.ID)
+			noErr(t, "GroupVersion", err)
+			return seq, gen
+		}
+		seq, gen := version(g1)
+		gd, err := s.GroupDevices(ctx, g1.st.ID)
+		noErr(t, "GroupDevices", err)
+		if seq != 1 || gd.Seq != seq || gd.DevicesGen != gen {
+			t.Fatalf("GroupVersion %d/%d, GroupDevices %d/%d, want the same at seq 1", seq, gen, gd.Seq, gd.DevicesGen)
+		}
+		_, gen2 := version(g2)
+		for _, step := range []struct {
+			name   string
+			change func()
+		}{
+			{"AddDevice", func() { addDevice(t, s, b) }},
+			{"RemoveDevice", func() { noErr(t, "RemoveDevice", s.RemoveDevice(ctx, b, 2)) }},
+			{"ReplaceDevices", func() {
+				noErr(t, "ReplaceDevices", s.ReplaceDevices(ctx, b, newDevice(b, 1), newKeys(1, 0, 0)))
+			}},
+			{"DeleteAccount", func() { noErr(t, "DeleteAccount", s.DeleteAccount(ctx, b)) }},
+		} {
+			step.change()
+			s1, g := version(g1)
+			if s1 != 1 || g == gen {
+				t.Errorf("%s of a member: seq %d gen %d, want seq 1 and a gen other than %d", step.name, s1, g, gen)
+			}
+			gen = g
+		}
+		addDevice(t, s, outsider)
+		noErr(t, "RemoveDevice", s.RemoveDevice(ctx, outsider, 2))
+		if _, g := version(g1); g != gen {
+			t.Error("a non-member's devices moved the group's devices generation")
+		}
+		if _, g := version(g2); g != gen2 {
+			t.Error("b's device changes moved the generation of a group b is not in")
+		}
+		_, _, err = s.GroupVersion(ctx, types.NewGroupID())
+		wantErr(t, "GroupVersion of an unknown group", err, store.ErrNotFound)
+	}},
+
 	{"concurrent changes at one seq: one is stored", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		a := member(t, s, 1)

@@ -12,6 +12,10 @@ CREATE TABLE group_heads (
 	invite_hash       {{BLOB}} NOT NULL,
 	sealed_attributes {{BLOB}} NOT NULL,
 	attributes_seq    BIGINT NOT NULL,
+	-- devices_gen moves whenever a member's devices change (linked,
+	-- removed, re-registered, deleted), in the same transaction, so that
+	-- a node may cache a group's devices and know when they are stale.
+	devices_gen       BIGINT NOT NULL DEFAULT 0,
 	updated_at        BIGINT NOT NULL
 );
 
