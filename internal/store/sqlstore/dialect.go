@@ -35,6 +35,11 @@ type dialect struct {
 	// emptyBlob is a zero-length blob literal.
 	emptyBlob string
 
+	// arrays: the database takes arrays as parameters (unnest), so a list
+	// of rows is a few parameters however long it is, not a VALUES list
+	// to parse.
+	arrays bool
+
 	// Column types for the migration templates.
 	blob     string // {{BLOB}}
 	serialID string // {{ID}}: a BIGINT primary key, assigned increasing, never reused
@@ -61,6 +66,7 @@ var postgresDialect = &dialect{
 	forUpdate:      " FOR UPDATE",
 	skipLocked:     " FOR UPDATE SKIP LOCKED",
 	forShare:       " FOR SHARE",
+	arrays:         true,
 	emptyBlob:      "''::bytea",
 	blob:           "BYTEA",
 	serialID:       "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -138,4 +144,44 @@ func placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// deviceRows returns row sources "<source> AS v" with columns column1
+// (account id), column2 (device id) and, when vals is not nil, column3
+// (vals[i] for keys[i]), with their arguments: one on PostgreSQL (arrays),
+// and VALUES lists of at most maxParams parameters elsewhere.
+func (d *dialect) deviceRows(keys []address, vals []int64) []rowSource {
+	if d.arrays {
+		accts, devs := make([][]byte, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			accts[i], devs[i] = idArg(k.acct), int64(k.dev)
+		}
+		if vals == nil {
+			return []rowSource{{"unnest(?::bytea[], ?::bigint[]) AS v (column1, column2)", []any{accts, devs}}}
+		}
+		return []rowSource{{"unnest(?::bytea[], ?::bigint[], ?::bigint[]) AS v (column1, column2, column3)", []any{accts, devs, vals}}}
+	}
+	row, per := "(CAST(? AS "+d.blob+"), CAST(? AS BIGINT))", 2
+	if vals != nil {
+		row, per = "(CAST(? AS "+d.blob+"), CAST(? AS BIGINT), CAST(? AS BIGINT))", 3
+	}
+	var out []rowSource
+	for start := 0; start < len(keys); start += maxParams / per {
+		end := min(len(keys), start+maxParams/per)
+		args := make([]any, 0, per*(end-start))
+		for i := start; i < end; i++ {
+			args = append(args, idArg(keys[i].acct), int64(keys[i].dev))
+			if vals != nil {
+				args = append(args, vals[i])
+			}
+		}
+		out = append(out, rowSource{"(VALUES " + strings.Repeat(row+", ", end-start-1) + row + ") AS v", args})
+	}
+	return out
+}
+
+// rowSource is a FROM item and its arguments.
+type rowSource struct {
+	sql  string
+	args []any
 }

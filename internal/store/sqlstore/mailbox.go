@@ -487,21 +487,16 @@ func (s *Store) insertEnvelopes(ctx context.Context, tx db, stored []*store.Appe
 }
 
 // insertDeliveries stores one delivery row of f's payload per target
-// device and sets f.Deliveries. A delivery row carries only its device,
-// payload and expiry; the columns an ordinary envelope fills stay empty.
+// device and sets f.Deliveries: one statement on PostgreSQL, whatever the
+// number of devices. A delivery row carries only its device, payload and
+// expiry; the columns an ordinary envelope fills stay empty.
 func (s *Store) insertDeliveries(ctx context.Context, tx db, f *store.Fanout, payload int64, to []address) error {
-	const columns = 4
-	e, expires := s.d.emptyBlob, ms(f.Envelope.ExpiresAt)
-	row := "(?, ?, ?, ?, " + e + ", " + e + ", 0, 0, " + e + ", 0, 0)"
-	for _, part := range chunks(to, columns) {
-		args := make([]any, 0, columns*len(part))
-		for _, ad := range part {
-			args = append(args, idArg(ad.acct), int64(ad.dev), payload, expires)
-		}
+	e := s.d.emptyBlob
+	for _, src := range s.d.deviceRows(to, nil) {
 		rows, err := tx.query(ctx, `INSERT INTO mailbox_envelopes
 			(account_id, device_id, payload_id, expires_at, message_id, sender_account, sender_device, type, content, client_time, server_time)
-			VALUES `+strings.Repeat(row+", ", len(part)-1)+row+`
-			RETURNING id, account_id, device_id`, args...)
+			SELECT v.column1, v.column2, CAST(? AS BIGINT), CAST(? AS BIGINT), `+e+`, `+e+`, 0, 0, `+e+`, 0, 0 FROM `+src.sql+`
+			RETURNING id, account_id, device_id`, append([]any{payload, ms(f.Envelope.ExpiresAt)}, src.args...)...)
 		if err != nil {
 			return err
 		}
@@ -521,9 +516,12 @@ func (s *Store) insertDeliveries(ctx context.Context, tx db, f *store.Fanout, pa
 		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
 			return err
 		}
-		if n := len(f.Deliveries) - start; n != len(part) {
-			return fmt.Errorf("inserted %d deliveries, want %d", n, len(part))
-		}
+		// Ids are handed out in row order; sorted, every device's
+		// deliveries list in the order they were made.
+		slices.SortFunc(f.Deliveries[start:], func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	if len(f.Deliveries) != len(to) {
+		return fmt.Errorf("inserted %d deliveries, want %d", len(f.Deliveries), len(to))
 	}
 	return nil
 }
@@ -544,26 +542,24 @@ func (s *Store) decQueued(ctx context.Context, tx db, gone map[address]int64) er
 }
 
 // updateQueued sets each device's queue count to set, an expression of
-// its old count (queued) and its value in vals (v.column3): one statement
-// per chunk of devices, joining a VALUES list. The devices are locked
-// already, so the order the rows are updated in does not matter. The casts
-// give PostgreSQL the types of the list's parameters; a CASE per device,
-// as before, made statements whose parsing cost grew with the square of
-// their length.
+// its old count (queued) and its value in vals (v.column3), joining the
+// list of devices (deviceRows: one statement on PostgreSQL). The devices
+// are locked already, so the order the rows are updated in does not
+// matter. A CASE per device, as before, made statements whose parsing
+// cost grew with the square of their length.
 func (s *Store) updateQueued(ctx context.Context, tx db, vals map[address]int64, set string) error {
 	keys := make([]address, 0, len(vals))
 	for k := range vals {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareAddress)
-	row := "(CAST(? AS " + s.d.blob + "), CAST(? AS BIGINT), CAST(? AS BIGINT))"
-	for _, part := range chunks(keys, 3) {
-		args := make([]any, 0, 3*len(part))
-		for _, k := range part {
-			args = append(args, idArg(k.acct), int64(k.dev), vals[k])
-		}
-		if _, err := tx.exec(ctx, `UPDATE devices SET queued = `+set+` FROM (VALUES `+strings.Repeat(row+", ", len(part)-1)+row+`) AS v
-			WHERE devices.account_id = v.column1 AND devices.device_id = v.column2`, args...); err != nil {
+	ns := make([]int64, len(keys))
+	for i, k := range keys {
+		ns[i] = vals[k]
+	}
+	for _, src := range s.d.deviceRows(keys, ns) {
+		if _, err := tx.exec(ctx, `UPDATE devices SET queued = `+set+` FROM `+src.sql+`
+			WHERE devices.account_id = v.column1 AND devices.device_id = v.column2`, src.args...); err != nil {
 			return err
 		}
 	}
