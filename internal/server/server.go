@@ -97,7 +97,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		MaxFrameBytes: cfg.MaxFrameBytes, KeepAlive: cfg.KeepAlive,
 	}, gateway.Deps{
 		Store: st, Bus: b, Accounts: accounts, Mailbox: s.mailbox, Metrics: m,
-		Groups:   group.New(st, s.mailbox, group.Config{MaxMembers: cfg.MaxGroupMembers}, log.With("component", "group")),
+		Groups: group.New(st, s.mailbox, group.Config{
+			MaxMembers: cfg.MaxGroupMembers,
+			// A GetGroup answer leaves room in its frame for the rest.
+			MaxEventsBytes: cfg.MaxFrameBytes * 3 / 4,
+		}, log.With("component", "group")),
 		PreKeys:  prekey.New(st, lowNotifier{b, log}, cfg.PreKeyLowThreshold, log.With("component", "prekey")),
 		Presence: presence.New(st, b, log.With("component", "presence")),
 		Log:      log.With("component", "gateway"),
