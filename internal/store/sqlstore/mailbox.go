@@ -605,12 +605,10 @@ func (s *Store) Fetch(ctx context.Context, acct types.AccountID, dev types.Devic
 			return nil, fmt.Errorf("sqlstore: fetch for %s.%d: %w", acct, dev, err)
 		}
 		e.MessageID, e.Sender.Account = types.MessageID(msg), types.AccountID(sender)
-		if shared {
-			if !pSenderDev.Valid {
-				// The payload went before its delivery: only the expiry
-				// sweep does that, to envelopes that expired anyway.
-				continue
-			}
+		if shared && pSenderDev.Valid {
+			// (A delivery whose payload is gone, which the locking should
+			// never let happen, is handed out empty rather than left to
+			// block its device's queue.)
 			e.Group, e.MessageID, e.Sender.Account = types.GroupID(pGroup), types.MessageID(pMsg), types.AccountID(pSender)
 			senderDev, typ, e.Content, clientT, serverT = pSenderDev.Int64, pType.Int64, pContent, pClientT.Int64, pServerT.Int64
 		}
