@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -35,6 +36,7 @@ type Store interface {
 	Mailbox
 	Privacy
 	Groups
+	Media
 	// Ping checks the database answers; /healthz uses it.
 	Ping(ctx context.Context) error
 	Close() error
@@ -396,4 +398,67 @@ type Groups interface {
 	GroupVersion(ctx context.Context, id types.GroupID) (seq, devicesGen uint64, err error)
 	// GroupsOf lists the groups acct is a member of, by group id.
 	GroupsOf(ctx context.Context, acct types.AccountID) ([]GroupSummary, error)
+}
+
+// MediaID names a media blob: 16 random bytes chosen by the server.
+type MediaID [16]byte
+
+// String is the id as 32 lowercase hex digits, as in URLs and blob names.
+func (id MediaID) String() string { return hex.EncodeToString(id[:]) }
+
+// Upload is one media blob as the server keeps track of it: its upload
+// while it is in progress, then the devices that fetched it.
+type Upload struct {
+	ID        MediaID
+	Owner     types.Address // the device that uploads it
+	Size      int64         // bytes of the (encrypted) blob
+	SHA256    []byte        // of the whole blob, checked on completion
+	ChunkSize int64         // every chunk but the last has this many bytes
+	// Committed is how many bytes are stored: whole chunks, or Size once
+	// the upload is complete.
+	Committed int64
+	// Downloads is the number of distinct devices after whose complete
+	// download the blob goes; 0 keeps it until it expires.
+	Downloads int
+	// Fetched is how many distinct devices fetched it to the end.
+	Fetched   int
+	CreatedAt time.Time
+	// ExpiresAt is when the blob goes regardless: the end of the upload
+	// window while incomplete, completion plus the TTL after.
+	ExpiresAt time.Time
+	// DoneAt is when Fetched reached Downloads; zero before.
+	DoneAt time.Time
+}
+
+// Complete reports whether every byte was uploaded.
+func (u Upload) Complete() bool { return u.Committed == u.Size }
+
+// Media keeps track of media blobs; the bytes themselves are in a blob store.
+type Media interface {
+	// CreateUpload stores u as a new upload with nothing committed.
+	// ErrConflict if its id is taken.
+	CreateUpload(ctx context.Context, u Upload) error
+	// Upload returns the upload. ErrNotFound if there is none.
+	Upload(ctx context.Context, id MediaID) (Upload, error)
+	// CommitUpload moves Committed from `from` to `to`, only if it is still
+	// `from`; when to is the size, the upload is complete and ExpiresAt
+	// becomes expires. It returns the upload as it is then: with
+	// ErrConflict if Committed was not from (two writers of one offset, or
+	// a client that lost track), ErrNotFound if there is no such upload.
+	CommitUpload(ctx context.Context, id MediaID, from, to int64, expires time.Time) (Upload, error)
+	// RecordDownload notes that device dev fetched the blob to the end and
+	// returns the upload as it is then. Each device counts once; when
+	// Fetched reaches a non-zero Downloads, DoneAt becomes now.
+	// ErrNotFound if there is no such upload.
+	RecordDownload(ctx context.Context, id MediaID, dev types.Address, now time.Time) (Upload, error)
+	// DueUploads returns up to limit uploads to delete at now: expired
+	// (ExpiresAt ≤ now), or fetched by all their devices at least grace
+	// before now.
+	DueUploads(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]Upload, error)
+	// DeleteUpload removes the upload and its download records; one that
+	// is gone already is not an error.
+	DeleteUpload(ctx context.Context, id MediaID) error
+	// MediaKey returns the key that signs media tokens on every node: the
+	// stored one, or candidate, which is stored if there is none yet.
+	MediaKey(ctx context.Context, candidate []byte) ([]byte, error)
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Mailbox", mailboxTests},
 		{"Privacy", privacyTests},
 		{"Groups", groupTests},
+		{"Media", mediaTests},
 		{"Ping", []test{{"answers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Fatalf("Ping: %v", err)
