@@ -128,6 +128,9 @@ func (b *Bus) OnReconnect(fn func()) {
 	b.mu.Unlock()
 }
 
+// Conn is the NATS connection, for the media blob store's JetStream.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
 // Embedded reports whether the bus runs its own in-process server.
 func (b *Bus) Embedded() bool { return b.srv != nil }
 

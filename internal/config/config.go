@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -71,6 +72,30 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown. Default 15s.
 	ShutdownTimeout time.Duration
 
+	// MediaBackend is where media blobs are kept: "files" (under MediaDir)
+	// or "nats" (a JetStream object store on the NATS cluster, which needs
+	// JetStream and an external NATS). Default: "nats" when NATS is set,
+	// else "files".
+	MediaBackend string
+	// MediaDir is the directory of the files backend. Default: "media"
+	// beside the SQLite database, or ./parley-data/media with PostgreSQL.
+	MediaDir string
+	// MaxMediaBytes bounds one media blob (encrypted). Default 100 MiB.
+	MaxMediaBytes int
+	// MediaChunkBytes is the size of every upload chunk (PATCH) but the
+	// last. Default 4 MiB.
+	MediaChunkBytes int
+	// MediaTTL is how long an uploaded blob is kept at most, fetched by
+	// all its recipients or not. Default 30 days.
+	MediaTTL time.Duration
+	// MediaQuota is how many bytes of media one account may upload per
+	// day. Default 1 GiB; negative turns the quota off.
+	MediaQuota int
+	// MediaSecret keys the media upload and download tokens; every node of
+	// a cluster must share it. Empty: a random key kept in the database,
+	// which every node sharing the database uses.
+	MediaSecret string
+
 	// LogLevel is debug, info (default), warn or error; LogFormat text (default) or json.
 	LogLevel, LogFormat string
 }
@@ -124,7 +149,41 @@ func (c Config) Defaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
+	if c.MediaBackend == "" {
+		c.MediaBackend = "files"
+		if c.NATS != "" {
+			c.MediaBackend = "nats"
+		}
+	}
+	if c.MediaDir == "" {
+		c.MediaDir = filepath.Join(c.DataDir(), "media")
+	}
+	if c.MaxMediaBytes == 0 {
+		c.MaxMediaBytes = 100 << 20
+	}
+	if c.MediaChunkBytes == 0 {
+		c.MediaChunkBytes = 4 << 20
+	}
+	if c.MediaTTL == 0 {
+		c.MediaTTL = 30 * 24 * time.Hour
+	}
+	if c.MediaQuota == 0 {
+		c.MediaQuota = 1 << 30
+	}
 	return c
+}
+
+// DataDir is the directory of the SQLite database, or ./parley-data when
+// the store is PostgreSQL (or SQLite in memory).
+func (c Config) DataDir() string {
+	if strings.HasPrefix(c.Store, "postgres") {
+		return "parley-data"
+	}
+	p := strings.TrimPrefix(c.Store, "sqlite:")
+	if p == "" || p == ":memory:" {
+		return "parley-data"
+	}
+	return filepath.Dir(p)
 }
 
 // Validate returns every problem with c, joined, or nil.
@@ -189,6 +248,27 @@ func (c Config) Validate() error {
 	}
 	if c.DedupWindow < time.Minute {
 		bad("dedup window: %v is below a minute", c.DedupWindow)
+	}
+	switch c.MediaBackend {
+	case "files":
+	case "nats":
+		if c.NATS == "" {
+			bad("media backend nats: needs an external NATS with JetStream (--nats); the in-process one keeps no blobs")
+		}
+	default:
+		bad("media backend: %q is not files or nats", c.MediaBackend)
+	}
+	if c.MaxMediaBytes < 1<<10 {
+		bad("max media bytes: %d is below 1 KiB", c.MaxMediaBytes)
+	}
+	if c.MediaChunkBytes < 64<<10 || c.MediaChunkBytes > 64<<20 {
+		bad("media chunk bytes: %d is outside 64 KiB..64 MiB", c.MediaChunkBytes)
+	}
+	if c.MediaTTL < time.Minute {
+		bad("media ttl: %v is below a minute", c.MediaTTL)
+	}
+	if c.MediaQuota > 0 && c.MediaQuota < c.MaxMediaBytes {
+		bad("media quota: %d bytes a day is less than one blob of max media bytes (%d)", c.MediaQuota, c.MaxMediaBytes)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-im/parley/internal/account"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
+	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/prekey"
 	"github.com/parley-im/parley/internal/presence"
 	"github.com/parley-im/parley/proto/wirepb"
@@ -38,12 +39,21 @@ func toWire(err error, log *slog.Logger, ref string) *wirepb.Error {
 		rl *account.RateLimitedError
 		mm *mailbox.MismatchedError
 		fe *mailbox.FullError
+		qe *media.QuotaError
 	)
 	switch {
 	case errors.As(err, &rl):
 		e := wireErr(wirepb.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many requests; try again later")
 		e.RetryAfterSeconds = uint32(rl.RetryAfter.Seconds() + 0.999)
 		return e
+	case errors.As(err, &qe):
+		e := wireErr(wirepb.ErrorCode_ERROR_CODE_RATE_LIMITED, "the account's daily media upload quota is used up")
+		e.RetryAfterSeconds = uint32(qe.RetryAfter.Seconds() + 0.999)
+		return e
+	case errors.Is(err, media.ErrTooLarge):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_TOO_LARGE, err.Error())
+	case errors.Is(err, media.ErrNotFound):
+		return wireErr(wirepb.ErrorCode_ERROR_CODE_NOT_FOUND, "no such media (never uploaded, incomplete, expired or deleted)")
 	case errors.As(err, &mm):
 		return &wirepb.Error{Code: wirepb.ErrorCode_ERROR_CODE_MISMATCHED_DEVICES, Message: "the destination's devices changed",
 			Mismatched: &wirepb.MismatchedDevices{Missing: u32s(mm.Missing), Extra: u32s(mm.Extra), Stale: u32s(mm.Stale)}}
@@ -62,7 +72,8 @@ func toWire(err error, log *slog.Logger, ref string) *wirepb.Error {
 	case errors.Is(err, group.ErrExists):
 		return wireErr(wirepb.ErrorCode_ERROR_CODE_CONFLICT, "a group with this id exists")
 	case errors.Is(err, account.ErrInvalidInput), errors.Is(err, prekey.ErrInvalidKey), errors.Is(err, mailbox.ErrInvalid), errors.Is(err, group.ErrInvalid),
-		errors.Is(err, types.ErrInvalidID), errors.Is(err, types.ErrInvalidPhone), errors.Is(err, presence.ErrTooMany):
+		errors.Is(err, types.ErrInvalidID), errors.Is(err, types.ErrInvalidPhone), errors.Is(err, presence.ErrTooMany),
+		errors.Is(err, media.ErrInvalid):
 		// These messages are written by us about the request's own fields.
 		return errBadRequest(err.Error())
 	case errors.Is(err, account.ErrInvalidCode):

@@ -29,6 +29,7 @@ import (
 	"github.com/parley-im/parley/internal/bus"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
+	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/metrics"
 	"github.com/parley-im/parley/internal/prekey"
 	"github.com/parley-im/parley/internal/presence"
@@ -87,6 +88,7 @@ type Deps struct {
 	Mailbox  *mailbox.Service
 	Groups   *group.Service
 	Presence *presence.Service
+	Media    *media.Service
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 }

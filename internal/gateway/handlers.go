@@ -88,6 +88,10 @@ func routeOf(f *wirepb.ClientFrame) (route, bool) {
 		return route{"get_group_devices", true, (*conn).handleGetGroupDevices}, true
 	case *wirepb.ClientFrame_ListGroups:
 		return route{"list_groups", true, (*conn).handleListGroups}, true
+	case *wirepb.ClientFrame_CreateUpload:
+		return route{"create_upload", true, (*conn).handleCreateUpload}, true
+	case *wirepb.ClientFrame_GetMediaToken:
+		return route{"get_media_token", true, (*conn).handleGetMediaToken}, true
 	}
 	return route{}, false
 }

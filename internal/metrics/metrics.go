@@ -26,6 +26,10 @@ type Metrics struct {
 	Expired   prometheus.Counter
 	Batch     prometheus.Histogram
 	CommitDur prometheus.Histogram
+
+	MediaUploaded   prometheus.Counter
+	MediaDownloaded prometheus.Counter
+	MediaDeleted    prometheus.Counter
 }
 
 // New registers a node's collectors, with the Go runtime and process ones.
@@ -47,9 +51,12 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
 		CommitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_mailbox_commit_seconds", Help: "Duration of one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		MediaUploaded:   prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_media_uploaded_bytes_total", Help: "Media bytes stored by uploads."}),
+		MediaDownloaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_media_downloaded_bytes_total", Help: "Media bytes served to downloads."}),
+		MediaDeleted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_media_deleted_blobs_total", Help: "Media blobs deleted: fetched by every recipient, expired, or never completed."}),
 	}
 	for _, c := range []prometheus.Collector{m.Connections, m.Authenticated, m.Requests, m.Errors, m.Delivered, m.BusDropped,
-		m.Appended, m.Deleted, m.Expired, m.Batch, m.CommitDur,
+		m.Appended, m.Deleted, m.Expired, m.Batch, m.CommitDur, m.MediaUploaded, m.MediaDownloaded, m.MediaDeleted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

@@ -21,11 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/internal/account"
+	"github.com/parley-im/parley/internal/blob"
+	"github.com/parley-im/parley/internal/blob/natsblob"
 	"github.com/parley-im/parley/internal/bus"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/gateway"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
+	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/metrics"
 	"github.com/parley-im/parley/internal/prekey"
 	"github.com/parley-im/parley/internal/presence"
@@ -45,6 +48,7 @@ type Server struct {
 	bus     *bus.Bus
 	metrics *metrics.Metrics
 	mailbox *mailbox.Service
+	media   *media.Service
 	gateway *gateway.Server
 	handler http.Handler
 
@@ -93,6 +97,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Deleted:   func(n int) { m.Deleted.Add(float64(n)) },
 		Expired:   func(n int) { m.Expired.Add(float64(n)) },
 	}, log.With("component", "mailbox"))
+	blobs, err := openBlobs(ctx, cfg, b)
+	if err != nil {
+		s.mailbox.Close()
+		b.Close()
+		st.Close()
+		return nil, err
+	}
+	s.media, err = media.New(ctx, st, blobs, media.Config{
+		MaxBytes: int64(cfg.MaxMediaBytes), ChunkBytes: int64(cfg.MediaChunkBytes), TTL: cfg.MediaTTL,
+		Quota: int64(cfg.MediaQuota), Secret: []byte(cfg.MediaSecret),
+	}, media.Metrics{
+		Uploaded:   func(n int64) { m.MediaUploaded.Add(float64(n)) },
+		Downloaded: func(n int64) { m.MediaDownloaded.Add(float64(n)) },
+		Deleted:    func(n int) { m.MediaDeleted.Add(float64(n)) },
+	}, log.With("component", "media"))
+	if err != nil {
+		s.mailbox.Close()
+		b.Close()
+		st.Close()
+		return nil, err
+	}
+	s.media.Start()
 	s.gateway = gateway.New(gateway.Config{
 		MaxFrameBytes: cfg.MaxFrameBytes, KeepAlive: cfg.KeepAlive,
 	}, gateway.Deps{
@@ -104,16 +130,38 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		}, log.With("component", "group")),
 		PreKeys:  prekey.New(st, lowNotifier{b, log}, cfg.PreKeyLowThreshold, log.With("component", "prekey")),
 		Presence: presence.New(st, b, log.With("component", "presence")),
+		Media:    s.media,
 		Log:      log.With("component", "gateway"),
 	})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.gateway)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	s.media.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	s.handler = mux
 	return s, nil
 }
+
+// openBlobs opens the configured media blob store.
+func openBlobs(ctx context.Context, cfg config.Config, b *bus.Bus) (blob.Store, error) {
+	if cfg.MediaBackend == "nats" {
+		bs, err := natsblob.Open(ctx, b.Conn(), natsblob.DefaultBucket)
+		if err != nil {
+			return nil, fmt.Errorf("opening media blob store: %w", err)
+		}
+		return bs, nil
+	}
+	bs, err := blob.NewFiles(cfg.MediaDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening media blob store: %w", err)
+	}
+	return bs, nil
+}
+
+// Media is the node's media service, for tests that sweep at a time of
+// their choosing.
+func (s *Server) Media() *media.Service { return s.media }
 
 // Bus is the node's bus, for tests that speak to other nodes' subjects.
 func (s *Server) Bus() *bus.Bus { return s.bus }
@@ -212,6 +260,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // if you never serve.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.media.Close()
 		s.mailbox.Close()
 		s.bus.Close()
 		if err := s.store.Close(); err != nil {

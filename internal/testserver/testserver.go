@@ -76,6 +76,19 @@ func (s *Server) Publish(subject string, data []byte) error {
 	return s.srv.Bus().Flush(context.Background())
 }
 
+// SweepMedia runs the media sweeper once as if it were now, and returns
+// how many blobs it deleted.
+func (s *Server) SweepMedia(t testing.TB, now time.Time) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.srv.Media().Sweep(ctx, now)
+	if err != nil {
+		t.Fatalf("media sweep: %v", err)
+	}
+	return n
+}
+
 // DSN returns a store DSN for backend b, fresh for this test.
 func DSN(t testing.TB, b Backend) string {
 	t.Helper()
