@@ -29,6 +29,11 @@ func TestValidate(t *testing.T) {
 		{"bad nats", func(c *Config) { c.NATS = "::" }, []string{"nats"}},
 		{"unknown sender", func(c *Config) { c.CodeSender = "pigeon" }, []string{"pigeon"}},
 		{"tiny frames", func(c *Config) { c.MaxFrameBytes = 10 }, []string{"frame"}},
+		{"nats media without nats", func(c *Config) { c.MediaBackend = "nats" }, []string{"media backend nats"}},
+		{"unknown media backend", func(c *Config) { c.MediaBackend = "s3" }, []string{"media backend"}},
+		{"media chunks", func(c *Config) { c.MediaChunkBytes = 100 }, []string{"media chunk"}},
+		{"quota below a blob", func(c *Config) { c.MediaQuota = 1 << 20 }, []string{"media quota"}},
+		{"quota off", func(c *Config) { c.MediaQuota = -1 }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{}.Defaults()
@@ -49,5 +54,22 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestMediaDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		store, nats  string
+		backend, dir string
+	}{
+		{"", "", "files", "parley-data/media"},
+		{"sqlite:/var/lib/parley/parley.db", "", "files", "/var/lib/parley/media"},
+		{"/srv/p.db", "", "files", "/srv/media"},
+		{"postgres://db/parley", "nats://n:4222", "nats", "parley-data/media"},
+	} {
+		c := Config{Store: tc.store, NATS: tc.nats}.Defaults()
+		if c.MediaBackend != tc.backend || c.MediaDir != tc.dir {
+			t.Errorf("store %q, nats %q: backend %q, dir %q; want %q, %q", tc.store, tc.nats, c.MediaBackend, c.MediaDir, tc.backend, tc.dir)
+		}
 	}
 }
