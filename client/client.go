@@ -117,6 +117,9 @@ type Options struct {
 	SignedPreKeyAge time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// TempDir is where media blobs are staged while they are uploaded and
+	// downloaded (encrypted; removed afterwards). Default os.TempDir().
+	TempDir string
 }
 
 func (o *Options) defaults() {

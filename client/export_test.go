@@ -1,6 +1,8 @@
 package client
 
 import (
+	"context"
+
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/types"
 )
@@ -23,4 +25,10 @@ func ClaimPhone(c *Client, phone string) {
 	c.mu.Lock()
 	c.acct.Phone = phone
 	c.mu.Unlock()
+}
+
+// KnownDevices is how many devices SendFile tells the server will fetch
+// a blob sent to `to`.
+func KnownDevices(c *Client, to types.AccountID) uint32 {
+	return c.knownDevices(context.Background(), to)
 }

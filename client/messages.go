@@ -17,10 +17,12 @@ type Message struct {
 	Peer         types.AccountID // the other account of the conversation
 	Sender       types.Address
 	Outgoing     bool
-	Kind         clientstore.Kind // KindText, KindTimer, KindUnknown
-	// Text is the message's text; for KindUnknown the sender's fallback
-	// text (possibly empty).
+	Kind         clientstore.Kind // KindText, KindTimer, KindMedia, KindUnknown
+	// Text is the message's text; a media message's caption; for
+	// KindUnknown the sender's fallback text (possibly empty).
 	Text string
+	// Media is the attachment of a KindMedia message (SaveMedia fetches it).
+	Media *contentpb.Media
 	// Quote is what a reply quotes, or nil.
 	Quote *contentpb.Quote
 	// Timer is the new timer of a KindTimer entry.
@@ -68,6 +70,8 @@ func toMessage(m clientstore.Message, peer types.AccountID) Message {
 		out.Text, out.Quote = b.Text.Body, b.Text.Quote
 	case *contentpb.Content_Timer:
 		out.Timer = time.Duration(b.Timer.Seconds) * time.Second
+	case *contentpb.Content_Media:
+		out.Media, out.Text, out.Quote = b.Media, b.Media.GetCaption(), b.Media.GetQuote()
 	case nil:
 		out.Text = c.FallbackText
 	}

@@ -231,6 +231,11 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 		if s := b.Text.ExpireSeconds; s > 0 {
 			m.ExpiresAt = now.Add(time.Duration(s) * time.Second)
 		}
+	case *contentpb.Content_Media:
+		m.Kind = KindMedia
+		if s := b.Media.ExpireSeconds; s > 0 {
+			m.ExpiresAt = now.Add(time.Duration(s) * time.Second)
+		}
 	case *contentpb.Content_Timer:
 		m.Kind = KindTimer
 		if err := c.st.SetTimer(ctx, conv.ID, time.Duration(b.Timer.Seconds)*time.Second); err != nil {
@@ -281,6 +286,11 @@ func (c *Client) applyOutgoing(ctx context.Context, dest types.AccountID, by typ
 	case *contentpb.Content_Text:
 		m.Kind = KindText
 		if s := b.Text.ExpireSeconds; s > 0 {
+			m.ExpiresAt = m.SentAt.Add(time.Duration(s) * time.Second)
+		}
+	case *contentpb.Content_Media:
+		m.Kind = KindMedia
+		if s := b.Media.ExpireSeconds; s > 0 {
 			m.ExpiresAt = m.SentAt.Add(time.Duration(s) * time.Second)
 		}
 	case *contentpb.Content_Timer:

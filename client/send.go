@@ -68,6 +68,10 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 		if len(b.Text.Body) > MaxTextSize {
 			return types.MessageID{}, fmt.Errorf("%w: text of %d bytes exceeds %d", ErrInvalid, len(b.Text.Body), MaxTextSize)
 		}
+	case *contentpb.Content_Media:
+		if err := checkMedia(b.Media); err != nil {
+			return types.MessageID{}, err
+		}
 	case *contentpb.Content_Sync, *contentpb.Content_Receipt, *contentpb.Content_Typing:
 		return types.MessageID{}, fmt.Errorf("%w: content kind not sendable with Send", ErrInvalid)
 	case nil:
@@ -98,6 +102,9 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 		}
 		if t := content.GetText(); t != nil && conv.Timer > 0 {
 			t.ExpireSeconds = uint32(conv.Timer / time.Second)
+		}
+		if m := content.GetMedia(); m != nil && conv.Timer > 0 {
+			m.ExpireSeconds = uint32(conv.Timer / time.Second)
 		}
 		raw, err := marshalContent(content)
 		if err != nil {

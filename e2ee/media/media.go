@@ -10,8 +10,9 @@
 //	AES-256-CBC(PKCS#7-padded plaintext) ‖ HMAC-SHA256(MAC key, IV ‖ ciphertext)[:10]
 //
 // The message carries the key, the SHA-256 of the plaintext and the SHA-256
-// of the blob. The receiver checks the blob's digest, the MAC, the padding
-// and the plaintext's digest before it hands out a single plaintext byte.
+// of the blob. The receiver checks the blob's digest, the MAC and the
+// padding before it hands out a single plaintext byte, and the plaintext's
+// digest once it has decrypted all of it (Open).
 //
 // Everything streams with constant memory (64 KiB buffers), so a large
 // video needs no more RAM than a photo. The package does no I/O of its own:
