@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-im/parley/client/clientstore"
@@ -47,8 +48,9 @@ var (
 	ErrMediaTooLarge = errors.New("client: media too large for the server")
 )
 
-// Progress is told how many of total bytes are done; it is called from
-// the uploading or downloading goroutine and must return quickly.
+// Progress is told how many of total bytes are done (which may go back
+// when a broken transfer resumes); calls come one at a time but not always
+// from the caller's goroutine, and must return quickly.
 type Progress func(done, total int64)
 
 // MediaOptions describe an attachment.
@@ -174,6 +176,13 @@ func (c *Client) putBlob(ctx context.Context, blob io.ReaderAt, size int64, up *
 		return err
 	}
 	chunk := int64(up.ChunkBytes)
+	if progress != nil {
+		// The HTTP transport reads a request's body in a goroutine of its
+		// own: calls are serialised here so the callback need not be.
+		var mu sync.Mutex
+		p := progress
+		progress = func(done, total int64) { mu.Lock(); defer mu.Unlock(); p(done, total) }
+	}
 	var off int64
 	fails := 0
 	failed := func(err error) error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 
 var recvCmd = &command{
 	name:    "recv",
-	args:    "[--timeout 5s] [--json] [--all] [flags]",
+	args:    "[--timeout 5s] [--json] [--all] [--save-media DIR] [flags]",
 	summary: "print received messages",
 	help: "Recv connects, prints the messages received since the last recv (also those " +
 		"that arrived while another command was connected), then each message as it " +
@@ -30,9 +31,17 @@ var recvCmd = &command{
 		"Delivery receipts for what it received are sent before it exits.\n\n" +
 		"With --json each message is one JSON object on a line: id, from (the phone " +
 		"number if known, else the account id), account, device, kind (text, timer or " +
-		"unknown), text, sent and received (RFC 3339). Receipts, typing, edits, " +
-		"deletions and reactions are printed only with --all, with their own kind. " +
-		"Without --json each message is one line for people.\n\n" + profileHelp,
+		"media or unknown), text, sent and received (RFC 3339), and for media a media " +
+		"object (kind, file_name, mime_type, size, and saved or save_error). Receipts, " +
+		"typing, edits, deletions and reactions are printed only with --all, with their " +
+		"own kind. Without --json each message is one line for people; a file shows as " +
+		"[kind name, size] caption.\n\n" +
+		"--save-media DIR fetches every received file, checks it (a file the server or " +
+		"anyone on the way changed is refused) and saves it in DIR under the sender's " +
+		"file name (never replacing a file there: \"name (1).ext\"), with a progress bar " +
+		"on standard error when that is a terminal. Files the server no longer has (30 " +
+		"days by default) or that fail the check are reported, the others saved, and " +
+		"recv exits 1.\n\n" + profileHelp,
 	run: runRecv,
 }
 
@@ -47,6 +56,7 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 	timeout := fs.Duration("timeout", 5*time.Second, "exit once idle for `duration`; 0 runs until interrupted")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	all := fs.Bool("all", false, "print receipts, typing, edits, deletions and reactions too")
+	saveMedia := fs.String("save-media", "", "save received files in `directory`")
 	profile := profileFlag(fs)
 	if code, ok := e.parseFlags(fs, args); !ok {
 		return code
@@ -57,6 +67,11 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 	if *timeout < 0 {
 		return e.usageError("recv", "--timeout must not be negative")
 	}
+	if *saveMedia != "" {
+		if st, err := os.Stat(*saveMedia); err != nil || !st.IsDir() {
+			return e.usageError("recv", "--save-media %s is not a directory", *saveMedia)
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -65,7 +80,7 @@ func runRecv(ctx context.Context, e *env, args []string) int {
 		return e.fail("recv", err)
 	}
 	defer c.Close()
-	p := &printer{e: e, c: c, json: *asJSON, all: *all, cursorPath: filepath.Join(dir, recvCursorFile)}
+	p := &printer{e: e, c: c, json: *asJSON, all: *all, saveDir: *saveMedia, cursorPath: filepath.Join(dir, recvCursorFile)}
 	if err := p.loadCursor(); err != nil {
 		return e.fail("recv", err)
 	}
@@ -141,6 +156,9 @@ loop:
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = c.WaitIdle(wctx)
+	if status == exitOK && p.saveFailed {
+		status = exitFail
+	}
 	return status
 }
 
@@ -149,6 +167,8 @@ type printer struct {
 	e          *env
 	c          *client.Client
 	json, all  bool
+	saveDir    string // --save-media
+	saveFailed bool
 	cursorPath string
 	cursor     map[clientstore.ConversationID]int64
 	phones     map[types.AccountID]string
@@ -255,18 +275,65 @@ func (p *printer) message(ctx context.Context, m client.Message) error {
 	}
 	if !m.Outgoing {
 		phone := p.phone(ctx, m.Sender.Account)
+		var media *recvMedia
+		if m.Kind == client.KindMedia && m.Media != nil && !m.Deleted {
+			md := m.Media
+			media = &recvMedia{Kind: mediaKindName(md), FileName: md.GetFileName(), MimeType: md.GetMimeType(), Size: md.GetSize()}
+		}
+		if !p.json {
+			fmt.Fprintf(p.e.stdout, "[%s] %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(phone, m.Sender.Account), humanText(m))
+		}
+		if media != nil && p.saveDir != "" {
+			p.save(ctx, m, media)
+		}
 		if p.json {
 			p.printJSON(recvJSON{
 				ID: m.Ref.ID.String(), From: orID(phone, m.Sender.Account), Account: m.Sender.Account.String(),
-				Device: uint32(m.Sender.Device), Kind: kindName(m.Kind), Text: m.Text,
+				Device: uint32(m.Sender.Device), Kind: kindName(m.Kind), Text: m.Text, Media: media,
 				Sent: timeRFC3339(m.SentAt), Received: timeRFC3339(m.ReceivedAt), Timer: seconds(m.Timer),
 			})
-		} else {
-			fmt.Fprintf(p.e.stdout, "[%s] %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(phone, m.Sender.Account), humanText(m))
 		}
 	}
 	p.cursor[m.Conversation] = m.Seq
 	return p.saveCursor()
+}
+
+// save fetches and saves m's file, noting the outcome in media.
+func (p *printer) save(ctx context.Context, m client.Message, media *recvMedia) {
+	bar := newTransferBar(p.e, "download", safeName(media.FileName))
+	path, err := p.c.SaveMedia(ctx, m.Ref, p.saveDir, bar.progress)
+	bar.finish(err)
+	if err != nil {
+		p.saveFailed = true
+		media.SaveError = err.Error()
+		why := err.Error()
+		switch {
+		case errors.Is(err, client.ErrMediaGone):
+			why = "the server no longer has it"
+		case errors.Is(err, client.ErrMediaTampered):
+			why = "it failed the check (changed on the server or on the way); nothing was saved"
+		}
+		fmt.Fprintf(p.e.stderr, "parley recv: the file %q was not saved: %s\n", media.FileName, why)
+		return
+	}
+	media.Saved = path
+	if !p.json {
+		fmt.Fprintf(p.e.stdout, "  saved to %s\n", path)
+	}
+}
+
+// safeName is a file name fit to print on one line.
+func safeName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if s == "" {
+		return "file"
+	}
+	return s
 }
 
 // event prints one event of the live connection.
@@ -360,18 +427,29 @@ func (p *printer) event(ctx context.Context, ev client.Event) error {
 
 // recvJSON is one line of recv --json.
 type recvJSON struct {
-	ID       string   `json:"id,omitempty"`
-	From     string   `json:"from"`
-	Account  string   `json:"account"`
-	Device   uint32   `json:"device,omitempty"`
-	Kind     string   `json:"kind"`
-	Text     string   `json:"text,omitempty"`
-	Timer    *int64   `json:"timer_seconds,omitempty"`
-	Status   string   `json:"status,omitempty"`
-	IDs      []string `json:"ids,omitempty"`
-	Started  *bool    `json:"started,omitempty"`
-	Sent     string   `json:"sent,omitempty"`
-	Received string   `json:"received,omitempty"`
+	ID       string     `json:"id,omitempty"`
+	From     string     `json:"from"`
+	Account  string     `json:"account"`
+	Device   uint32     `json:"device,omitempty"`
+	Kind     string     `json:"kind"`
+	Text     string     `json:"text,omitempty"`
+	Timer    *int64     `json:"timer_seconds,omitempty"`
+	Status   string     `json:"status,omitempty"`
+	IDs      []string   `json:"ids,omitempty"`
+	Started  *bool      `json:"started,omitempty"`
+	Sent     string     `json:"sent,omitempty"`
+	Received string     `json:"received,omitempty"`
+	Media    *recvMedia `json:"media,omitempty"`
+}
+
+// recvMedia describes a file in recv --json.
+type recvMedia struct {
+	Kind      string `json:"kind"`
+	FileName  string `json:"file_name,omitempty"`
+	MimeType  string `json:"mime_type,omitempty"`
+	Size      uint64 `json:"size"`
+	Saved     string `json:"saved,omitempty"`
+	SaveError string `json:"save_error,omitempty"`
 }
 
 func (p *printer) printJSON(v recvJSON) {
@@ -407,6 +485,8 @@ func kindName(k clientstore.Kind) string {
 		return "text"
 	case client.KindTimer:
 		return "timer"
+	case client.KindMedia:
+		return "media"
 	}
 	return "unknown"
 }
@@ -421,6 +501,8 @@ func humanText(m client.Message) string {
 		return "(set disappearing messages to " + formatDuration(m.Timer) + ")"
 	case m.Kind == client.KindText:
 		return m.Text
+	case m.Kind == client.KindMedia && m.Media != nil:
+		return mediaLine(m)
 	case m.Text != "":
 		return "(a kind of message this version cannot show: " + m.Text + ")"
 	}

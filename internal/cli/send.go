@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/parley-im/parley/client"
@@ -13,12 +17,19 @@ import (
 
 var sendCmd = &command{
 	name:    "send",
-	args:    "--to +E164|ACCOUNT --text TEXT [flags]",
-	summary: "send a text message",
+	args:    "--to +E164|ACCOUNT (--text TEXT | --file PATH [--caption TEXT]) [flags]",
+	summary: "send a text message or a file",
 	help: "Send encrypts a text message to every device of the recipient (and to this " +
 		"account's other devices) and exits 0 once the server has accepted it. The " +
 		"recipient is a phone number, looked up on the server, or an account id. " +
-		"--text - reads the text from standard input. It exits 1 with the reason when " +
+		"--text - reads the text from standard input.\n\n" +
+		"--file sends a file instead: it is encrypted with a key of its own, uploaded " +
+		"(with a progress bar on standard error when that is a terminal, else one line " +
+		"at the end; a broken connection resumes where it stopped), and the message " +
+		"carries the key, the digests, --caption, and for images a thumbnail. --kind " +
+		"(image, video, audio, voice, document or sticker) is guessed from the file's " +
+		"type unless given. The upload has no deadline; --timeout starts after it.\n\n" +
+		"It exits 1 with the reason when " +
 		"the number is unknown, the server cannot be reached or refuses the message, or " +
 		"the recipient's safety number changed and was not verified since. A message " +
 		"that was queued but not accepted within --timeout stays in the profile and " +
@@ -30,6 +41,9 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("send")
 	to := fs.String("to", "", "the recipient: a `phone` number in E.164 form or an account id")
 	text := fs.String("text", "", "the message `text`; - reads it from standard input")
+	file := fs.String("file", "", "send the file at `path`")
+	caption := fs.String("caption", "", "the file's caption `text` (with --file)")
+	kind := fs.String("kind", "", "`kind` of file: image, video, audio, voice, document or sticker (with --file; default: from its type)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after `duration` without the server's acceptance")
 	profile := profileFlag(fs)
 	if code, ok := e.parseFlags(fs, args); !ok {
@@ -41,6 +55,21 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if *to == "" {
 		return e.usageError("send", "give --to")
 	}
+	if *file != "" {
+		if *text != "" {
+			return e.usageError("send", "give --text or --file, not both (--caption is the file's text)")
+		}
+		if _, ok := mediaKinds[*kind]; *kind != "" && !ok {
+			return e.usageError("send", "--kind %q is not image, video, audio, voice, document or sticker", *kind)
+		}
+		if *timeout <= 0 {
+			return e.usageError("send", "--timeout must be positive")
+		}
+		return sendFile(ctx, e, *profile, *to, *file, *caption, *kind, *timeout)
+	}
+	if *caption != "" || *kind != "" {
+		return e.usageError("send", "--caption and --kind go with --file")
+	}
 	if *text == "-" {
 		b, err := io.ReadAll(io.LimitReader(e.stdin, client.MaxTextSize+1))
 		if err != nil {
@@ -49,7 +78,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		*text = string(b)
 	}
 	if *text == "" {
-		return e.usageError("send", "give --text (an empty message is not sent)")
+		return e.usageError("send", "give --text or --file (an empty message is not sent)")
 	}
 	if len(*text) > client.MaxTextSize {
 		return e.usageError("send", "the text is longer than %d bytes", client.MaxTextSize)
@@ -141,4 +170,62 @@ func connectTimeout(c *client.Client, err error, timeout time.Duration) error {
 		return fmt.Errorf("no answer from the server at %s within %v: %w", c.Account().ServerURL, timeout, err)
 	}
 	return err
+}
+
+// sendFile is send --file: connect, upload (no deadline but an interrupt),
+// send, wait for the acceptance within timeout.
+func sendFile(ctx context.Context, e *env, profile, to, path, caption, kind string, timeout time.Duration) int {
+	st, err := os.Stat(path)
+	if err != nil {
+		return e.fail("send", err)
+	}
+	if !st.Mode().IsRegular() {
+		return e.fail("send", fmt.Errorf("%s is not a regular file", path))
+	}
+	if len(caption) > client.MaxTextSize {
+		return e.usageError("send", "the caption is longer than %d bytes", client.MaxTextSize)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	c, _, err := e.openRegistered(cctx, profile)
+	if err != nil {
+		cancel()
+		return e.fail("send", err)
+	}
+	defer c.Close()
+	if _, err := connect(cctx, c, 0); err != nil {
+		cancel()
+		return e.fail("send", connectTimeout(c, err, timeout))
+	}
+	peer, phone, err := resolvePeer(cctx, c, to)
+	cancel()
+	if err != nil {
+		return e.fail("send", err)
+	}
+	if peer == c.Account().ID {
+		return e.fail("send", errors.New("that is this account; send to another one"))
+	}
+	bar := newTransferBar(e, "upload", filepath.Base(path))
+	o := client.MediaOptions{Caption: caption, Kind: mediaKinds[kind], VoiceNote: kind == "voice", Progress: bar.progress}
+	id, err := c.SendFile(ctx, peer, path, o)
+	bar.finish(err)
+	switch {
+	case errors.Is(err, client.ErrIdentityChanged):
+		return e.fail("send", identityChangedError(orID(phone, peer), "nothing was sent"))
+	case errors.Is(err, client.ErrMediaTooLarge):
+		return e.fail("send", fmt.Errorf("the server takes no file this large (%s): %w", byteSize(st.Size()), err))
+	case err != nil:
+		return e.fail("send", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err = waitAccepted(wctx, c, peer, id)
+	switch {
+	case errors.Is(err, client.ErrIdentityChanged):
+		return e.fail("send", identityChangedError(orID(phone, peer), "the message is held in the profile and goes out once the number is verified"))
+	case err != nil:
+		return e.fail("send", connectTimeout(c, err, timeout))
+	}
+	return exitOK
 }

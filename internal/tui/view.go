@@ -272,6 +272,13 @@ func (m *model) bodyText(msg client.Message, multiline bool) string {
 			return m.st.meta.Render("disappearing messages turned off")
 		}
 		return m.st.meta.Render("disappearing messages set to " + human(msg.Timer))
+	case msg.Kind == client.KindMedia && msg.Media != nil:
+		// The file itself is fetched with `parley recv --save-media`.
+		s := m.st.meta.Render(mediaLabel(msg))
+		if t := clean(msg.Text, multiline); t != "" {
+			s += " " + t
+		}
+		return s
 	case msg.Kind == client.KindUnknown:
 		s := m.st.meta.Render(textUnknown)
 		if t := clean(msg.Text, false); t != "" {
@@ -282,6 +289,28 @@ func (m *model) bodyText(msg client.Message, multiline bool) string {
 	s := clean(msg.Text, multiline)
 	if !msg.EditedAt.IsZero() {
 		s += " " + m.st.meta.Render(textEdited)
+	}
+	return s
+}
+
+// mediaLabel is "[image photo.jpg, 1.2 MB]".
+func mediaLabel(msg client.Message) string {
+	kind := strings.ToLower(strings.TrimPrefix(msg.Media.GetKind().String(), "KIND_"))
+	if msg.Media.GetVoiceNote() {
+		kind = "voice"
+	}
+	s := "[" + kind
+	if name := clean(msg.Media.GetFileName(), false); name != "" {
+		s += " " + name
+	}
+	n := float64(msg.Media.GetSize())
+	switch {
+	case n < 1e3:
+		s += fmt.Sprintf(", %.0f B]", n)
+	case n < 1e6:
+		s += fmt.Sprintf(", %.1f kB]", n/1e3)
+	default:
+		s += fmt.Sprintf(", %.1f MB]", n/1e6)
 	}
 	return s
 }
