@@ -14,18 +14,42 @@ import (
 // (into the staging file), CreateUpload and the PATCHes (the server writes,
 // syncs and finally hashes the blob) for an upload; the token, the GET into
 // the staging file, verification and decryption for a download. One
-// operation moves benchBlob bytes of plaintext; MB/s is plaintext.
+// operation moves benchBlob bytes of plaintext; MB/s is plaintext. The
+// sub-benchmarks are the blob stores: files (on SQLite) and nats (the
+// JetStream object store of the external NATS, on PostgreSQL).
 const benchBlob = 32 << 20
 
-func benchDevice(b *testing.B) (*testserver.Server, *device, string) {
-	srv := testserver.Start(b, testserver.Options{})
+var benchBackends = []struct {
+	name string
+	opts func(b *testing.B) testserver.Options
+}{
+	{"files", func(*testing.B) testserver.Options { return testserver.Options{} }},
+	{"nats", func(b *testing.B) testserver.Options {
+		return testserver.Options{Backend: testserver.Postgres, NATS: testserver.ExternalNATS(b)}
+	}},
+}
+
+func benchDevice(b *testing.B, o testserver.Options) (*device, string) {
+	srv := testserver.Start(b, o)
 	d := register(b, srv, "").connect()
 	p, _ := writeRandom(b, b.TempDir(), "bench.bin", benchBlob)
-	return srv, d, p
+	return d, p
 }
 
 func BenchmarkMediaUpload(b *testing.B) {
-	_, d, p := benchDevice(b)
+	for _, be := range benchBackends {
+		b.Run(be.name, func(b *testing.B) { benchUpload(b, be.opts(b)) })
+	}
+}
+
+func BenchmarkMediaDownload(b *testing.B) {
+	for _, be := range benchBackends {
+		b.Run(be.name, func(b *testing.B) { benchDownload(b, be.opts(b)) })
+	}
+}
+
+func benchUpload(b *testing.B, o testserver.Options) {
+	d, p := benchDevice(b, o)
 	f, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)
@@ -42,8 +66,8 @@ func BenchmarkMediaUpload(b *testing.B) {
 	}
 }
 
-func BenchmarkMediaDownload(b *testing.B) {
-	_, d, p := benchDevice(b)
+func benchDownload(b *testing.B, o testserver.Options) {
+	d, p := benchDevice(b, o)
 	f, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)

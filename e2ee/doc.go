@@ -19,6 +19,8 @@
 //     the rules every member and the server apply to it
 //   - padding: Signal's transport padding, which the client applies to
 //     message content before encrypting it
+//   - media: attachments, encrypted with a key of their own (WhatsApp's
+//     scheme) and streamed with constant memory
 //
 // This package itself holds Address, the device address every layer files
 // its state under (session.Address and senderkey.Address are aliases), and

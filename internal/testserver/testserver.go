@@ -113,6 +113,9 @@ func Start(t testing.TB, o Options) *Server {
 		IPRateLimit: -1,
 		// Tests register one number several times within a minute.
 		CodeInterval: time.Millisecond,
+		// Media blobs of the files backend stay out of the source tree
+		// (the default is beside the database, which PostgreSQL has not).
+		MediaDir: filepath.Join(t.TempDir(), "media"),
 	}
 	if o.Config != nil {
 		o.Config(&cfg)
