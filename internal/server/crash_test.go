@@ -38,7 +38,10 @@ func TestMain(m *testing.M) {
 }
 
 func runChild(addrFile, dsn string) {
-	cfg := config.Config{Listen: "127.0.0.1:0", Store: dsn, CodeSender: "fixed", IPRateLimit: -1, CodeInterval: time.Millisecond}.Defaults()
+	// Media blobs beside the address file, in the parent test's temporary
+	// directory, not in the source tree.
+	cfg := config.Config{Listen: "127.0.0.1:0", Store: dsn, CodeSender: "fixed", IPRateLimit: -1, CodeInterval: time.Millisecond,
+		MediaDir: filepath.Join(filepath.Dir(addrFile), "media")}.Defaults()
 	ctx := context.Background()
 	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
