@@ -16,6 +16,8 @@ import (
 
 	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/media"
+	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/proto/wirepb"
 )
@@ -350,6 +352,21 @@ func TestTokensAreBound(t *testing.T) {
 		if res.StatusCode != tc.want {
 			t.Errorf("%s: %s, want %d", tc.name, res.Status, tc.want)
 		}
+	}
+	// Well signed, but for another device than the one that made the
+	// upload (Alice's second device, say): refused.
+	owner := n.dev.Addr
+	other2 := owner
+	other2.Device++
+	forged := media.SignToken(n.ts.Media(), media.Token{Purpose: media.PurposeUpload, Media: store.MediaID(u.MediaId),
+		Device: other2, Expires: time.Now().Add(time.Hour)})
+	if res, _ := do(t, "HEAD", url, forged, nil, nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("an upload token of another device: %s, want 403", res.Status)
+	}
+	expired := media.SignToken(n.ts.Media(), media.Token{Purpose: media.PurposeDownload, Media: store.MediaID(u.MediaId),
+		Device: owner, Expires: time.Now().Add(-time.Second)})
+	if res, _ := do(t, "GET", url, expired, nil, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an expired token: %s, want 401", res.Status)
 	}
 	// A token from another server (another key) is refused here.
 	n2 := start(t, testserver.SQLite, nil)

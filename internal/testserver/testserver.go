@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/store/storetest"
 	"github.com/parley-im/parley/proto/wirepb"
@@ -88,6 +89,9 @@ func (s *Server) SweepMedia(t testing.TB, now time.Time) int {
 	}
 	return n
 }
+
+// Media is the node's media service.
+func (s *Server) Media() *media.Service { return s.srv.Media() }
 
 // DSN returns a store DSN for backend b, fresh for this test.
 func DSN(t testing.TB, b Backend) string {
