@@ -232,7 +232,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	s.log.Info("parley serving", "addr", ln.Addr().String(), "tls", tlsOn,
-		"store", storeKind(s.cfg.Store), "bus_embedded", s.bus.Embedded())
+		"store", storeKind(s.cfg.Store), "bus_embedded", s.bus.Embedded(), "media", s.cfg.MediaBackend)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var serveErr error
