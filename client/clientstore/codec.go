@@ -402,12 +402,18 @@ func decodeContact(b []byte) (Contact, error) {
 const (
 	cvPeer  protowire.Number = 1
 	cvTimer protowire.Number = 2 // seconds
+	cvGroup protowire.Number = 3 // v2: a group conversation has no peer
 )
 
 func encodeConversation(c *Conversation) []byte {
 	var f fields
-	f.bytes(cvPeer, c.Peer[:])
+	if !c.Peer.IsZero() {
+		f.bytes(cvPeer, c.Peer[:])
+	}
 	f.uint(cvTimer, uint64(c.Timer/time.Second))
+	if !c.Group.IsZero() {
+		f.bytes(cvGroup, c.Group[:])
+	}
 	return f
 }
 
@@ -419,6 +425,8 @@ func decodeConversation(b []byte, c *Conversation) error {
 		case cvTimer:
 			c.Timer = time.Duration(f.x) * time.Second
 			return f.isUint(maxTimerSeconds)
+		case cvGroup:
+			return f.fixed(c.Group[:])
 		}
 		return true
 	})

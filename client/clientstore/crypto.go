@@ -119,4 +119,7 @@ var (
 	labelReceipt      = []byte("receipt")
 	labelReaction     = []byte("reaction")
 	labelOutbox       = []byte("outbox")
+	// v2
+	labelGroup           = []byte("group")
+	labelSenderKeyHolder = []byte("sender key holder")
 )

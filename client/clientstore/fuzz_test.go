@@ -23,6 +23,9 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(encodeConversation(&Conversation{Peer: a.ID, Timer: time.Hour}))
 	f.Add(encodeMessage(&Message{ID: types.NewMessageID(), Sender: types.Address{Account: a.ID, Device: 2}, Kind: 9, Content: []byte("hi")}))
 	f.Add(encodeAccountAndText(a.ID, "👍"))
+	f.Add(encodeConversation(&Conversation{Group: types.NewGroupID(), Timer: time.Minute}))
+	f.Add(encodeGroup(&Group{ID: types.NewGroupID(), Secret: make([]byte, 32), Seq: 7, State: []byte{1, 2}, Attributes: []byte("a"),
+		AttributesSeq: 3, DistributionID: [16]byte{9}, Left: true, InviteToken: []byte("token")}))
 	f.Add([]byte{0x0a, 0xff})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -69,6 +72,12 @@ func FuzzDecoders(f *testing.F) {
 			a2, t2, err := decodeAccountAndText(encodeAccountAndText(acc, text), "fuzz")
 			if err != nil || a2 != acc || t2 != text {
 				t.Fatalf("reaction does not round-trip: %v", err)
+			}
+		}
+		if g, err := decodeGroup(b); err == nil {
+			again, err := decodeGroup(encodeGroup(&g))
+			if err != nil || !sameGroup(again, g) {
+				t.Fatalf("group does not round-trip: %+v %+v %v", g, again, err)
 			}
 		}
 		if p, salt, err := parsePassphraseWrapped(b); err == nil && (!p.valid() || len(salt) != passphraseSaltSize) {

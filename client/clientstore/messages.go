@@ -16,7 +16,8 @@ type ConversationID int64
 // Conversation is one chat.
 type Conversation struct {
 	ID           ConversationID
-	Peer         types.AccountID // the other account of a direct chat
+	Peer         types.AccountID // the other account of a direct chat; zero for a group
+	Group        types.GroupID   // the group of a group chat; zero for a direct one
 	Timer        time.Duration   // disappearing-message timer; 0 off
 	LastActivity time.Time       // the newest message's sent or received time
 	Unread       int             // incoming messages after the read mark, not deleted
@@ -103,15 +104,41 @@ func (s *Store) conversationHash(peer types.AccountID) []byte {
 	return s.keys.hash(labelConversation, []byte("direct"), peer[:])
 }
 
+func (s *Store) groupConversationHash(g types.GroupID) []byte {
+	return s.keys.hash(labelConversation, []byte("group"), g[:])
+}
+
+// peerHash is the peer_hash of c: its direct peer's or its group's.
+func (s *Store) peerHash(c *Conversation) []byte {
+	if !c.Group.IsZero() {
+		return s.groupConversationHash(c.Group)
+	}
+	return s.conversationHash(c.Peer)
+}
+
 // DirectConversation returns the conversation with peer, creating it.
 func (s *Store) DirectConversation(ctx context.Context, peer types.AccountID) (Conversation, error) {
 	if peer.IsZero() {
 		return Conversation{}, fmt.Errorf("%w: conversation with the zero account", ErrInvalid)
 	}
-	ph := s.conversationHash(peer)
+	return s.conversationFor(ctx, Conversation{Peer: peer})
+}
+
+// GroupConversation returns the conversation of group g, creating it.
+func (s *Store) GroupConversation(ctx context.Context, g types.GroupID) (Conversation, error) {
+	if g.IsZero() {
+		return Conversation{}, fmt.Errorf("%w: conversation of the zero group", ErrInvalid)
+	}
+	return s.conversationFor(ctx, Conversation{Group: g})
+}
+
+// conversationFor returns the conversation with want's peer or group,
+// creating it.
+func (s *Store) conversationFor(ctx context.Context, want Conversation) (Conversation, error) {
+	ph := s.peerHash(&want)
 	var c Conversation
 	err := s.write(ctx, func(q querier) error {
-		sealed := s.keys.seal(encodeConversation(&Conversation{Peer: peer}), labelConversation, ph)
+		sealed := s.keys.seal(encodeConversation(&want), labelConversation, ph)
 		if _, err := q.ExecContext(ctx, `INSERT INTO conversations (peer_hash, sealed) VALUES (?, ?)
 			ON CONFLICT (peer_hash) DO NOTHING`, ph, sealed); err != nil {
 			return err
@@ -217,7 +244,7 @@ func (s *Store) SetTimer(ctx context.Context, id ConversationID, d time.Duration
 		}
 		c := cs[0]
 		c.Timer = d.Truncate(time.Second)
-		ph := s.conversationHash(c.Peer)
+		ph := s.peerHash(&c)
 		_, err = q.ExecContext(ctx, `UPDATE conversations SET sealed = ? WHERE id = ?`,
 			s.keys.seal(encodeConversation(&c), labelConversation, ph), id)
 		return err
