@@ -7,16 +7,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/proto/contentpb"
 	"github.com/parley-im/parley/types"
 )
 
 // Chat is one line of a chat list: the conversation, what is known about
-// the peer, and the newest message.
+// the peer or the group, and the newest message.
 type Chat struct {
 	clientstore.Conversation
 	// Contact is the peer's contact (Account set, the rest empty if there
-	// is none).
+	// is none); empty for a group.
 	Contact clientstore.Contact
+	// Group is the group of a group chat (nil for a direct one): its name,
+	// members and this account's role.
+	Group *GroupInfo
 	// Last is the newest message, nil if there is none.
 	Last *Message
 }
@@ -37,14 +41,30 @@ func (c *Client) Chats(ctx context.Context) ([]Chat, error) {
 	for _, ct := range cts {
 		byAccount[ct.Account] = ct
 	}
-	out := make([]Chat, len(convs))
-	for i, cv := range convs {
-		out[i] = Chat{Conversation: cv, Contact: byAccount[cv.Peer]}
-		out[i].Contact.Account = cv.Peer
-		if cv.Last != nil {
-			m := toMessage(*cv.Last, cv.Peer)
-			out[i].Last = &m
+	groups, err := c.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := make(map[types.GroupID]*GroupInfo, len(groups))
+	for i := range groups {
+		byGroup[groups[i].ID] = &groups[i]
+	}
+	out := make([]Chat, 0, len(convs))
+	for _, cv := range convs {
+		ch := Chat{Conversation: cv}
+		if !cv.Group.IsZero() {
+			if ch.Group = byGroup[cv.Group]; ch.Group == nil {
+				continue // not verified yet
+			}
+		} else {
+			ch.Contact = byAccount[cv.Peer]
+			ch.Contact.Account = cv.Peer
 		}
+		if cv.Last != nil {
+			m := toMessage(*cv.Last, cv)
+			ch.Last = &m
+		}
+		out = append(out, ch)
 	}
 	return out, nil
 }
@@ -84,7 +104,7 @@ func (c *Client) React(ctx context.Context, target clientstore.MessageRef, emoji
 	if err != nil {
 		return types.MessageID{}, err
 	}
-	return c.Send(ctx, m.Peer, ReactionContent(target, emoji))
+	return c.sendTo(ctx, m, ReactionContent(target, emoji))
 }
 
 // Reply sends text quoting the message target (with an excerpt of it, for
@@ -94,7 +114,7 @@ func (c *Client) Reply(ctx context.Context, target clientstore.MessageRef, text 
 	if err != nil {
 		return types.MessageID{}, err
 	}
-	return c.Send(ctx, m.Peer, ReplyContent(text, target, excerpt(m.Text)))
+	return c.sendTo(ctx, m, ReplyContent(text, target, excerpt(m.Text)))
 }
 
 // Edit replaces the text of target, a text message this account wrote.
@@ -109,7 +129,7 @@ func (c *Client) Edit(ctx context.Context, target clientstore.MessageRef, text s
 	if len(text) > MaxTextSize {
 		return types.MessageID{}, fmt.Errorf("%w: text of %d bytes exceeds %d", ErrInvalid, len(text), MaxTextSize)
 	}
-	return c.Send(ctx, m.Peer, EditContent(target, text))
+	return c.sendTo(ctx, m, EditContent(target, text))
 }
 
 // DeleteForEveryone deletes target, a message this account wrote, on
@@ -119,7 +139,15 @@ func (c *Client) DeleteForEveryone(ctx context.Context, target clientstore.Messa
 	if err != nil {
 		return types.MessageID{}, err
 	}
-	return c.Send(ctx, m.Peer, DeleteContent(target))
+	return c.sendTo(ctx, m, DeleteContent(target))
+}
+
+// sendTo sends content to the conversation m is in: its group, or its peer.
+func (c *Client) sendTo(ctx context.Context, m Message, content *contentpb.Content) (types.MessageID, error) {
+	if !m.Group.IsZero() {
+		return c.SendGroup(ctx, m.Group, content)
+	}
+	return c.Send(ctx, m.Peer, content)
 }
 
 func (c *Client) own(ctx context.Context, r clientstore.MessageRef) (Message, error) {

@@ -47,6 +47,7 @@ import (
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/e2ee/session"
+	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -166,6 +167,9 @@ type Client struct {
 	// crypto serialises every session operation (e2ee/session requires it
 	// per address; one lock is simplest and cheap at a device's rates).
 	crypto sync.Mutex
+	// groupMu serialises changes of group state (applying events, sending
+	// to a group). It is taken before crypto, never while holding it.
+	groupMu sync.Mutex
 
 	mu     sync.Mutex
 	acct   clientstore.Account
@@ -182,6 +186,9 @@ type Client struct {
 	changed    chan struct{}            // closed and replaced when pending or state changes
 	blocked    map[int64]types.AccountID
 	claims     map[types.AccountID]claimState // phone numbers the directory did not confirm
+	// gdevs caches each group's member devices (GetGroupDevices) for the
+	// seq they belong to.
+	gdevs map[types.GroupID]*wirepb.GroupDevicesResult
 
 	kick chan struct{} // wakes the sender
 
@@ -203,6 +210,8 @@ type testHooks struct {
 	// beforeAck runs before envelopes are acknowledged; returning true
 	// skips the ack (a crash just after storing).
 	beforeAck func() bool
+	// groupSent sees each SenderKeyMessage sent to a group.
+	groupSent func(types.GroupID, []byte)
 }
 
 // Open opens (or creates) the profile in dir: its store is dir/parley.db,

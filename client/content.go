@@ -22,6 +22,10 @@ const (
 	// newer client. Its bytes are kept as they came, so a later version can
 	// show it; Message.Text is the sender's fallback text.
 	KindUnknown clientstore.Kind = 3
+	// KindGroupEvent is a change of a group ("Ana added Ben"), kept in the
+	// group's conversation; Message.GroupChange says what changed and
+	// Message.Text describes it with short account ids.
+	KindGroupEvent clientstore.Kind = 5
 )
 
 // MaxContentSize bounds a serialised content, before padding.

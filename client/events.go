@@ -70,24 +70,29 @@ type ReceiptEvent struct {
 	IDs       []types.MessageID
 }
 
-// SentEvent: the server accepted a message (for To and our other devices).
+// SentEvent: the server accepted a message (for To and our other devices,
+// or for every member device of Group).
 type SentEvent struct {
-	ID types.MessageID
-	To types.AccountID // zero for messages only to our own devices
+	ID    types.MessageID
+	To    types.AccountID // zero for messages only to our own devices, and to groups
+	Group types.GroupID   // the group of a group message
 }
 
 // SendFailedEvent: the server refused a message for good (it will not be
 // retried).
 type SendFailedEvent struct {
-	ID  types.MessageID
-	To  types.AccountID
-	Err error
+	ID    types.MessageID
+	To    types.AccountID
+	Group types.GroupID
+	Err   error
 }
 
-// TypingEvent: a contact's device started or stopped typing.
+// TypingEvent: a contact's device started or stopped typing (in Group,
+// when it is not zero).
 type TypingEvent struct {
 	From    types.Address
 	Started bool
+	Group   types.GroupID
 }
 
 // IdentityChangedEvent: a device of Account has a new identity key. Sending
@@ -103,6 +108,70 @@ type UndecryptableEvent struct {
 	From types.Address
 	Err  error
 }
+
+// GroupEventKind says what changed in a group.
+type GroupEventKind uint8
+
+// Group changes.
+const (
+	GroupCreated GroupEventKind = iota + 1
+	GroupMembersAdded
+	GroupMembersRemoved
+	GroupMemberLeft
+	GroupMemberJoined // by invite link
+	GroupAdminsChanged
+	GroupAttributesChanged // name, description or picture
+	GroupSettingsChanged   // announcement-only
+	GroupInviteChanged     // an invite link made or revoked
+)
+
+func (k GroupEventKind) String() string {
+	switch k {
+	case GroupCreated:
+		return "created"
+	case GroupMembersAdded:
+		return "members-added"
+	case GroupMembersRemoved:
+		return "members-removed"
+	case GroupMemberLeft:
+		return "member-left"
+	case GroupMemberJoined:
+		return "member-joined"
+	case GroupAdminsChanged:
+		return "admins-changed"
+	case GroupAttributesChanged:
+		return "attributes-changed"
+	case GroupSettingsChanged:
+		return "settings-changed"
+	case GroupInviteChanged:
+		return "invite-changed"
+	}
+	return "unknown"
+}
+
+// GroupEvent: a group changed (its verified log grew by the event Seq, by
+// Actor), or, with Seq 0, its attributes could be opened now that the
+// group secret arrived. A MessageEvent with the history line follows it.
+// Client.Group tells the group as it is now (members, attributes, whether
+// this account is still in it).
+type GroupEvent struct {
+	Group    types.GroupID
+	Kind     GroupEventKind
+	Seq      uint64
+	Actor    types.Address
+	Accounts []types.AccountID // added, removed, or whose admin flag changed
+}
+
+// GroupRejectedEvent: the server handed out a group event that does not
+// verify (forged, reordered, or signed by a key the actor's device does not
+// have). It was refused; the group stays as this device last verified it.
+type GroupRejectedEvent struct {
+	Group types.GroupID
+	Err   error
+}
+
+func (GroupEvent) event()         {}
+func (GroupRejectedEvent) event() {}
 
 func (ConnectionEvent) event()      {}
 func (MessageEvent) event()         {}

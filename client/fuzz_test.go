@@ -3,6 +3,7 @@ package client
 import (
 	"testing"
 
+	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/e2ee/padding"
 	"github.com/parley-im/parley/proto/contentpb"
 )
@@ -26,6 +27,6 @@ func FuzzParsePlaintext(f *testing.F) {
 			t.Fatal("nil content without an error")
 		}
 		_ = IsUnknown(c)
-		_ = toMessage(messageOf(raw), [16]byte{1})
+		_ = toMessage(messageOf(raw), clientstore.Conversation{Peer: [16]byte{1}})
 	})
 }

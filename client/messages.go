@@ -14,7 +14,8 @@ type Message struct {
 	Ref          clientstore.MessageRef
 	Seq          int64 // order in the conversation
 	Conversation clientstore.ConversationID
-	Peer         types.AccountID // the other account of the conversation
+	Peer         types.AccountID // the other account of a direct conversation; zero in a group
+	Group        types.GroupID   // the group of a group conversation; zero in a direct one
 	Sender       types.Address
 	Outgoing     bool
 	Kind         clientstore.Kind // KindText, KindTimer, KindMedia, KindUnknown
@@ -27,6 +28,8 @@ type Message struct {
 	Quote *contentpb.Quote
 	// Timer is the new timer of a KindTimer entry.
 	Timer time.Duration
+	// GroupChange is what a KindGroupEvent entry says.
+	GroupChange *GroupChange
 	// Content is the parsed content (for KindUnknown without a body; its
 	// unknown fields are kept). Raw is the content as it came.
 	Content    *contentpb.Content
@@ -50,14 +53,20 @@ func (m *Message) Status() clientstore.Status {
 	return s
 }
 
-func toMessage(m clientstore.Message, peer types.AccountID) Message {
+func toMessage(m clientstore.Message, conv clientstore.Conversation) Message {
 	out := Message{
-		Ref: m.Ref(), Seq: m.Seq, Conversation: m.Conversation, Peer: peer, Sender: m.Sender,
+		Ref: m.Ref(), Seq: m.Seq, Conversation: m.Conversation, Peer: conv.Peer, Group: conv.Group, Sender: m.Sender,
 		Outgoing: m.Direction == clientstore.Outgoing, Kind: m.Kind, Raw: m.Content,
 		SentAt: m.SentAt, ReceivedAt: m.ReceivedAt, EditedAt: m.EditedAt, ExpiresAt: m.ExpiresAt,
 		Deleted: m.Deleted, Receipts: m.Receipts, Reactions: m.Reactions,
 	}
 	if m.Deleted || len(m.Content) == 0 {
+		return out
+	}
+	if m.Kind == KindGroupEvent {
+		if gc, err := decodeGroupLine(m.Content); err == nil {
+			out.GroupChange, out.Text = gc, gc.Describe(shortName)
+		}
 		return out
 	}
 	c, err := parseContent(m.Content)
@@ -85,13 +94,35 @@ func (c *Client) Messages(ctx context.Context, peer types.AccountID, before int6
 	if err != nil {
 		return nil, err
 	}
+	return c.page(ctx, conv, before, limit)
+}
+
+// GroupMessages returns a page of group g's conversation, as Messages.
+func (c *Client) GroupMessages(ctx context.Context, g types.GroupID, before int64, limit int) ([]Message, error) {
+	conv, err := c.st.GroupConversation(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	return c.page(ctx, conv, before, limit)
+}
+
+// ConversationMessages returns a page of conversation id, direct or group.
+func (c *Client) ConversationMessages(ctx context.Context, id clientstore.ConversationID, before int64, limit int) ([]Message, error) {
+	conv, err := c.st.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.page(ctx, conv, before, limit)
+}
+
+func (c *Client) page(ctx context.Context, conv clientstore.Conversation, before int64, limit int) ([]Message, error) {
 	page, err := c.st.Messages(ctx, conv.ID, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Message, len(page))
 	for i, m := range page {
-		out[i] = toMessage(m, peer)
+		out[i] = toMessage(m, conv)
 	}
 	return out, nil
 }
@@ -106,10 +137,11 @@ func (c *Client) Message(ctx context.Context, r clientstore.MessageRef) (Message
 	if err != nil {
 		return Message{}, err
 	}
-	return toMessage(m, conv.Peer), nil
+	return toMessage(m, conv), nil
 }
 
-// Conversations lists the chats, most recently active first.
+// Conversations lists the chats, direct and group, most recently active
+// first.
 func (c *Client) Conversations(ctx context.Context) ([]clientstore.Conversation, error) {
 	return c.st.Conversations(ctx)
 }

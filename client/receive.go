@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/client/transport"
+	"github.com/parley-im/parley/e2ee/senderkey"
 	"github.com/parley-im/parley/e2ee/session"
 	"github.com/parley-im/parley/proto/contentpb"
 	"github.com/parley-im/parley/proto/wirepb"
@@ -41,7 +43,9 @@ func (c *Client) receive(ctx context.Context, conn *transport.Conn, envs []*wire
 func hopeless(err error) bool {
 	for _, e := range []error{session.ErrInvalidMessage, session.ErrBadMAC, session.ErrNoSession, session.ErrInvalidKey,
 		session.ErrDuplicate, session.ErrTooFarAhead, session.ErrLegacyVersion, session.ErrUnknownVersion,
-		session.ErrNoPreKey, session.ErrPreKeyReused, session.ErrInvalidAddress, ErrBadContent} {
+		session.ErrNoPreKey, session.ErrPreKeyReused, session.ErrInvalidAddress, ErrBadContent,
+		senderkey.ErrNoSenderKey, senderkey.ErrInvalidMessage, senderkey.ErrBadSignature, senderkey.ErrDuplicate,
+		senderkey.ErrTooFarAhead, senderkey.ErrUnknownVersion} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -49,11 +53,27 @@ func hopeless(err error) bool {
 	return false
 }
 
+// rxState collects what applying one envelope leaves to do after its
+// transaction is committed.
+type rxState struct {
+	queued []types.MessageID // outbox items to mark pending
+	claim  *profileClaim     // a phone number to check with the directory
+	groups []types.GroupID   // groups whose secret arrived: fetch and open them
+}
+
+func (rx *rxState) reset() { *rx = rxState{} }
+
 // receiveOne handles one envelope; it reports whether it may be acked.
 func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb.Envelope) bool {
 	acct, err := c.account()
 	if err != nil {
 		return false
+	}
+	switch e.Type {
+	case wirepb.EnvelopeType_ENVELOPE_TYPE_GROUP_EVENT:
+		return c.receiveGroupEvent(ctx, conn, e)
+	case wirepb.EnvelopeType_ENVELOPE_TYPE_SENDER_KEY:
+		return c.receiveGroupMessage(ctx, conn, e)
 	}
 	from := types.Address{Account: types.AccountID(e.SenderAccount), Device: types.DeviceID(e.SenderDevice)}
 	if len(e.SenderAccount) != 16 || (from.Account == acct.ID && from.Device == acct.Device) {
@@ -74,9 +94,8 @@ func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb
 	addr := sessionAddr(from.Account, from.Device)
 	now := c.o.Now()
 	var events []Event
-	var queued []types.MessageID
+	var rx rxState
 	var before clientstore.PeerIdentity
-	var claim *profileClaim
 	c.crypto.Lock()
 	locked := true
 	defer func() {
@@ -88,7 +107,8 @@ func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb
 		before, _ = c.st.PeerIdentity(ctx, addr)
 	}
 	err = c.st.InTx(ctx, func(ctx context.Context) error {
-		events, queued, claim = nil, nil, nil
+		events = nil
+		rx.reset()
 		pt, err := session.Decrypt(ctx, c.stores(), addr, session.Ciphertext{Type: typ, Body: e.Content})
 		if err != nil {
 			return err
@@ -103,7 +123,7 @@ func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb
 		if len(content.MessageId) != 16 {
 			return ErrBadContent
 		}
-		events, err = c.apply(ctx, acct, from, content, raw, now, &queued, &claim)
+		events, err = c.apply(ctx, acct, from, content, raw, now, &rx)
 		return err
 	})
 	switch {
@@ -126,20 +146,41 @@ func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb
 	}
 	c.crypto.Unlock()
 	locked = false
-	c.markPending(queued)
-	// The claimed number is checked before the message is announced, so
-	// that front ends show it with the first message.
-	if claim != nil && conn != nil && c.verifyClaim(ctx, conn, *claim) && !slices.ContainsFunc(events, isContactEvent(claim.account)) {
-		events = append([]Event{ContactEvent{Account: claim.account}}, events...)
-	}
-	c.emit(events...)
+	c.afterReceive(ctx, conn, events, &rx)
 	return true
 }
 
-// apply stores what content means, in ctx's transaction, and returns the
-// events to emit once it is committed.
-func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types.Address, content *contentpb.Content, raw []byte, now time.Time, queued *[]types.MessageID, claim **profileClaim) ([]Event, error) {
-	id := types.MessageID(content.MessageId)
+// afterReceive does what a committed envelope left to do, and announces it.
+func (c *Client) afterReceive(ctx context.Context, conn *transport.Conn, events []Event, rx *rxState) {
+	c.markPending(rx.queued)
+	// The claimed number is checked before the message is announced, so
+	// that front ends show it with the first message.
+	if cl := rx.claim; cl != nil && conn != nil && c.verifyClaim(ctx, conn, *cl) && !slices.ContainsFunc(events, isContactEvent(cl.account)) {
+		events = append([]Event{ContactEvent{Account: cl.account}}, events...)
+	}
+	c.emit(events...)
+	for _, g := range rx.groups {
+		if conn == nil {
+			break
+		}
+		if err := c.syncGroup(ctx, conn.Call, g); err != nil && ctx.Err() == nil {
+			// The next event of the group, or the next send, fetches it.
+			c.log.Info("group not fetched after its secret arrived", "group", g, "err", err)
+		}
+	}
+}
+
+// apply stores what content, from a pairwise session with from, means,
+// in ctx's transaction, and returns the events to emit once it is
+// committed.
+func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types.Address, content *contentpb.Content, raw []byte, now time.Time, rx *rxState) ([]Event, error) {
+	// Group keys come pairwise from any member device, ours included.
+	switch b := content.Body.(type) {
+	case *contentpb.Content_SenderKey:
+		return nil, c.applySenderKey(ctx, from, b.SenderKey)
+	case *contentpb.Content_GroupUpdate:
+		return nil, c.applyGroupUpdate(ctx, b.GroupUpdate, rx)
+	}
 	if from.Account == acct.ID {
 		// Our other device: only sync messages mean anything.
 		switch b := content.GetSync().GetBody().(type) {
@@ -153,7 +194,11 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 			if err != nil {
 				return nil, err
 			}
-			_, evs, err := c.applyOutgoing(ctx, types.AccountID(b.Sent.Destination), from, inner, innerRaw, now)
+			conv, err := c.st.DirectConversation(ctx, types.AccountID(b.Sent.Destination))
+			if err != nil {
+				return nil, err
+			}
+			_, evs, err := c.applyOutgoing(ctx, conv, from, inner, innerRaw, now)
 			return evs, err
 		case *contentpb.Sync_Read:
 			var evs []Event
@@ -179,7 +224,6 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 		return nil, nil
 	}
 
-	sent := time.UnixMilli(content.SentMs)
 	switch b := content.Body.(type) {
 	case *contentpb.Content_Receipt:
 		status := clientstore.StatusDelivered
@@ -210,18 +254,26 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 	case *contentpb.Content_Sync:
 		return nil, nil // only from our own devices
 	}
+	conv, err := c.st.DirectConversation(ctx, from.Account)
+	if err != nil {
+		return nil, err
+	}
+	return c.applyIncoming(ctx, conv, from, content, raw, now, rx)
+}
+
+// applyIncoming stores a message a user sees, from another account, in
+// conv (direct or group), and queues its delivery receipt to the author.
+func (c *Client) applyIncoming(ctx context.Context, conv clientstore.Conversation, from types.Address, content *contentpb.Content, raw []byte, now time.Time, rx *rxState) ([]Event, error) {
+	id := types.MessageID(content.MessageId)
+	sent := time.UnixMilli(content.SentMs)
 	var evs []Event
 	cl, changed, err := c.noteProfile(ctx, from.Account, content.SenderProfile)
 	if err != nil {
 		return nil, err
 	}
-	*claim = cl
+	rx.claim = cl
 	if changed {
 		evs = append(evs, ContactEvent{Account: from.Account})
-	}
-	conv, err := c.st.DirectConversation(ctx, from.Account)
-	if err != nil {
-		return nil, err
 	}
 	m := clientstore.Message{Conversation: conv.ID, ID: id, Sender: from, Direction: clientstore.Incoming,
 		Content: raw, SentAt: sent, ReceivedAt: now}
@@ -258,27 +310,28 @@ func (c *Client) apply(ctx context.Context, acct clientstore.Account, from types
 	}
 	m.Seq = seq
 	// The delivery receipt goes out through the outbox, committed with
-	// the message: a crash cannot lose it.
+	// the message: a crash cannot lose it. A group message's goes to its
+	// author alone, pairwise, naming the group.
 	rid := types.NewMessageID()
-	rc, err := marshalContent(&contentpb.Content{MessageId: rid[:], SentMs: now.UnixMilli(),
-		Body: &contentpb.Content_Receipt{Receipt: &contentpb.Receipt{Type: contentpb.Receipt_TYPE_DELIVERED, MessageIds: [][]byte{id[:]}}}})
+	receipt := &contentpb.Content{MessageId: rid[:], SentMs: now.UnixMilli(),
+		Body: &contentpb.Content_Receipt{Receipt: &contentpb.Receipt{Type: contentpb.Receipt_TYPE_DELIVERED, MessageIds: [][]byte{id[:]}}}}
+	if !conv.Group.IsZero() {
+		receipt.Group = &contentpb.GroupContext{GroupId: bytes.Clone(conv.Group[:])}
+	}
+	rc, err := marshalContent(receipt)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.queue(ctx, outboxPayload{ID: rid, To: from.Account, Content: rc}, now, queued); err != nil {
+	if err := c.queue(ctx, outboxPayload{ID: rid, To: from.Account, Content: rc}, now, &rx.queued); err != nil {
 		return nil, err
 	}
-	return append(evs, MessageEvent{Message: toMessage(m, conv.Peer)}), nil
+	return append(evs, MessageEvent{Message: toMessage(m, conv)}), nil
 }
 
-// applyOutgoing records a message this account sent to dest (from this
-// device or, by a sent transcript, another one). record says whether it is
-// a history entry (to be marked sent).
-func (c *Client) applyOutgoing(ctx context.Context, dest types.AccountID, by types.Address, content *contentpb.Content, raw []byte, now time.Time) (record bool, _ []Event, _ error) {
-	conv, err := c.st.DirectConversation(ctx, dest)
-	if err != nil {
-		return false, nil, err
-	}
+// applyOutgoing records a message this account sent to conv (from this
+// device or, by a sent transcript or a group message, another one). record
+// says whether it is a history entry (to be marked sent).
+func (c *Client) applyOutgoing(ctx context.Context, conv clientstore.Conversation, by types.Address, content *contentpb.Content, raw []byte, now time.Time) (record bool, _ []Event, _ error) {
 	m := clientstore.Message{Conversation: conv.ID, ID: types.MessageID(content.MessageId), Sender: by,
 		Direction: clientstore.Outgoing, Content: raw, SentAt: time.UnixMilli(content.SentMs), ReceivedAt: now}
 	var evs []Event
@@ -301,7 +354,8 @@ func (c *Client) applyOutgoing(ctx context.Context, dest types.AccountID, by typ
 		evs = append(evs, UpdateEvent{Kind: TimerChanged, Conversation: conv.ID, By: by})
 	case nil:
 		m.Kind = KindUnknown
-	case *contentpb.Content_Receipt, *contentpb.Content_Typing, *contentpb.Content_Sync:
+	case *contentpb.Content_Receipt, *contentpb.Content_Typing, *contentpb.Content_Sync,
+		*contentpb.Content_SenderKey, *contentpb.Content_GroupUpdate:
 		return false, nil, nil
 	default:
 		evs, err := c.applyChange(ctx, by, content, conv.ID)
@@ -315,7 +369,7 @@ func (c *Client) applyOutgoing(ctx context.Context, dest types.AccountID, by typ
 		return false, nil, err
 	}
 	m.Seq = seq
-	return true, append(evs, MessageEvent{Message: toMessage(m, dest)}), nil
+	return true, append(evs, MessageEvent{Message: toMessage(m, conv)}), nil
 }
 
 // applyChange applies an edit, delete or reaction by `by`. Targets that

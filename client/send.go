@@ -29,7 +29,8 @@ const MaxTextSize = 32 << 10
 // yet encrypted: that happens at each attempt, with the sessions of then).
 type outboxPayload struct {
 	ID      types.MessageID `json:"id"`
-	To      types.AccountID `json:"to"`             // zero: only our own devices
+	To      types.AccountID `json:"to"`             // zero: only our own devices, or a group
+	Group   types.GroupID   `json:"g,omitempty"`    // a group message: Content goes to every member device
 	Content []byte          `json:"c,omitempty"`    // for To's devices
 	Sync    []byte          `json:"sync,omitempty"` // for our other devices
 	Record  bool            `json:"rec,omitempty"`  // a history entry: mark it sent
@@ -60,26 +61,8 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 	if to.IsZero() || to == acct.ID {
 		return types.MessageID{}, fmt.Errorf("%w: destination", ErrInvalid)
 	}
-	if content == nil {
-		return types.MessageID{}, fmt.Errorf("%w: no content", ErrInvalid)
-	}
-	switch b := content.Body.(type) {
-	case *contentpb.Content_Text:
-		if len(b.Text.Body) > MaxTextSize {
-			return types.MessageID{}, fmt.Errorf("%w: text of %d bytes exceeds %d", ErrInvalid, len(b.Text.Body), MaxTextSize)
-		}
-	case *contentpb.Content_Media:
-		if err := checkMedia(b.Media); err != nil {
-			return types.MessageID{}, err
-		}
-	case *contentpb.Content_Sync, *contentpb.Content_Receipt, *contentpb.Content_Typing:
-		return types.MessageID{}, fmt.Errorf("%w: content kind not sendable with Send", ErrInvalid)
-	case nil:
-		// A kind this version does not know (a bot relaying a newer
-		// client's content) goes out as it is; an empty content does not.
-		if len(content.ProtoReflect().GetUnknown()) == 0 {
-			return types.MessageID{}, fmt.Errorf("%w: empty content", ErrInvalid)
-		}
+	if err := checkSendable(content); err != nil {
+		return types.MessageID{}, err
 	}
 	if err := c.checkTrust(ctx, to); err != nil {
 		return types.MessageID{}, err
@@ -111,7 +94,7 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 			return err
 		}
 		self := types.Address{Account: acct.ID, Device: acct.Device}
-		rec, evs, err := c.applyOutgoing(ctx, to, self, content, raw, now)
+		rec, evs, err := c.applyOutgoing(ctx, conv, self, content, raw, now)
 		if err != nil {
 			return err
 		}
@@ -271,7 +254,12 @@ func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress
 		return false, false
 	}
 	now := c.o.Now()
-	held := make(map[types.AccountID]bool)
+	// Items wait behind earlier ones to the same account, or group.
+	type dest struct {
+		to types.AccountID
+		g  types.GroupID
+	}
+	held := make(map[dest]bool)
 	for _, it := range items {
 		p, err := decodeOutbox(it.Payload)
 		if err != nil {
@@ -279,11 +267,12 @@ func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress
 			_ = c.st.RemoveOutbox(ctx, it.ID)
 			continue
 		}
-		if held[p.To] {
+		d := dest{p.To, p.Group}
+		if held[d] {
 			continue
 		}
 		if it.NextAttempt.After(now) {
-			held[p.To] = true
+			held[d] = true
 			continue
 		}
 		sent, ok := c.sendItem(ctx, conn, it, p)
@@ -291,7 +280,7 @@ func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress
 			return progress, false
 		}
 		if !sent {
-			held[p.To] = true
+			held[d] = true
 		}
 		progress = progress || sent
 	}
@@ -301,6 +290,9 @@ func (c *Client) senderPass(ctx context.Context, conn *transport.Conn) (progress
 // sendItem tries one outbox item: sent says whether it is done (sent, or
 // given up), ok false that the connection is unusable.
 func (c *Client) sendItem(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload) (sent, ok bool) {
+	if !p.Group.IsZero() {
+		return c.sendGroupItem(ctx, conn, it, p)
+	}
 	var err error
 	acct, _ := c.account()
 	// Our other devices get their copy first: the recipient's delivery
@@ -361,13 +353,7 @@ func (c *Client) sendFailed(ctx context.Context, conn *transport.Conn, it client
 	switch transport.CodeOf(err) {
 	case wirepb.ErrorCode_ERROR_CODE_BAD_REQUEST, wirepb.ErrorCode_ERROR_CODE_NOT_FOUND, wirepb.ErrorCode_ERROR_CODE_FORBIDDEN:
 		// Retrying the same request cannot help: give up, and say so.
-		c.log.Warn("send refused for good", "outbox_id", it.ID, "err", err)
-		_ = c.st.RemoveOutbox(ctx, it.ID)
-		c.mu.Lock()
-		delete(c.pending, p.ID)
-		c.notifyLocked()
-		c.mu.Unlock()
-		c.emit(SendFailedEvent{ID: p.ID, To: p.To, Err: err})
+		c.giveUp(ctx, it, p, err)
 		return true, true
 	}
 	c.log.Info("send failed, will retry", "outbox_id", it.ID, "attempts", it.Attempts+1, "err", err)
