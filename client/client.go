@@ -357,6 +357,12 @@ func (c *Client) WaitIdle(ctx context.Context) error {
 	return c.waitFor(ctx, func() bool { return c.synced && c.state == Connected && len(c.pending) == 0 })
 }
 
+// WaitSynced blocks until the client is connected and the server has
+// delivered everything that was queued for it (whatever the outbox holds).
+func (c *Client) WaitSynced(ctx context.Context) error {
+	return c.waitFor(ctx, func() bool { return c.synced && c.state == Connected })
+}
+
 // Pending returns how many sends wait for the server.
 func (c *Client) Pending() int {
 	c.mu.Lock()

@@ -30,6 +30,7 @@ var commands = []*command{
 	linkCmd,
 	sendCmd,
 	recvCmd,
+	groupCmd,
 	devicesCmd,
 	safetyNumberCmd,
 	chatCmd,

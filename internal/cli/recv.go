@@ -30,12 +30,13 @@ var recvCmd = &command{
 		"nothing more arrived for --timeout; with --timeout 0 it runs until interrupted. " +
 		"Delivery receipts for what it received are sent before it exits.\n\n" +
 		"With --json each message is one JSON object on a line: id, from (the phone " +
-		"number if known, else the account id), account, device, kind (text, timer or " +
-		"media or unknown), text, sent and received (RFC 3339), and for media a media " +
-		"object (kind, file_name, mime_type, size, and saved or save_error). Receipts, " +
-		"typing, edits, deletions and reactions are printed only with --all, with their " +
-		"own kind. Without --json each message is one line for people; a file shows as " +
-		"[kind name, size] caption.\n\n" +
+		"number if known, else the account id), account, device, kind (text, timer, " +
+		"media, group-event or unknown), text, sent and received (RFC 3339), for media " +
+		"a media object (kind, file_name, mime_type, size, and saved or save_error), and " +
+		"for a group message group (its id) and group_name. Receipts, typing, edits, " +
+		"deletions and reactions are printed only with --all, with their own kind. " +
+		"Without --json each message is one line for people (a group message as GROUP / " +
+		"SENDER: text); a file shows as [kind name, size] caption.\n\n" +
 		"--save-media DIR fetches every received file, checks it (a file the server or " +
 		"anyone on the way changed is refused) and saves it in DIR under the sender's " +
 		"file name (never replacing a file there: \"name (1).ext\"), with a progress bar " +
@@ -172,6 +173,7 @@ type printer struct {
 	cursorPath string
 	cursor     map[clientstore.ConversationID]int64
 	phones     map[types.AccountID]string
+	groups     map[types.GroupID]string
 }
 
 func (p *printer) loadCursor() error {
@@ -224,7 +226,7 @@ func (p *printer) backlog(ctx context.Context) error {
 		after := p.cursor[conv.ID]
 		var before int64
 		for {
-			page, err := p.c.Messages(ctx, conv.Peer, before, 200)
+			page, err := p.c.ConversationMessages(ctx, conv.ID, before, 200)
 			if err != nil {
 				return err
 			}
@@ -280,18 +282,36 @@ func (p *printer) message(ctx context.Context, m client.Message) error {
 			md := m.Media
 			media = &recvMedia{Kind: mediaKindName(md), FileName: md.GetFileName(), MimeType: md.GetMimeType(), Size: md.GetSize()}
 		}
+		text := humanText(m)
+		if m.GroupChange != nil {
+			text = m.GroupChange.Describe(func(a types.AccountID) string { return p.name(ctx, a) })
+		}
+		var group, groupName string
+		if !m.Group.IsZero() {
+			group, groupName = m.Group.String(), p.groupName(ctx, m.Group)
+		}
 		if !p.json {
-			fmt.Fprintf(p.e.stdout, "[%s] %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(phone, m.Sender.Account), humanText(m))
+			if group != "" {
+				fmt.Fprintf(p.e.stdout, "[%s] %s / %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(groupName, m.Group),
+					orID(phone, m.Sender.Account), text)
+			} else {
+				fmt.Fprintf(p.e.stdout, "[%s] %s: %s\n", m.SentAt.Local().Format(time.DateTime), orID(phone, m.Sender.Account), text)
+			}
 		}
 		if media != nil && p.saveDir != "" {
 			p.save(ctx, m, media)
 		}
 		if p.json {
-			p.printJSON(recvJSON{
+			j := recvJSON{
 				ID: m.Ref.ID.String(), From: orID(phone, m.Sender.Account), Account: m.Sender.Account.String(),
 				Device: uint32(m.Sender.Device), Kind: kindName(m.Kind), Text: m.Text, Media: media,
 				Sent: timeRFC3339(m.SentAt), Received: timeRFC3339(m.ReceivedAt), Timer: seconds(m.Timer),
-			})
+				Group: group, GroupName: groupName,
+			}
+			if m.GroupChange != nil {
+				j.Text = text
+			}
+			p.printJSON(j)
 		}
 	}
 	p.cursor[m.Conversation] = m.Seq
@@ -343,6 +363,10 @@ func (p *printer) event(ctx context.Context, ev client.Event) error {
 		return p.message(ctx, ev.Message)
 	case client.ContactEvent:
 		delete(p.phones, ev.Account) // a number the directory confirmed
+	case client.GroupEvent:
+		delete(p.groups, ev.Group) // maybe renamed
+	case client.GroupRejectedEvent:
+		fmt.Fprintf(p.e.stderr, "parley recv: a change of group %s does not verify and was refused: %v\n", ev.Group, ev.Err)
 	case client.IdentityChangedEvent:
 		who := orID(p.phone(ctx, ev.Account), ev.Account)
 		fmt.Fprintf(p.e.stderr, "parley recv: the safety number with %s changed; sending to them is blocked until you verify it "+
@@ -427,19 +451,21 @@ func (p *printer) event(ctx context.Context, ev client.Event) error {
 
 // recvJSON is one line of recv --json.
 type recvJSON struct {
-	ID       string     `json:"id,omitempty"`
-	From     string     `json:"from"`
-	Account  string     `json:"account"`
-	Device   uint32     `json:"device,omitempty"`
-	Kind     string     `json:"kind"`
-	Text     string     `json:"text,omitempty"`
-	Timer    *int64     `json:"timer_seconds,omitempty"`
-	Status   string     `json:"status,omitempty"`
-	IDs      []string   `json:"ids,omitempty"`
-	Started  *bool      `json:"started,omitempty"`
-	Sent     string     `json:"sent,omitempty"`
-	Received string     `json:"received,omitempty"`
-	Media    *recvMedia `json:"media,omitempty"`
+	ID        string     `json:"id,omitempty"`
+	From      string     `json:"from"`
+	Account   string     `json:"account"`
+	Device    uint32     `json:"device,omitempty"`
+	Kind      string     `json:"kind"`
+	Text      string     `json:"text,omitempty"`
+	Timer     *int64     `json:"timer_seconds,omitempty"`
+	Status    string     `json:"status,omitempty"`
+	IDs       []string   `json:"ids,omitempty"`
+	Started   *bool      `json:"started,omitempty"`
+	Sent      string     `json:"sent,omitempty"`
+	Received  string     `json:"received,omitempty"`
+	Media     *recvMedia `json:"media,omitempty"`
+	Group     string     `json:"group,omitempty"`
+	GroupName string     `json:"group_name,omitempty"`
 }
 
 // recvMedia describes a file in recv --json.
@@ -472,7 +498,31 @@ func (p *printer) phone(ctx context.Context, a types.AccountID) string {
 	return ct.Phone
 }
 
-func orID(phone string, a types.AccountID) string {
+// name is how recv names an account in a group change: "you", a number,
+// or an account id.
+func (p *printer) name(ctx context.Context, a types.AccountID) string {
+	if a == p.c.Account().ID {
+		return "you"
+	}
+	return orID(p.phone(ctx, a), a)
+}
+
+// groupName is the group's name as this device knows it now, or "".
+func (p *printer) groupName(ctx context.Context, g types.GroupID) string {
+	if p.groups == nil {
+		p.groups = map[types.GroupID]string{}
+	}
+	if n, ok := p.groups[g]; ok {
+		return n
+	}
+	info, err := p.c.Group(ctx, g)
+	if err == nil {
+		p.groups[g] = info.Name
+	}
+	return info.Name
+}
+
+func orID[T fmt.Stringer](phone string, a T) string {
 	if phone != "" {
 		return phone
 	}
@@ -487,6 +537,8 @@ func kindName(k clientstore.Kind) string {
 		return "timer"
 	case client.KindMedia:
 		return "media"
+	case client.KindGroupEvent:
+		return "group-event"
 	}
 	return "unknown"
 }

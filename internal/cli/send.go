@@ -17,12 +17,16 @@ import (
 
 var sendCmd = &command{
 	name:    "send",
-	args:    "--to +E164|ACCOUNT (--text TEXT | --file PATH [--caption TEXT]) [flags]",
-	summary: "send a text message or a file",
+	args:    "(--to +E164|ACCOUNT | --group GROUP) (--text TEXT | --file PATH [--caption TEXT]) [flags]",
+	summary: "send a text message or a file to a person or a group",
 	help: "Send encrypts a text message to every device of the recipient (and to this " +
 		"account's other devices) and exits 0 once the server has accepted it. The " +
 		"recipient is a phone number, looked up on the server, or an account id. " +
 		"--text - reads the text from standard input.\n\n" +
+		"With --group the message goes to every member of the group (its id or its " +
+		"name, see 'parley group'), encrypted once with this device's sender key, " +
+		"which members that lack it get first, end-to-end encrypted; the text may " +
+		"then also follow as the one argument.\n\n" +
 		"--file sends a file instead: it is encrypted with a key of its own, uploaded " +
 		"(with a progress bar on standard error when that is a terminal, else one line " +
 		"at the end; a broken connection resumes where it stopped), and the message " +
@@ -40,22 +44,35 @@ var sendCmd = &command{
 func runSend(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("send")
 	to := fs.String("to", "", "the recipient: a `phone` number in E.164 form or an account id")
+	group := fs.String("group", "", "send to the `group` with this id or name instead")
 	text := fs.String("text", "", "the message `text`; - reads it from standard input")
 	file := fs.String("file", "", "send the file at `path`")
 	caption := fs.String("caption", "", "the file's caption `text` (with --file)")
 	kind := fs.String("kind", "", "`kind` of file: image, video, audio, voice, document or sticker (with --file; default: from its type)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after `duration` without the server's acceptance")
 	profile := profileFlag(fs)
+	var pos []string
 	if code, ok := e.parseFlags(fs, args); !ok {
 		return code
 	}
-	if code, ok := e.noArgs(fs); !ok {
+	if *group != "" && *text == "" && fs.NArg() == 1 {
+		pos = fs.Args() // parley send --group G "text"
+	} else if code, ok := e.noArgs(fs); !ok {
 		return code
 	}
-	if *to == "" {
-		return e.usageError("send", "give --to")
+	if len(pos) == 1 {
+		*text = pos[0]
+	}
+	switch {
+	case *to == "" && *group == "":
+		return e.usageError("send", "give --to or --group")
+	case *to != "" && *group != "":
+		return e.usageError("send", "give --to or --group, not both")
 	}
 	if *file != "" {
+		if *group != "" {
+			return e.usageError("send", "--file goes with --to for now")
+		}
 		if *text != "" {
 			return e.usageError("send", "give --text or --file, not both (--caption is the file's text)")
 		}
@@ -97,6 +114,9 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if _, err := connect(ctx, c, 0); err != nil {
 		return e.fail("send", connectTimeout(c, err, *timeout))
 	}
+	if *group != "" {
+		return e.sendGroup(ctx, c, *group, *text, *timeout)
+	}
 	peer, phone, err := resolvePeer(ctx, c, *to)
 	if err != nil {
 		return e.fail("send", err)
@@ -118,6 +138,31 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return e.fail("send", identityChangedError(orID(phone, peer), "the message is held in the profile and goes out once the number is verified"))
 	case err != nil:
 		return e.fail("send", connectTimeout(c, err, *timeout))
+	}
+	return exitOK
+}
+
+// sendGroup sends text to a group once the group changes queued for this
+// device are applied (a removal refuses the send).
+func (e *env) sendGroup(ctx context.Context, c *client.Client, group, text string, timeout time.Duration) int {
+	if err := c.WaitSynced(ctx); err != nil {
+		return e.fail("send", connectTimeout(c, err, timeout))
+	}
+	g, err := resolveGroup(ctx, c, group)
+	if err != nil {
+		return e.fail("send", err)
+	}
+	id, err := c.SendGroupText(ctx, g.ID, text)
+	if err != nil {
+		return e.fail("send", groupError(err))
+	}
+	err = waitAccepted(ctx, c, types.AccountID{}, id)
+	var ice *client.IdentityChangedError
+	switch {
+	case errors.As(err, &ice):
+		return e.fail("send", identityChangedError(ice.Account.String(), "the message is held in the profile and goes out once the number is verified"))
+	case err != nil:
+		return e.fail("send", groupError(connectTimeout(c, err, timeout)))
 	}
 	return exitOK
 }
@@ -150,7 +195,7 @@ func waitAccepted(ctx context.Context, c *client.Client, to types.AccountID, id 
 					return fmt.Errorf("the server refused the message: %w", ev.Err)
 				}
 			case client.IdentityChangedEvent:
-				if ev.Account == to {
+				if ev.Account == to && !to.IsZero() {
 					return &client.IdentityChangedError{Account: to, Devices: []types.DeviceID{ev.Device}}
 				}
 			case client.ConnectionEvent:
