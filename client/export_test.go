@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -31,4 +32,23 @@ func ClaimPhone(c *Client, phone string) {
 // a blob sent to `to`.
 func KnownDevices(c *Client, to types.AccountID) uint32 {
 	return c.knownDevices(context.Background(), to)
+}
+
+// SetGroupSentHook lets a test see every SenderKeyMessage c sends to a
+// group (to check who can decrypt it).
+func SetGroupSentHook(c *Client, f func(types.GroupID, []byte)) { c.hook.groupSent = f }
+
+// InjectEnvelope hands c an envelope as if its server had delivered it
+// (a server that tampers), and reports whether c would acknowledge it.
+func InjectEnvelope(ctx context.Context, c *Client, e *wirepb.Envelope) bool {
+	return c.receiveOne(ctx, c.current(), e)
+}
+
+// GroupHead is the head hash of c's verified state of group g.
+func GroupHead(ctx context.Context, c *Client, g types.GroupID) ([32]byte, error) {
+	gr, err := c.loadGroup(ctx, g)
+	if err != nil || gr.state == nil {
+		return [32]byte{}, err
+	}
+	return gr.state.Head, nil
 }
