@@ -513,6 +513,9 @@ func (m *model) loadList() tea.Cmd {
 			return out
 		}
 		for _, ch := range chats {
+			if ch.Group != nil {
+				continue // group chats are for 'parley group' and 'parley recv' so far
+			}
 			out.rows = append(out.rows, convRow{conv: ch.Conversation, last: ch.Last})
 		}
 		cts, err := c.Store().Contacts(ctx)
