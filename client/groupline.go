@@ -85,12 +85,9 @@ type GroupChange struct {
 	Invite bool
 }
 
-// decodeGroupLine reads a KindGroupEvent entry without verifying it again
-// (it was verified before it was stored).
-func decodeGroupLine(b []byte) (*GroupChange, error) {
-	var raw, attrs []byte
-	var changed uint64
-	err := walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) bool {
+// splitGroupLine undoes encodeGroupLine.
+func splitGroupLine(b []byte) (raw, attrs []byte, changed uint64, err error) {
+	err = walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) bool {
 		switch num {
 		case glEvent:
 			raw = v
@@ -104,6 +101,13 @@ func decodeGroupLine(b []byte) (*GroupChange, error) {
 		}
 		return true
 	})
+	return raw, attrs, changed, err
+}
+
+// decodeGroupLine reads a KindGroupEvent entry without verifying it again
+// (it was verified before it was stored).
+func decodeGroupLine(b []byte) (*GroupChange, error) {
+	raw, attrs, changed, err := splitGroupLine(b)
 	if err != nil {
 		return nil, err
 	}

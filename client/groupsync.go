@@ -213,6 +213,9 @@ func (c *Client) openAttributesLocked(ctx context.Context, g types.GroupID) erro
 			gr.Secret = nil
 		} else {
 			gr.Attributes, gr.AttributesSeq, changed = plain, gr.state.AttributesSeq, true
+			if err := c.fillGroupLines(ctx, g, gr.Secret); err != nil {
+				return err
+			}
 		}
 		return c.st.SaveGroup(ctx, gr.Group)
 	})
@@ -220,6 +223,55 @@ func (c *Client) openAttributesLocked(ctx context.Context, g types.GroupID) erro
 		c.emit(GroupEvent{Group: g, Kind: GroupAttributesChanged})
 	}
 	return err
+}
+
+// fillGroupLines opens the attributes in the recent history lines of group
+// g that were stored before the secret came (a new member's "created the
+// group" line, typically), so they show the name.
+func (c *Client) fillGroupLines(ctx context.Context, g types.GroupID, secret []byte) error {
+	conv, err := c.st.GroupConversation(ctx, g)
+	if err != nil {
+		return err
+	}
+	page, err := c.st.Messages(ctx, conv.ID, 0, 200)
+	if err != nil {
+		return err
+	}
+	now := c.o.Now()
+	for _, m := range page {
+		if m.Kind != KindGroupEvent || m.Deleted {
+			continue
+		}
+		raw, attrs, changed, err := splitGroupLine(m.Content)
+		if err != nil || len(attrs) > 0 {
+			continue
+		}
+		ev, err := grouplog.Parse(raw)
+		if err != nil {
+			continue
+		}
+		var sealed []byte
+		switch ch := ev.Body.Change.(type) {
+		case *wirepb.GroupEventBody_Create:
+			sealed = ch.Create.SealedAttributes
+		case *wirepb.GroupEventBody_SetAttributes:
+			sealed = ch.SetAttributes.Sealed
+		}
+		if len(sealed) == 0 {
+			continue
+		}
+		plain, err := grouplog.OpenAttributes(secret, g, ev.Body.Seq, sealed)
+		if err != nil {
+			continue
+		}
+		if _, ok := ev.Body.Change.(*wirepb.GroupEventBody_Create); ok || changed == 0 {
+			changed = attributesChanged(nil, plain)
+		}
+		if err := c.st.EditMessage(ctx, m.Ref(), encodeGroupLine(raw, plain, changed), now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appliedEvent is one event applied in a batch, with the states around it.
