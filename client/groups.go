@@ -424,7 +424,14 @@ func (c *Client) SetGroupAttributes(ctx context.Context, g types.GroupID, attrs 
 	if err != nil {
 		return err
 	}
+	acct, err := c.account()
+	if err != nil {
+		return err
+	}
 	return c.changeGroup(ctx, g, func(s *grouplog.State) (*wirepb.GroupEventBody, error) {
+		if !s.IsAdmin(acct.ID) {
+			return nil, ErrNotAdmin
+		}
 		gr, err := c.loadGroup(ctx, g)
 		if err != nil {
 			return nil, err
@@ -501,11 +508,18 @@ func (c *Client) CreateInvite(ctx context.Context, g types.GroupID) (string, err
 	if _, err := rand.Read(token); err != nil {
 		return "", err
 	}
+	acct, err := c.account()
+	if err != nil {
+		return "", err
+	}
 	c.groupMu.Lock()
 	defer c.groupMu.Unlock()
 	gr, err := c.loadGroup(ctx, g)
 	if err != nil {
 		return "", err
+	}
+	if gr.state != nil && !gr.state.IsAdmin(acct.ID) {
+		return "", ErrNotAdmin
 	}
 	if len(gr.Secret) == 0 {
 		return "", fmt.Errorf("%w: this device has not received the group secret yet", ErrInvalid)

@@ -297,7 +297,7 @@ func TestGroupFiftyMembers(t *testing.T) {
 	members := make([]*member, n+3) // 3 more join later
 	start := time.Now()
 	for i := range members {
-		m := &member{devs: []*device{register(t, srv, "", light)}}
+		m := &member{devs: []*device{register(t, srv, "", light).connect()}}
 		// Every fifth account has a linked device, every tenth two.
 		extra := 0
 		if i%5 == 0 {
@@ -307,10 +307,7 @@ func TestGroupFiftyMembers(t *testing.T) {
 			extra++
 		}
 		for range extra {
-			m.devs = append(m.devs, link(t, srv, m.devs[0]))
-		}
-		for _, d := range m.devs {
-			d.connect()
+			m.devs = append(m.devs, link(t, srv, m.devs[0]).connect())
 		}
 		members[i] = m
 	}
@@ -395,7 +392,11 @@ func TestGroupOfflineMemberCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{"one", "two", "three"} {
-		if _, err := alice.SendGroupText(ctx, g, text); err != nil {
+		id, err := alice.SendGroupText(ctx, g, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.WaitSent(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
