@@ -297,7 +297,9 @@ func TestGroupFiftyMembers(t *testing.T) {
 	members := make([]*member, n+3) // 3 more join later
 	start := time.Now()
 	for i := range members {
-		m := &member{devs: []*device{register(t, srv, "", light).connect()}}
+		primary := register(t, srv, "", light).connect()
+		primary.idle()
+		m := &member{devs: []*device{primary}}
 		// Every fifth account has a linked device, every tenth two.
 		extra := 0
 		if i%5 == 0 {
@@ -562,6 +564,7 @@ func TestGroupInviteLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bob.waitGroup(g, "bob is in", func(i client.GroupInfo) bool { return i.Role == client.RoleMember })
 	if _, err := bob.CreateInvite(ctx, g); !errors.Is(err, client.ErrNotAdmin) {
 		t.Errorf("a member's invite link: %v, want ErrNotAdmin", err)
 	}

@@ -184,6 +184,23 @@ func (c *Client) syncGroupLocked(ctx context.Context, call caller, g types.Group
 	return c.openAttributesLocked(ctx, g)
 }
 
+// secretArrived opens group g's attributes with a secret that just came,
+// fetching the group first if this device has not verified it yet. A group
+// it has is not fetched again: the server's notices of later changes are
+// on their way, and applying them as they come keeps the history in order.
+func (c *Client) secretArrived(ctx context.Context, conn *transport.Conn, g types.GroupID) error {
+	c.groupMu.Lock()
+	defer c.groupMu.Unlock()
+	gr, err := c.loadGroup(ctx, g)
+	if err != nil && !errors.Is(err, ErrUnknownGroup) {
+		return err
+	}
+	if gr.state == nil && conn != nil {
+		return c.syncGroupLocked(ctx, conn.Call, g, nil)
+	}
+	return c.openAttributesLocked(ctx, g)
+}
+
 // rejected reports a group log that does not verify.
 func (c *Client) rejected(g types.GroupID, err error) {
 	if errors.Is(err, ErrGroupRejected) {

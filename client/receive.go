@@ -160,10 +160,7 @@ func (c *Client) afterReceive(ctx context.Context, conn *transport.Conn, events 
 	}
 	c.emit(events...)
 	for _, g := range rx.groups {
-		if conn == nil {
-			break
-		}
-		if err := c.syncGroup(ctx, conn.Call, g); err != nil && ctx.Err() == nil {
+		if err := c.secretArrived(ctx, conn, g); err != nil && ctx.Err() == nil {
 			// The next event of the group, or the next send, fetches it.
 			c.log.Info("group not fetched after its secret arrived", "group", g, "err", err)
 		}
