@@ -170,6 +170,8 @@ type Client struct {
 	// groupMu serialises changes of group state (applying events, sending
 	// to a group). It is taken before crypto, never while holding it.
 	groupMu sync.Mutex
+	// replenishMu serialises prekey uploads.
+	replenishMu sync.Mutex
 
 	mu     sync.Mutex
 	acct   clientstore.Account

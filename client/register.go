@@ -149,6 +149,12 @@ func (c *Client) join(ctx context.Context, serverURL, phone string, frame func(*
 // replenish tops up the one-time prekeys (ec and kyber are the server's
 // counts), rotates old signed keys, and uploads what the server lacks.
 func (c *Client) replenish(ctx context.Context, conn *transport.Conn, ec, kyber int) error {
+	// One at a time: the one after a connect and the ones PreKeysLow
+	// starts would otherwise each generate a batch, and their uploads
+	// together outgrow a frame (the server then closes the connection, and
+	// the next one tries again with even more).
+	c.replenishMu.Lock()
+	defer c.replenishMu.Unlock()
 	now := c.o.Now()
 	if spk, _, err := c.st.CurrentSignedPreKeys(ctx); err != nil {
 		return err
