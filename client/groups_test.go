@@ -309,7 +309,7 @@ func TestGroupFiftyMembers(t *testing.T) {
 			extra++
 		}
 		for range extra {
-			m.devs = append(m.devs, link(t, srv, m.devs[0]).connect())
+			m.devs = append(m.devs, link(t, srv, m.devs[0], light).connect())
 		}
 		members[i] = m
 	}

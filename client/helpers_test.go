@@ -79,14 +79,14 @@ func register(t testing.TB, srv *testserver.Server, phone string, adjust ...func
 }
 
 // link adds a linked device to primary's account.
-func link(t testing.TB, srv *testserver.Server, primary *device) *device {
+func link(t testing.TB, srv *testserver.Server, primary *device, adjust ...func(*client.Options)) *device {
 	t.Helper()
 	ctx := ctxT(t)
 	code, err := primary.CreateLinkCode(ctx)
 	if err != nil {
 		t.Fatalf("link code: %v", err)
 	}
-	d := openDevice(t, t.TempDir())
+	d := openDevice(t, t.TempDir(), adjust...)
 	if err := d.Link(ctx, srv.URL, code); err != nil {
 		t.Fatalf("link: %v", err)
 	}
