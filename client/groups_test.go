@@ -19,8 +19,62 @@ import (
 	"github.com/parley-im/parley/types"
 )
 
-// light makes a device cheap to register: few prekeys.
-func light(o *client.Options) { o.PreKeyBatch = 3 }
+// light makes a device cheap to register: few prekeys, topped up only
+// when they are gone.
+func light(o *client.Options) { o.PreKeyBatch, o.PreKeyLow = 3, 1 }
+
+// account is one account of a big test: its primary and linked devices,
+// made off the test's goroutine (so errors are returned, not fatal).
+func newAccount(t *testing.T, srv *testserver.Server, linked int) ([]*device, error) {
+	ctx := ctxT(t)
+	o := options(t)
+	light(&o)
+	open := func() (*device, error) {
+		dir := t.TempDir()
+		c, err := client.Open(ctx, dir, o)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { c.Close() })
+		return &device{t: t, dir: dir, Client: c}, nil
+	}
+	primary, err := open()
+	if err != nil {
+		return nil, err
+	}
+	phone := testserver.NewPhone()
+	if err := primary.RequestCode(ctx, srv.URL, phone); err != nil {
+		return nil, err
+	}
+	if err := primary.Register(ctx, srv.URL, phone, testserver.Code); err != nil {
+		return nil, err
+	}
+	if err := primary.Connect(); err != nil {
+		return nil, err
+	}
+	devs := []*device{primary}
+	for range linked {
+		if err := primary.WaitSynced(ctx); err != nil {
+			return nil, err
+		}
+		code, err := primary.CreateLinkCode(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d, err := open()
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Link(ctx, srv.URL, code); err != nil {
+			return nil, err
+		}
+		if err := d.Connect(); err != nil {
+			return nil, err
+		}
+		devs = append(devs, d)
+	}
+	return devs, nil
+}
 
 // groupLines renders d's history of group g as "<sender account prefix>:
 // text" lines, group changes as "* text".
@@ -296,22 +350,30 @@ func TestGroupFiftyMembers(t *testing.T) {
 	}
 	members := make([]*member, n+3) // 3 more join later
 	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(members))
+	sem := make(chan struct{}, 4)
 	for i := range members {
-		primary := register(t, srv, "", light).connect()
-		primary.idle()
-		m := &member{devs: []*device{primary}}
 		// Every fifth account has a linked device, every tenth two.
-		extra := 0
+		linked := 0
 		if i%5 == 0 {
-			extra++
+			linked++
 		}
 		if i%10 == 0 {
-			extra++
+			linked++
 		}
-		for range extra {
-			m.devs = append(m.devs, link(t, srv, m.devs[0], light).connect())
-		}
-		members[i] = m
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			devs, err := newAccount(t, srv, linked)
+			members[i], errs[i] = &member{devs: devs}, err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%d accounts registered in %v", len(members), time.Since(start))
 	admin := members[0].devs[0]
