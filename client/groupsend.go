@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -293,38 +295,71 @@ func (c *Client) ensureDistributionID(ctx context.Context, gr *groupRow) ([16]by
 	return gr.DistributionID, err
 }
 
+// distributeWorkers is how many accounts get our sender key at once: each
+// is a round trip (two for a new session), and the server commits
+// concurrent sends together.
+const distributeWorkers = 8
+
 // distribute sends our sender key pairwise to the accounts of the missing
 // devices (each Send goes to every device of its account, as the server
 // requires), and records every device of those accounts as holding it.
 func (c *Client) distribute(ctx context.Context, conn *transport.Conn, g types.GroupID, skdm []byte, missing, all []clientstore.GroupDevice) error {
 	var accounts []types.AccountID
 	for _, d := range missing {
-		if len(accounts) == 0 || accounts[len(accounts)-1] != d.Account {
+		if !slices.Contains(accounts, d.Account) {
 			accounts = append(accounts, d.Account)
 		}
 	}
-	for _, a := range accounts {
-		id := types.NewMessageID()
-		raw, err := marshalContent(&contentpb.Content{MessageId: id[:], SentMs: c.o.Now().UnixMilli(),
-			Group: &contentpb.GroupContext{GroupId: bytes.Clone(g[:])},
-			Body:  &contentpb.Content_SenderKey{SenderKey: &contentpb.SenderKeyDistribution{GroupId: bytes.Clone(g[:]), Message: skdm}}})
-		if err != nil {
-			return err
-		}
-		if err := c.deliver(ctx, conn, a, id, raw, false); err != nil {
-			return err
-		}
-		var got []clientstore.GroupDevice
-		for _, d := range all {
-			if d.Account == a {
-				got = append(got, d)
+	work := make(chan types.AccountID)
+	errs := make(chan error, len(accounts))
+	var wg sync.WaitGroup
+	for range min(distributeWorkers, len(accounts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				errs <- c.distributeTo(ctx, conn, g, skdm, a, all)
 			}
-		}
-		if err := c.st.AddSenderKeyHolders(ctx, g, got); err != nil {
+		}()
+	}
+	for _, a := range accounts {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	var all2 []error
+	for err := range errs {
+		all2 = append(all2, err)
+	}
+	// An identity change is what a caller acts on; report it first.
+	for _, err := range all2 {
+		var ice *IdentityChangedError
+		if errors.As(err, &ice) {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(all2...)
+}
+
+func (c *Client) distributeTo(ctx context.Context, conn *transport.Conn, g types.GroupID, skdm []byte, a types.AccountID, all []clientstore.GroupDevice) error {
+	id := types.NewMessageID()
+	raw, err := marshalContent(&contentpb.Content{MessageId: id[:], SentMs: c.o.Now().UnixMilli(),
+		Group: &contentpb.GroupContext{GroupId: bytes.Clone(g[:])},
+		Body:  &contentpb.Content_SenderKey{SenderKey: &contentpb.SenderKeyDistribution{GroupId: bytes.Clone(g[:]), Message: skdm}}})
+	if err != nil {
+		return err
+	}
+	if err := c.deliver(ctx, conn, a, id, raw, false); err != nil {
+		return err
+	}
+	var got []clientstore.GroupDevice
+	for _, d := range all {
+		if d.Account == a {
+			got = append(got, d)
+		}
+	}
+	return c.st.AddSenderKeyHolders(ctx, g, got)
 }
 
 // groupDevicesLocked returns group g as verified, the member devices the
