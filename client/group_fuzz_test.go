@@ -20,7 +20,7 @@ func FuzzGroupState(f *testing.F) {
 		a, b = b, a
 	}
 	f.Add(encodeGroupState(&grouplog.State{Group: types.NewGroupID(), Seq: 3, Head: [32]byte{1},
-		Members: []grouplog.Member{{Account: a, Admin: true, Since: 1}, {Account: b, Since: 3}},
+		Members:          []grouplog.Member{{Account: a, Admin: true, Since: 1}, {Account: b, Since: 3}},
 		AnnouncementOnly: true, InviteHash: make([]byte, 32), SealedAttributes: []byte("sealed"), AttributesSeq: 1}))
 	f.Add([]byte{})
 	f.Add([]byte{0x22, 0x00})

@@ -241,8 +241,12 @@ func (c *Client) deliverGroup(ctx context.Context, conn *transport.Conn, g types
 		if err != nil {
 			return err
 		}
+		start := time.Now()
 		if err := c.distribute(ctx, conn, g, skdm, missing, others); err != nil {
 			return err
+		}
+		if len(missing) > 0 {
+			c.log.Debug("sender key distributed", "group", g, "devices", len(missing), "took", time.Since(start))
 		}
 		c.crypto.Lock()
 		ct, err := senderkey.Encrypt(ctx, c.st, self, dist, plaintext, nil)
@@ -255,6 +259,7 @@ func (c *Client) deliverGroup(ctx context.Context, conn *transport.Conn, g types
 		}
 		_, err = conn.Call(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_SendGroup{SendGroup: &wirepb.SendGroup{
 			GroupId: g[:], MessageId: id[:], Content: ct, DevicesHash: hash, ClientTimeMs: c.o.Now().UnixMilli(), Ephemeral: ephemeral}}})
+		c.log.Debug("group message sent", "group", g, "devices", len(others), "err", err)
 		if transport.CodeOf(err) == wirepb.ErrorCode_ERROR_CODE_GROUP_CHANGED && attempt < 3 {
 			c.log.Debug("group changed; fetching it and sending again", "group", g)
 			c.forgetGroupDevices(g)
