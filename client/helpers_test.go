@@ -151,7 +151,13 @@ func texts(ms []client.Message) []string {
 // eventually polls cond until it holds or 20 s pass.
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	eventuallyWithin(t, 20*time.Second, what, cond)
+}
+
+// eventuallyWithin polls cond until it holds or d passes.
+func eventuallyWithin(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	var last string
 	for time.Now().Before(deadline) {
 		ok, s := cond()
