@@ -153,6 +153,7 @@ func (c *Client) session(ctx context.Context, connected func()) error {
 		if err := c.replenish(sctx, conn, int(auth.GetPrekeysEc()), int(auth.GetPrekeysKyber())); err != nil && sctx.Err() == nil {
 			c.log.Warn("prekey upload failed", "err", err)
 		}
+		c.catchUpGroups(sctx, conn)
 		c.sender(sctx, conn)
 	}()
 	defer func() { stop(); <-senderDone }()

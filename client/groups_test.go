@@ -521,6 +521,32 @@ func TestGroupChangedRetry(t *testing.T) {
 	bob.waitGroupText(g, "after")
 }
 
+// TestGroupDeviceLinkedLater: a device linked after the group was made
+// learns of the group when it connects, gets its name with the first
+// message its account sends there, and every message after.
+func TestGroupDeviceLinkedLater(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ctx := ctxT(t)
+	alice := register(t, srv, "", light).connect()
+	bob := register(t, srv, "", light).connect()
+	g, err := alice.CreateGroup(ctx, "Before the laptop", []types.AccountID{bob.id()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.idle()
+	laptop := link(t, srv, alice, light).connect()
+	laptop.waitGroup(g, "the laptop knows the group", func(i client.GroupInfo) bool { return i.Role == client.RoleAdmin })
+	if _, err := bob.SendGroupText(ctx, g, "from bob"); err != nil {
+		t.Fatal(err)
+	}
+	laptop.waitGroupText(g, "from bob")
+	if _, err := alice.SendGroupText(ctx, g, "from alice's phone"); err != nil {
+		t.Fatal(err)
+	}
+	laptop.waitGroupText(g, "from alice's phone")
+	laptop.waitGroup(g, "the laptop has the name", func(i client.GroupInfo) bool { return i.Name == "Before the laptop" })
+}
+
 // TestGroupSendSurvivesRestart: a group message queued while offline is
 // sent after the client is closed and opened again.
 func TestGroupSendSurvivesRestart(t *testing.T) {

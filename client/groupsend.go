@@ -245,6 +245,14 @@ func (c *Client) deliverGroup(ctx context.Context, conn *transport.Conn, g types
 		if err := c.distribute(ctx, conn, g, skdm, missing, others); err != nil {
 			return err
 		}
+		if slices.ContainsFunc(missing, func(d clientstore.GroupDevice) bool { return d.Account == acct.ID }) && len(gr.Secret) > 0 {
+			// A device of ours that lacked our key may be one linked
+			// since: it gets the group secret too, to show the group's
+			// name.
+			if err := c.deliverGroupUpdate(ctx, conn, gr); err != nil {
+				return err
+			}
+		}
 		if len(missing) > 0 {
 			c.log.Debug("sender key distributed", "group", g, "devices", len(missing), "took", time.Since(start))
 		}
@@ -273,6 +281,23 @@ func (c *Client) deliverGroup(ctx context.Context, conn *transport.Conn, g types
 		}
 		return err
 	}
+}
+
+// deliverGroupUpdate sends the group secret to this account's other
+// devices.
+func (c *Client) deliverGroupUpdate(ctx context.Context, conn *transport.Conn, gr groupRow) error {
+	acct, err := c.account()
+	if err != nil {
+		return err
+	}
+	id := types.NewMessageID()
+	raw, err := marshalContent(&contentpb.Content{MessageId: id[:], SentMs: c.o.Now().UnixMilli(),
+		Group: &contentpb.GroupContext{GroupId: bytes.Clone(gr.ID[:])},
+		Body:  &contentpb.Content_GroupUpdate{GroupUpdate: &contentpb.GroupUpdate{GroupId: bytes.Clone(gr.ID[:]), Secret: gr.Secret, Seq: gr.Seq}}})
+	if err != nil {
+		return err
+	}
+	return c.deliver(ctx, conn, acct.ID, id, raw, false)
 }
 
 // ensureDistributionID gives the group our sender key's distribution id if

@@ -201,6 +201,32 @@ func (c *Client) secretArrived(ctx context.Context, conn *transport.Conn, g type
 	return c.openAttributesLocked(ctx, g)
 }
 
+// catchUpGroups fetches the groups the server says this account is in and
+// this device has not verified at all: a device linked after they were
+// made, or one whose notice of them it could not apply. Groups it has are
+// left to their notices, which come in order with the group's messages.
+func (c *Client) catchUpGroups(ctx context.Context, conn *transport.Conn) {
+	res, err := conn.Call(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_ListGroups{ListGroups: &wirepb.ListGroups{}}})
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Debug("groups not listed", "err", err)
+		}
+		return
+	}
+	for _, s := range res.GetGroups().GetGroups() {
+		g, err := types.GroupIDFromBytes(s.GroupId)
+		if err != nil || g.IsZero() {
+			continue
+		}
+		if sg, err := c.st.Group(ctx, g); err == nil && sg.Seq > 0 {
+			continue
+		}
+		if err := c.syncGroup(ctx, conn.Call, g); err != nil && ctx.Err() == nil {
+			c.log.Info("group not fetched", "group", g, "err", err)
+		}
+	}
+}
+
 // rejected reports a group log that does not verify.
 func (c *Client) rejected(g types.GroupID, err error) {
 	if errors.Is(err, ErrGroupRejected) {
