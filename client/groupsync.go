@@ -204,8 +204,12 @@ func (c *Client) secretArrived(ctx context.Context, conn *transport.Conn, g type
 // catchUpGroups fetches the groups the server says this account is in and
 // this device has not verified at all: a device linked after they were
 // made, or one whose notice of them it could not apply. Groups it has are
-// left to their notices, which come in order with the group's messages.
+// left to their notices, which come in order with the group's messages;
+// so it waits until the server delivered what was queued.
 func (c *Client) catchUpGroups(ctx context.Context, conn *transport.Conn) {
+	if err := c.waitFor(ctx, func() bool { return (c.synced && c.conn == conn) || c.conn != conn }); err != nil {
+		return
+	}
 	res, err := conn.Call(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_ListGroups{ListGroups: &wirepb.ListGroups{}}})
 	if err != nil {
 		if ctx.Err() == nil {
