@@ -153,8 +153,13 @@ func (c *Client) session(ctx context.Context, connected func()) error {
 		if err := c.replenish(sctx, conn, int(auth.GetPrekeysEc()), int(auth.GetPrekeysKyber())); err != nil && sctx.Err() == nil {
 			c.log.Warn("prekey upload failed", "err", err)
 		}
-		c.catchUpGroups(sctx, conn)
+		caughtUp := make(chan struct{})
+		go func() {
+			defer close(caughtUp)
+			c.catchUpGroups(sctx, conn)
+		}()
 		c.sender(sctx, conn)
+		<-caughtUp
 	}()
 	defer func() { stop(); <-senderDone }()
 
