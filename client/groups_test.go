@@ -168,6 +168,22 @@ func (d *device) groupHead(g types.GroupID) [32]byte {
 	return h
 }
 
+// waitEvent reads d's events until one satisfies match.
+func waitEvent(t *testing.T, d *device, match func(client.Event) bool) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-d.Events():
+			if match(e) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the event never came")
+		}
+	}
+}
+
 // capture records the SenderKeyMessages a device sends to groups.
 type capture struct {
 	mu  sync.Mutex
@@ -257,6 +273,27 @@ func TestGroupLifecycle(t *testing.T) {
 			}
 		}
 		return err == nil && n == 2, fmt.Sprint(m.Receipts, err)
+	})
+
+	// Read receipts go to the author pairwise; typing reaches the group.
+	if err := bob.MarkReadGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's read receipt", func() (bool, string) {
+		m, err := alice.Message(ctx, firstRef)
+		for _, r := range m.Receipts {
+			if r.Recipient == bob.id() && r.Status == clientstore.StatusRead {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(m.Receipts, err)
+	})
+	if err := carol.TypingGroup(ctx, g, true); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, alice, func(e client.Event) bool {
+		te, ok := e.(client.TypingEvent)
+		return ok && te.Group == g && te.From.Account == carol.id() && te.Started
 	})
 
 	// Rename: every member sees it, with a history line.
