@@ -143,9 +143,11 @@ func TestCheckGroupDevices(t *testing.T) {
 	withCarol := result(map[types.AccountID][]*wirepb.DeviceInfo{alice: {dev(1, 10)}, bob: {dev(1, 20)}, carol: {dev(1, 30)}})
 	wrongHash := result(map[types.AccountID][]*wirepb.DeviceInfo{alice: {dev(1, 10)}, bob: {dev(1, 20)}})
 	wrongHash.DevicesHash[0] ^= 1
-	twice := result(map[types.AccountID][]*wirepb.DeviceInfo{alice: {dev(1, 10)}})
+	twice := result(map[types.AccountID][]*wirepb.DeviceInfo{alice: {dev(1, 10)}, bob: {dev(1, 20)}})
 	twice.Members = append(twice.Members, twice.Members[0])
-	for name, r := range map[string]*wirepb.GroupDevicesResult{"a former member listed": withCarol, "a wrong hash": wrongHash, "a member twice": twice} {
+	bobLeftOut := result(map[types.AccountID][]*wirepb.DeviceInfo{alice: {dev(1, 10)}})
+	for name, r := range map[string]*wirepb.GroupDevicesResult{"a former member listed": withCarol, "a wrong hash": wrongHash,
+		"a member twice": twice, "a member left out": bobLeftOut} {
 		if _, err := checkGroupDevices(s, r); !errors.Is(err, ErrGroupRejected) {
 			t.Errorf("%s: %v, want ErrGroupRejected", name, err)
 		}

@@ -203,7 +203,13 @@ func (c *capture) last() []byte {
 }
 
 func TestGroupLifecycle(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{})
+	for _, b := range testserver.Backends {
+		t.Run(string(b), func(t *testing.T) { testGroupLifecycle(t, b) })
+	}
+}
+
+func testGroupLifecycle(t *testing.T, backend testserver.Backend) {
+	srv := testserver.Start(t, testserver.Options{Backend: backend})
 	ctx := ctxT(t)
 	alice := register(t, srv, "", light).connect()
 	bob := register(t, srv, "", light).connect()

@@ -482,6 +482,12 @@ func checkGroupDevices(s *grouplog.State, res *wirepb.GroupDevicesResult) ([]cli
 			entries = append(entries, grouplog.DeviceEntry{Account: a, Device: types.DeviceID(d.DeviceId), RegistrationID: d.RegistrationId})
 		}
 	}
+	// At the same seq the server must list exactly the verified members
+	// (one without devices, an account that is gone, with none): leaving
+	// one out would quietly keep it from the conversation.
+	if len(seen) != len(s.Members) {
+		return nil, fmt.Errorf("%w: the server lists %d members, the verified log has %d", ErrGroupRejected, len(seen), len(s.Members))
+	}
 	if !bytes.Equal(grouplog.DevicesHash(entries), res.GetDevicesHash()) {
 		return nil, fmt.Errorf("%w: the server's devices hash does not match its device list", ErrGroupRejected)
 	}
