@@ -199,6 +199,7 @@ func (c *Client) handleFrame(ctx context.Context, conn *transport.Conn, f *wirep
 		c.synced = true
 		c.notifyLocked()
 		c.mu.Unlock()
+		c.wakeSender() // group messages wait for this
 		c.emit(ConnectionEvent{State: Connected, Synced: true})
 	case *wirepb.ServerFrame_PrekeysLow:
 		ec, ky := int(b.PrekeysLow.Ec), int(b.PrekeysLow.Kyber)

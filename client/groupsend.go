@@ -149,8 +149,17 @@ func (c *Client) TypingGroup(ctx context.Context, g types.GroupID, started bool)
 	return c.deliverGroup(ctx, conn, g, id, raw, true)
 }
 
-// sendGroupItem tries one outbox item of a group message.
+// sendGroupItem tries one outbox item of a group message. It waits until
+// the server delivered what was queued for this device: sending may fetch
+// the group's newest events, and applying a removal before a message the
+// removed member sent earlier (still queued) would drop that message.
 func (c *Client) sendGroupItem(ctx context.Context, conn *transport.Conn, it clientstore.OutboxItem, p outboxPayload) (sent, ok bool) {
+	c.mu.Lock()
+	synced := c.synced && c.conn == conn
+	c.mu.Unlock()
+	if !synced {
+		return false, true // QueueEmpty wakes the sender
+	}
 	err := c.deliverGroup(ctx, conn, p.Group, p.ID, p.Content, false)
 	if errors.Is(err, ErrNotMember) || errors.Is(err, ErrUnknownGroup) || errors.Is(err, ErrNotAdmin) {
 		c.giveUp(ctx, it, p, err)
