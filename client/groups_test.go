@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"github.com/parley-im/parley/e2ee/curve"
 	"github.com/parley-im/parley/e2ee/grouplog"
 	"github.com/parley-im/parley/e2ee/senderkey"
+	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/sqlstore"
 	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
@@ -833,5 +836,103 @@ func TestGroupConcurrentChanges(t *testing.T) {
 	want := append([]*device{alice, bob}, others...)
 	for _, d := range want {
 		d.waitGroup(g, "everyone sees all six", func(i client.GroupInfo) bool { return sameMembers(i, want...) })
+	}
+}
+
+// TestGroupForgedEventInServerStore: a server that writes an event into
+// its own store, adding an intruder in an admin's name with a key of its
+// making, and hands it out as it would a real one. Members refuse it;
+// nobody gives the intruder a sender key, and messages wait rather than go
+// to a membership the log does not prove.
+func TestGroupForgedEventInServerStore(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	ctx := ctxT(t)
+	alice := register(t, srv, "", light).connect()
+	bob := register(t, srv, "", light).connect()
+	carol := register(t, srv, "", light).connect()
+	mallory := register(t, srv, "", light).connect()
+	sent := &capture{}
+	client.SetGroupSentHook(alice.Client, sent.hook)
+	g, err := alice.CreateGroup(ctx, "Private", []types.AccountID{bob.id(), carol.id()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SendGroupText(ctx, g, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitGroupText(g, "hi")
+	carol.waitGroupText(g, "hi")
+	alice.idle()
+
+	st, err := sqlstore.Open(ctx, srv.Config.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cur, err := st.Group(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedKey, err := curve.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, aid := mallory.id(), alice.id()
+	ev, err := grouplog.Sign(&wirepb.GroupEventBody{GroupId: g[:], Seq: cur.Seq + 1, PrevHash: cur.Head,
+		ActorAccount: aid[:], ActorDevice: 1, TimeMs: time.Now().UnixMilli(), ActorIdentityKey: forgedKey.Public.Bytes(),
+		Change: &wirepb.GroupEventBody_Add{Add: &wirepb.GroupAddMembers{Members: []*wirepb.GroupMember{{Account: mid[:]}}}}}, forgedKey.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := cur
+	next.Seq, next.Head = cur.Seq+1, ev.Hash[:]
+	next.Members = append(slices.Clone(cur.Members), store.GroupMember{Account: mid, Since: cur.Seq + 1})
+	slices.SortFunc(next.Members, func(a, b store.GroupMember) int { return bytes.Compare(a.Account[:], b.Account[:]) })
+	now := time.Now()
+	notice := types.MessageID(ev.Hash[:16])
+	err = st.AppendGroupEvent(ctx, &store.GroupChange{Prev: cur.Seq, Next: next, Event: ev.Raw,
+		Notify: &store.Append{MessageID: notice, Fanout: &store.Fanout{Group: g,
+			Accounts: []types.AccountID{alice.id(), bob.id(), carol.id(), mid},
+			Envelope: store.Envelope{MessageID: notice, Type: uint32(wirepb.EnvelopeType_ENVELOPE_TYPE_GROUP_EVENT), Content: ev.Raw,
+				ServerTime: now, ExpiresAt: now.Add(time.Hour), Group: g}}}}, 1000, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The notice was stored behind the server's back: it arrives with the
+	// next connection.
+	for _, d := range []*device{alice, bob, carol} {
+		d.Disconnect()
+		d.connect()
+	}
+	for _, d := range []*device{alice, bob, carol} {
+		waitEvent(t, d, func(e client.Event) bool {
+			r, ok := e.(client.GroupRejectedEvent)
+			return ok && r.Group == g
+		})
+		if info, err := d.Group(ctx, g); err != nil || info.Seq != cur.Seq || !sameMembers(info, alice, bob, carol) {
+			t.Errorf("%s took the forged event: %+v, %v", d.dir, info, err)
+		}
+	}
+	// Alice's next message does not go out to the membership the server
+	// claims; mallory gets neither it nor any sender key.
+	id, err := alice.SendGroupText(ctx, g, "secret plans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, alice, func(e client.Event) bool {
+		r, ok := e.(client.GroupRejectedEvent)
+		return ok && r.Group == g
+	})
+	wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := alice.WaitSent(wctx, id); err == nil {
+		t.Error("alice's message went out to a membership the log does not prove")
+	}
+	mallory.idle()
+	if ms, _ := mallory.GroupMessages(ctx, g, 0, 100); slices.ContainsFunc(ms, func(m client.Message) bool { return m.Kind == client.KindText }) {
+		t.Errorf("mallory got a message: %q", mallory.groupLines(g))
+	}
+	if _, err := senderkey.Decrypt(ctx, mallory.Store(), senderkey.Address{Name: alice.id().String(), DeviceID: 1}, sent.last()); !errors.Is(err, senderkey.ErrNoSenderKey) {
+		t.Errorf("mallory holds alice's sender key: %v", err)
 	}
 }
