@@ -573,9 +573,20 @@ func (c *Client) SendFile(ctx context.Context, to types.AccountID, path string, 
 	if err := c.checkTrust(ctx, to); err != nil {
 		return types.MessageID{}, err
 	}
-	f, err := os.Open(path)
+	m, err := c.uploadFile(ctx, path, o, func() uint32 { return c.knownDevices(ctx, to) })
 	if err != nil {
 		return types.MessageID{}, err
+	}
+	return c.Send(ctx, to, &contentpb.Content{Body: &contentpb.Content_Media{Media: m}})
+}
+
+// uploadFile fills in o from the file at path (name, type, kind, and for
+// images size and thumbnail) and uploads it; downloads says how many
+// devices will fetch it when o does not.
+func (c *Client) uploadFile(ctx context.Context, path string, o MediaOptions, downloads func() uint32) (*contentpb.Media, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	if o.FileName == "" {
@@ -591,7 +602,7 @@ func (c *Client) SendFile(ctx context.Context, to types.AccountID, path string, 
 	}
 	if o.Kind == contentpb.Media_KIND_IMAGE || o.Kind == contentpb.Media_KIND_STICKER {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return types.MessageID{}, err
+			return nil, err
 		}
 		if th, w, h, ok := Thumbnail(f); ok {
 			if o.Thumbnail == nil {
@@ -603,16 +614,43 @@ func (c *Client) SendFile(ctx context.Context, to types.AccountID, path string, 
 		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return types.MessageID{}, err
+		return nil, err
 	}
 	if o.Downloads == 0 {
-		o.Downloads = c.knownDevices(ctx, to)
+		o.Downloads = downloads()
 	}
-	m, err := c.UploadMedia(ctx, f, o)
+	return c.UploadMedia(ctx, f, o)
+}
+
+// SendGroupFile sends the file at path to group g, as SendFile does to an
+// account. The server keeps the blob until as many devices as the group
+// had when this device last sent to it fetched it, or until its TTL.
+func (c *Client) SendGroupFile(ctx context.Context, g types.GroupID, path string, o MediaOptions) (types.MessageID, error) {
+	acct, err := c.account()
 	if err != nil {
 		return types.MessageID{}, err
 	}
-	return c.Send(ctx, to, &contentpb.Content{Body: &contentpb.Content_Media{Media: m}})
+	gr, err := c.loadGroup(ctx, g)
+	if err != nil {
+		return types.MessageID{}, err
+	}
+	if err := canSend(gr, acct.ID); err != nil {
+		return types.MessageID{}, err
+	}
+	m, err := c.uploadFile(ctx, path, o, func() uint32 {
+		if r := c.cachedGroupDevices(g, gr.Seq); r != nil {
+			n := uint32(0)
+			for _, mem := range r.Members {
+				n += uint32(len(mem.Devices))
+			}
+			return max(n, 1) - 1 // not this device
+		}
+		return 0
+	})
+	if err != nil {
+		return types.MessageID{}, err
+	}
+	return c.SendGroup(ctx, g, &contentpb.Content{Body: &contentpb.Content_Media{Media: m}})
 }
 
 // knownDevices counts the devices that will get a message to `to`: to's

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +124,24 @@ func TestGroupCommandsEndToEnd(t *testing.T) {
 	}
 	if !found {
 		t.Error("bob did not receive dave's message")
+	}
+
+	// A file goes to the group like a message.
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(path, []byte("chapter one, chapter two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice.must("send", "--group", "Slow readers", "--file", path, "--caption", "my notes")
+	saveDir := t.TempDir()
+	found = false
+	for _, m := range bob.recvJSON("--save-media", saveDir) {
+		if m.Kind == "media" && m.Group == g.ID && m.Text == "my notes" && m.Media != nil && m.Media.Saved != "" {
+			b, err := os.ReadFile(m.Media.Saved)
+			found = err == nil && string(b) == "chapter one, chapter two"
+		}
+	}
+	if !found {
+		t.Error("bob did not receive and save alice's file")
 	}
 
 	alice.must("group", "leave", g.ID)

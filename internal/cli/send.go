@@ -70,9 +70,6 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return e.usageError("send", "give --to or --group, not both")
 	}
 	if *file != "" {
-		if *group != "" {
-			return e.usageError("send", "--file goes with --to for now")
-		}
 		if *text != "" {
 			return e.usageError("send", "give --text or --file, not both (--caption is the file's text)")
 		}
@@ -82,7 +79,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		if *timeout <= 0 {
 			return e.usageError("send", "--timeout must be positive")
 		}
-		return sendFile(ctx, e, *profile, *to, *file, *caption, *kind, *timeout)
+		return sendFile(ctx, e, *profile, *to, *group, *file, *caption, *kind, *timeout)
 	}
 	if *caption != "" || *kind != "" {
 		return e.usageError("send", "--caption and --kind go with --file")
@@ -219,7 +216,7 @@ func connectTimeout(c *client.Client, err error, timeout time.Duration) error {
 
 // sendFile is send --file: connect, upload (no deadline but an interrupt),
 // send, wait for the acceptance within timeout.
-func sendFile(ctx context.Context, e *env, profile, to, path, caption, kind string, timeout time.Duration) int {
+func sendFile(ctx context.Context, e *env, profile, to, group, path, caption, kind string, timeout time.Duration) int {
 	st, err := os.Stat(path)
 	if err != nil {
 		return e.fail("send", err)
@@ -243,6 +240,33 @@ func sendFile(ctx context.Context, e *env, profile, to, path, caption, kind stri
 		cancel()
 		return e.fail("send", connectTimeout(c, err, timeout))
 	}
+	o := client.MediaOptions{Caption: caption, Kind: mediaKinds[kind], VoiceNote: kind == "voice"}
+	if group != "" {
+		defer cancel()
+		if err := c.WaitSynced(cctx); err != nil {
+			return e.fail("send", connectTimeout(c, err, timeout))
+		}
+		g, err := resolveGroup(cctx, c, group)
+		if err != nil {
+			return e.fail("send", err)
+		}
+		bar := newTransferBar(e, "upload", filepath.Base(path))
+		o.Progress = bar.progress
+		id, err := c.SendGroupFile(ctx, g.ID, path, o)
+		bar.finish(err)
+		switch {
+		case errors.Is(err, client.ErrMediaTooLarge):
+			return e.fail("send", fmt.Errorf("the server takes no file this large (%s): %w", byteSize(st.Size()), err))
+		case err != nil:
+			return e.fail("send", groupError(err))
+		}
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := waitAccepted(wctx, c, types.AccountID{}, id); err != nil {
+			return e.fail("send", groupError(connectTimeout(c, err, timeout)))
+		}
+		return exitOK
+	}
 	peer, phone, err := resolvePeer(cctx, c, to)
 	cancel()
 	if err != nil {
@@ -252,7 +276,7 @@ func sendFile(ctx context.Context, e *env, profile, to, path, caption, kind stri
 		return e.fail("send", errors.New("that is this account; send to another one"))
 	}
 	bar := newTransferBar(e, "upload", filepath.Base(path))
-	o := client.MediaOptions{Caption: caption, Kind: mediaKinds[kind], VoiceNote: kind == "voice", Progress: bar.progress}
+	o.Progress = bar.progress
 	id, err := c.SendFile(ctx, peer, path, o)
 	bar.finish(err)
 	switch {
