@@ -32,6 +32,12 @@
 // shows PendingLink.URI, the primary ApproveLink with it, and the new
 // device's PendingLink.Wait returns once it is linked (link.go explains the
 // protocol). Devices and RemoveDevice manage the linked devices.
+//
+// Groups (groups.go explains the design): CreateGroup, AddMembers,
+// RemoveMembers, Leave, SetGroupAttributes, SetAdmins, SetAnnouncementOnly
+// and invite links change a group through its signed log, which every
+// member verifies; SendGroup sends to it through the outbox, as Send does
+// to an account; Groups and Group tell a group as this device verified it.
 package client
 
 import (
