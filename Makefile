@@ -58,6 +58,8 @@ fuzz: ## run every Fuzz target for FUZZTIME (default 30s) each
 bench: services ## run the benchmarks BENCHMARKS.md reports, with its commands
 	$(GO) test -run '^$$' -bench MessageThroughput -benchtime 20000x -count 3 ./internal/server/
 	$(GO) test -run '^$$' -bench Drain -benchtime 3x -count 2 ./internal/server/
+	$(GO) test -run '^$$' -bench GroupFanout -benchtime 5x -count 3 ./internal/server/
+	$(GO) test -run '^$$' -bench Devices -count 3 ./internal/group/
 	$(GO) test -run '^$$' -bench . -count 2 ./internal/store/sqlstore/
 	$(GO) test -run '^$$' -bench Media -benchtime 10x -count 3 ./client/
 	$(GO) test -run '^$$' -bench . -count 3 ./e2ee/media/
