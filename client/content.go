@@ -26,6 +26,11 @@ const (
 	// group's conversation; Message.GroupChange says what changed and
 	// Message.Text describes it with short account ids.
 	KindGroupEvent clientstore.Kind = 5
+	// KindBusiness is a message between a customer and a business of a kind
+	// the WhatsApp Cloud API defines (buttons, lists, products, a cart, an
+	// order's details and status, a location, ...): Message.Business holds
+	// its type and JSON, Message.Text a plain rendering (business.go).
+	KindBusiness clientstore.Kind = 6
 )
 
 // MaxContentSize bounds a serialised content, before padding.

@@ -11,7 +11,8 @@ import (
 // FuzzParsePlaintext: whatever a peer encrypts, parsing it gives a content
 // or ErrBadContent, never a panic, and toMessage renders any stored bytes.
 func FuzzParsePlaintext(f *testing.F) {
-	for _, c := range []*contentpb.Content{TextContent("hi"), TimerContent(60), {FallbackText: "x"}} {
+	for _, c := range []*contentpb.Content{TextContent("hi"), TimerContent(60), {FallbackText: "x"},
+		BusinessContent("interactive", []byte(`{"type":"button","body":{"text":"?"}}`))} {
 		b, _ := marshalContent(c)
 		f.Add(pad(b))
 	}

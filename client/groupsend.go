@@ -35,6 +35,10 @@ func checkSendable(content *contentpb.Content) error {
 		if err := checkMedia(b.Media); err != nil {
 			return err
 		}
+	case *contentpb.Content_Business:
+		if err := CheckBusiness(b.Business); err != nil {
+			return err
+		}
 	case *contentpb.Content_Sync, *contentpb.Content_Receipt, *contentpb.Content_Typing,
 		*contentpb.Content_SenderKey, *contentpb.Content_GroupUpdate:
 		return fmt.Errorf("%w: content kind not sendable with Send", ErrInvalid)

@@ -18,7 +18,7 @@ type Message struct {
 	Group        types.GroupID   // the group of a group conversation; zero in a direct one
 	Sender       types.Address
 	Outgoing     bool
-	Kind         clientstore.Kind // KindText, KindTimer, KindMedia, KindUnknown
+	Kind         clientstore.Kind // KindText, KindTimer, KindMedia, KindBusiness, KindUnknown
 	// Text is the message's text; a media message's caption; for
 	// KindUnknown the sender's fallback text (possibly empty).
 	Text string
@@ -30,6 +30,8 @@ type Message struct {
 	Timer time.Duration
 	// GroupChange is what a KindGroupEvent entry says.
 	GroupChange *GroupChange
+	// Business is a KindBusiness message's Cloud API type and JSON.
+	Business *contentpb.BusinessMessage
 	// Content is the parsed content (for KindUnknown without a body; its
 	// unknown fields are kept). Raw is the content as it came.
 	Content    *contentpb.Content
@@ -81,6 +83,9 @@ func toMessage(m clientstore.Message, conv clientstore.Conversation) Message {
 		out.Timer = time.Duration(b.Timer.Seconds) * time.Second
 	case *contentpb.Content_Media:
 		out.Media, out.Text, out.Quote = b.Media, b.Media.GetCaption(), b.Media.GetQuote()
+	case *contentpb.Content_Business:
+		out.Business, out.Quote = b.Business, b.Business.GetQuote()
+		out.Text = BusinessText(b.Business, c.FallbackText)
 	case nil:
 		out.Text = c.FallbackText
 	}

@@ -285,6 +285,8 @@ func (c *Client) applyIncoming(ctx context.Context, conv clientstore.Conversatio
 		if s := b.Media.ExpireSeconds; s > 0 {
 			m.ExpiresAt = now.Add(time.Duration(s) * time.Second)
 		}
+	case *contentpb.Content_Business:
+		m.Kind = KindBusiness
 	case *contentpb.Content_Timer:
 		m.Kind = KindTimer
 		if err := c.st.SetTimer(ctx, conv.ID, time.Duration(b.Timer.Seconds)*time.Second); err != nil {
@@ -343,6 +345,8 @@ func (c *Client) applyOutgoing(ctx context.Context, conv clientstore.Conversatio
 		if s := b.Media.ExpireSeconds; s > 0 {
 			m.ExpiresAt = m.SentAt.Add(time.Duration(s) * time.Second)
 		}
+	case *contentpb.Content_Business:
+		m.Kind = KindBusiness
 	case *contentpb.Content_Timer:
 		m.Kind = KindTimer
 		if err := c.st.SetTimer(ctx, conv.ID, time.Duration(b.Timer.Seconds)*time.Second); err != nil {

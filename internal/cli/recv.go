@@ -31,9 +31,11 @@ var recvCmd = &command{
 		"Delivery receipts for what it received are sent before it exits.\n\n" +
 		"With --json each message is one JSON object on a line: id, from (the phone " +
 		"number if known, else the account id), account, device, kind (text, timer, " +
-		"media, group-event or unknown), text, sent and received (RFC 3339), for media " +
-		"a media object (kind, file_name, mime_type, size, and saved or save_error), and " +
-		"for a group message group (its id) and group_name. Receipts, typing, edits, " +
+		"media, group-event, business or unknown), text, sent and received (RFC 3339), " +
+		"for media a media object (kind, file_name, mime_type, size, and saved or " +
+		"save_error), for a group message group (its id) and group_name, and for a " +
+		"business message (buttons, an order, its payment and status, from a business) " +
+		"business_type and business, its WhatsApp Cloud API type and object. Receipts, typing, edits, " +
 		"deletions and reactions are printed only with --all, with their own kind. " +
 		"Without --json each message is one line for people (a group message as GROUP / " +
 		"SENDER: text); a file shows as [kind name, size] caption.\n\n" +
@@ -308,6 +310,9 @@ func (p *printer) message(ctx context.Context, m client.Message) error {
 				Sent: timeRFC3339(m.SentAt), Received: timeRFC3339(m.ReceivedAt), Timer: seconds(m.Timer),
 				Group: group, GroupName: groupName,
 			}
+			if b := m.Business; b != nil && json.Valid(b.Json) {
+				j.BusinessType, j.Business = b.Type, b.Json
+			}
 			if m.GroupChange != nil {
 				j.Text = text
 			}
@@ -466,6 +471,9 @@ type recvJSON struct {
 	Media     *recvMedia `json:"media,omitempty"`
 	Group     string     `json:"group,omitempty"`
 	GroupName string     `json:"group_name,omitempty"`
+	// A business message's Cloud API type and object (kind business).
+	BusinessType string          `json:"business_type,omitempty"`
+	Business     json.RawMessage `json:"business,omitempty"`
 }
 
 // recvMedia describes a file in recv --json.
@@ -539,6 +547,8 @@ func kindName(k clientstore.Kind) string {
 		return "media"
 	case client.KindGroupEvent:
 		return "group-event"
+	case client.KindBusiness:
+		return "business"
 	}
 	return "unknown"
 }
@@ -551,7 +561,7 @@ func humanText(m client.Message) string {
 		return "(turned disappearing messages off)"
 	case m.Kind == client.KindTimer:
 		return "(set disappearing messages to " + formatDuration(m.Timer) + ")"
-	case m.Kind == client.KindText:
+	case m.Kind == client.KindText, m.Kind == client.KindBusiness && m.Text != "":
 		return m.Text
 	case m.Kind == client.KindMedia && m.Media != nil:
 		return mediaLine(m)
