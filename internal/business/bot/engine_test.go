@@ -400,7 +400,7 @@ func TestUPIStore(t *testing.T) {
 	}
 	p := od.Action.Parameters
 	if len(p.PaymentSettings) != 1 || p.PaymentSettings[0].Type != "upi_intent_link" ||
-		!strings.HasPrefix(p.PaymentSettings[0].UPIIntentLink.Link, "upi://pay?") || p.Currency != "INR" || p.PaymentType != "" {
+		!strings.HasPrefix(p.PaymentSettings[0].UPIIntentLink.Link, "upi://pay?") || p.Currency != "INR" || p.PaymentType != "upi" {
 		b, _ := json.Marshal(p)
 		t.Fatalf("order_details %s", b)
 	}

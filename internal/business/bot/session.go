@@ -746,6 +746,7 @@ func orderDetailsReply(lang Lang, prof Profile, o Order, p Payment, now time.Tim
 		params.PaymentSettings = []PaymentSetting{{Type: "pix_dynamic_code", PixDynamicCode: &PixDynamicCode{
 			Code: p.Code, MerchantName: p.MerchantName, Key: p.Key, KeyType: p.KeyType}}}
 	case UPI:
+		params.PaymentType = "upi" // the Cloud API requires it beside the settings
 		params.PaymentSettings = []PaymentSetting{{Type: "upi_intent_link", UPIIntentLink: &UPIIntentLink{Link: p.Link}}}
 	}
 	return Reply{Type: "interactive", Interactive: &Interactive{

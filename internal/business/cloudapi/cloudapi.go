@@ -109,7 +109,8 @@ type RenderedButton struct {
 }
 
 // Messenger delivers to customers; the business agent implements it on the
-// Parley client SDK.
+// Parley client SDK. An error of Send that is an *Error is answered as it
+// is (say, a payment the Messenger cannot fill in).
 type Messenger interface {
 	// Send queues m to m.To and returns its message id ("wamid.…"). It
 	// returns ErrNoRecipient when m.To cannot be reached.
@@ -410,6 +411,10 @@ type Config struct {
 	// SyncPolicyErrors answers 131047/131050/131026 policy refusals with
 	// an error instead of an accepted send and a failed status.
 	SyncPolicyErrors bool
+	// MessengerFillsPayment lets an order_details of payment_type br or upi
+	// leave out payment_settings: the Messenger fills them in (the agent
+	// asks its payment provider for a charge: a Pix code or a UPI link).
+	MessengerFillsPayment bool
 	// ReviewTemplate decides a new template's status and reason; nil
 	// approves every valid template.
 	ReviewTemplate func(Template) (status, reason string)

@@ -2,6 +2,7 @@ package cloudapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -92,39 +93,79 @@ func (h *Handler) postMessages(q *request, pn PhoneNumber) error {
 	if err != nil {
 		return err
 	}
+	res, err := h.send(q.ctx, pn, body)
+	if err != nil {
+		return err
+	}
+	if res.read {
+		writeJSON(q.w, http.StatusOK, map[string]bool{"success": true})
+		return nil
+	}
+	writeSent(q.w, res.input, res.waID, res.wamid)
+	return nil
+}
+
+// Send runs body, a POST {phone}/messages request body, through everything
+// the API does with it (validation, the messaging policy, rate limits, the
+// Messenger, status webhooks) as the business that owns the number: the
+// agent's own messages (the assistant's replies, order updates) take this
+// path so that they obey the same rules and are reported the same way. It
+// returns the message id ("" for a read receipt) or the *Error the API
+// would answer. A send the policy refuses is, as over HTTP, accepted with a
+// message id whose failed status follows, unless Config.SyncPolicyErrors.
+func (h *Handler) Send(ctx context.Context, phoneNumberID string, body []byte) (wamid string, err error) {
+	pn, err := h.cfg.Directory.PhoneNumber(ctx, phoneNumberID)
+	if errors.Is(err, ErrNotFound) {
+		return "", fail(ErrUnknownObject, "no phone number %s", phoneNumberID)
+	}
+	if err != nil {
+		return "", err
+	}
+	res, err := h.send(ctx, pn, body)
+	return res.wamid, err
+}
+
+// sendResult is what a send answers: a message accepted for waID (input is
+// the "to" as given), or a read receipt done.
+type sendResult struct {
+	input, waID, wamid string
+	read               bool
+}
+
+func (h *Handler) send(ctx context.Context, pn PhoneNumber, body []byte) (sendResult, error) {
 	req, err := DecodeSendRequest(body)
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
 	if req.MessagingProduct != "whatsapp" {
-		return fail(ErrInvalidParameter, "The parameter messaging_product is required and must be whatsapp")
+		return sendResult{}, fail(ErrInvalidParameter, "The parameter messaging_product is required and must be whatsapp")
 	}
 	if req.Status != "" {
-		return h.markRead(q, pn, req)
+		return sendResult{read: true}, h.markRead(ctx, pn, req)
 	}
-	b, err := h.cfg.Directory.Business(q.ctx, pn.WABAID)
+	b, err := h.cfg.Directory.Business(ctx, pn.WABAID)
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
 	switch req.RecipientType {
 	case "", "individual":
 	case "group":
-		return fail(ErrUnsupportedType, "group messages are not supported on this platform")
+		return sendResult{}, fail(ErrUnsupportedType, "group messages are not supported on this platform")
 	default:
-		return invalid("recipient_type", "must be individual")
+		return sendResult{}, invalid("recipient_type", "must be individual")
 	}
 	if req.To == "" {
 		if req.Recipient != "" {
-			return invalid("recipient", "business-scoped user ids are not supported; use to with the phone number")
+			return sendResult{}, invalid("recipient", "business-scoped user ids are not supported; use to with the phone number")
 		}
-		return missing("to")
+		return sendResult{}, missing("to")
 	}
 	waID, ok := normalizeRecipient(req.To)
 	if !ok {
-		return fail(ErrInvalidParameter, "to must be a phone number in international format")
+		return sendResult{}, fail(ErrInvalidParameter, "to must be a phone number in international format")
 	}
 	if waID == pn.WaID {
-		return &Error{Spec: ErrRecipientIsSender}
+		return sendResult{}, &Error{Spec: ErrRecipientIsSender}
 	}
 	typ := req.Type
 	if typ == "" {
@@ -137,9 +178,9 @@ func (h *Handler) postMessages(q *request, pn PhoneNumber) error {
 			known = known || t == typ
 		}
 		if !known {
-			return fail(ErrUnsupportedType, "message type %q is not supported", typ)
+			return sendResult{}, fail(ErrUnsupportedType, "message type %q is not supported", typ)
 		}
-		return missing(typ)
+		return sendResult{}, missing(typ)
 	}
 	// The Graph API takes a parameter that is a JSON-encoded string as the
 	// JSON it holds; whatsapp-api-js sends contacts that way.
@@ -150,17 +191,17 @@ func (h *Handler) postMessages(q *request, pn PhoneNumber) error {
 	out := Outbound{To: waID, Type: typ}
 	if req.Context != nil {
 		if req.Context.MessageID == "" {
-			return missing("context.message_id")
+			return sendResult{}, missing("context.message_id")
 		}
 		out.ReplyTo = req.Context.MessageID
 	}
 	if req.BizOpaqueCallbackData != nil {
 		if err := text("biz_opaque_callback_data", *req.BizOpaqueCallbackData, 0, maxBizOpaque); err != nil {
-			return err
+			return sendResult{}, err
 		}
 		out.BizOpaqueCallbackData = *req.BizOpaqueCallbackData
 	}
-	v := &vctx{h: h, ctx: q.ctx, b: b, pn: pn, to: waID, now: h.now()}
+	v := &vctx{h: h, ctx: ctx, b: b, pn: pn, to: waID, now: h.now()}
 	category := ""
 	switch typ {
 	case "text":
@@ -186,50 +227,49 @@ func (h *Handler) postMessages(q *request, pn PhoneNumber) error {
 		}
 	}
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, obj); err != nil {
-		return fail(ErrInvalidParameter, "%s is not valid JSON", typ)
+		return sendResult{}, fail(ErrInvalidParameter, "%s is not valid JSON", typ)
 	}
 	out.Object = compact.Bytes()
 
 	if err := h.rateLimit(pn, waID); err != nil {
-		return err
+		return sendResult{}, err
 	}
-	d, err := h.policy(q.ctx, b, pn, waID, category)
+	d, err := h.policy(ctx, b, pn, waID, category)
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
 	out.Pricing = d.pricing
 	if d.refuse != nil {
 		if h.cfg.SyncPolicyErrors {
-			return d.refuse
+			return sendResult{}, d.refuse
 		}
-		return h.acceptAndFail(q, b, pn, req.To, out, d.refuse)
+		return h.acceptAndFail(ctx, b, pn, req.To, out, d.refuse)
 	}
 	if v.reference != "" && h.cfg.Conversations != nil {
-		owner, err := h.cfg.Conversations.ClaimReference(q.ctx, b.ID, v.reference, waID)
+		owner, err := h.cfg.Conversations.ClaimReference(ctx, b.ID, v.reference, waID)
 		if err != nil {
-			return err
+			return sendResult{}, err
 		}
 		if owner != waID {
-			return invalid("interactive.action.parameters.reference_id", "is already used for another customer's order")
+			return sendResult{}, invalid("interactive.action.parameters.reference_id", "is already used for another customer's order")
 		}
 	}
-	wamid, err := h.cfg.Messenger.Send(q.ctx, pn.ID, out)
+	wamid, err := h.cfg.Messenger.Send(ctx, pn.ID, out)
 	if errors.Is(err, ErrNoRecipient) {
 		e := fail(ErrUndeliverable, "Message undeliverable: the recipient cannot be reached on this platform.")
 		if h.cfg.SyncPolicyErrors {
-			return e
+			return sendResult{}, e
 		}
-		return h.acceptAndFail(q, b, pn, req.To, out, e)
+		return h.acceptAndFail(ctx, b, pn, req.To, out, e)
 	}
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
-	writeSent(q.w, req.To, waID, wamid)
-	return nil
+	return sendResult{input: req.To, waID: waID, wamid: wamid}, nil
 }
 
 func writeSent(w http.ResponseWriter, input, waID, wamid string) {
@@ -250,7 +290,7 @@ func writeSent(w http.ResponseWriter, input, waID, wamid string) {
 
 // acceptAndFail answers a send that policy refuses as Meta does: accepted,
 // with a message id that then fails in a status webhook.
-func (h *Handler) acceptAndFail(q *request, b Business, pn PhoneNumber, input string, out Outbound, e *Error) error {
+func (h *Handler) acceptAndFail(ctx context.Context, b Business, pn PhoneNumber, input string, out Outbound, e *Error) (sendResult, error) {
 	wamid := localMessageID()
 	if h.cfg.Events != nil {
 		st := webhook.Status{
@@ -258,12 +298,11 @@ func (h *Handler) acceptAndFail(q *request, b Business, pn PhoneNumber, input st
 			BizOpaqueCallbackData: out.BizOpaqueCallbackData, Errors: []webhook.StatusError{e.StatusError()},
 		}
 		meta := webhook.Metadata{DisplayPhoneNumber: pn.WaID, PhoneNumberID: pn.ID}
-		if err := h.cfg.Events.EnqueueStatus(q.ctx, b.ID, meta, st); err != nil {
-			return err
+		if err := h.cfg.Events.EnqueueStatus(ctx, b.ID, meta, st); err != nil {
+			return sendResult{}, err
 		}
 	}
-	writeSent(q.w, input, out.To, wamid)
-	return nil
+	return sendResult{input: input, waID: out.To, wamid: wamid}, nil
 }
 
 // localMessageID is the id of a message that is refused before it reaches
@@ -275,7 +314,7 @@ func localMessageID() string {
 	return "wamid." + base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (h *Handler) markRead(q *request, pn PhoneNumber, req *sendRequest) error {
+func (h *Handler) markRead(ctx context.Context, pn PhoneNumber, req *sendRequest) error {
 	if req.Status != "read" {
 		return invalid("status", "must be read")
 	}
@@ -289,13 +328,9 @@ func (h *Handler) markRead(q *request, pn PhoneNumber, req *sendRequest) error {
 		}
 		typing = true
 	}
-	err := h.cfg.Messenger.MarkRead(q.ctx, pn.ID, req.MessageID, typing)
+	err := h.cfg.Messenger.MarkRead(ctx, pn.ID, req.MessageID, typing)
 	if errors.Is(err, ErrNoMessage) {
 		return invalid("message_id", "does not name a message this number received")
 	}
-	if err != nil {
-		return err
-	}
-	writeJSON(q.w, http.StatusOK, map[string]bool{"success": true})
-	return nil
+	return err
 }

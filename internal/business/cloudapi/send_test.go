@@ -3,6 +3,7 @@ package cloudapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	. "github.com/parley-im/parley/internal/business/cloudapi"
 	"strings"
@@ -222,4 +223,56 @@ func TestMarkReadAndTyping(t *testing.T) {
 			t.Fatalf("bad status: %s", r.raw)
 		}
 	})
+}
+
+// TestHandlerSend: the agent's own sends (Handler.Send) take the API's
+// path: the same validation, policy and Messenger, the same errors.
+func TestHandlerSend(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SyncPolicyErrors = true })
+	ctx := context.Background()
+	if _, err := e.h.Send(ctx, testPhone, []byte(msg("text", `{"body":"hi"}`))); !errors.Is(err, ErrReengagement) {
+		t.Fatalf("send outside the window: %v, want 131047", err)
+	}
+	e.open(testCustomer)
+	wamid, err := e.h.Send(ctx, testPhone, []byte(msg("text", `{"body":"hi"}`)))
+	if err != nil || !strings.HasPrefix(wamid, "wamid.") {
+		t.Fatalf("send: %q, %v", wamid, err)
+	}
+	if o := e.msgr.last(); o.To != testCustomer || o.Type != "text" || string(o.Object) != `{"body":"hi"}` {
+		t.Errorf("messenger got %+v", o)
+	}
+	var ae *Error
+	if _, err := e.h.Send(ctx, testPhone, []byte(msg("text", `{"body":""}`))); !errors.As(err, &ae) || ae.Spec.Code != 131008 {
+		t.Errorf("empty text: %v, want 131008", err)
+	}
+	if _, err := e.h.Send(ctx, "999", []byte(msg("text", `{"body":"x"}`))); !errors.Is(err, ErrUnknownObject) {
+		t.Errorf("unknown number: %v", err)
+	}
+	if e.msgr.count() != 1 {
+		t.Errorf("the messenger got %d messages, want 1", e.msgr.count())
+	}
+}
+
+// TestMessengerFillsPayment: an order_details without payment_settings is
+// refused unless the Messenger fills them in, and then passed on as it is.
+func TestMessengerFillsPayment(t *testing.T) {
+	noSettings := orderDetails(`{"reference_id":"ord-9","type":"physical-goods","payment_type":"br","currency":"BRL","total_amount":{"value":100,"offset":100}}`)
+	e := newEnv(t, nil)
+	e.open(testCustomer)
+	if r := e.send(noSettings); r.code() != 131008 || e.msgr.count() != 0 {
+		t.Fatalf("without a filling messenger: %d %s", r.status, r.raw)
+	}
+	e = newEnv(t, func(c *Config) { c.MessengerFillsPayment = true })
+	e.open(testCustomer)
+	if r := e.send(noSettings); r.status != 200 || e.msgr.count() != 1 {
+		t.Fatalf("with a filling messenger: %d %s", r.status, r.raw)
+	}
+	if o := e.msgr.last(); !strings.Contains(string(o.Object), `"payment_type":"br"`) || strings.Contains(string(o.Object), "payment_settings") {
+		t.Errorf("messenger got %s", o.Object)
+	}
+	// A bad payment_type is still refused.
+	bad := orderDetails(`{"reference_id":"ord-10","type":"physical-goods","payment_type":"xx","currency":"BRL","total_amount":{"value":100,"offset":100}}`)
+	if r := e.send(bad); r.code() != 131009 && r.code() != 100 {
+		t.Errorf("bad payment_type: %d %s", r.status, r.raw)
+	}
 }

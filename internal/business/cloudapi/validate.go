@@ -839,7 +839,7 @@ func (v *vctx) orderDetails(raw json.RawMessage) error {
 	}
 	switch p.PaymentType {
 	case "br":
-		if len(p.PaymentSettings) == 0 {
+		if len(p.PaymentSettings) == 0 && !v.h.cfg.MessengerFillsPayment {
 			return missing(f + ".payment_settings")
 		}
 		for i, s := range p.PaymentSettings {
@@ -848,7 +848,7 @@ func (v *vctx) orderDetails(raw json.RawMessage) error {
 			}
 		}
 	case "upi":
-		if p.PaymentConfiguration == "" && len(p.PaymentSettings) == 0 {
+		if p.PaymentConfiguration == "" && len(p.PaymentSettings) == 0 && !v.h.cfg.MessengerFillsPayment {
 			return missing(f + ".payment_configuration or " + f + ".payment_settings")
 		}
 		for i, s := range p.PaymentSettings {

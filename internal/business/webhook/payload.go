@@ -68,8 +68,9 @@ type ReferredProduct struct {
 }
 
 // Message is one inbound message. Body is the object under the key Type
-// ("text", "order", "interactive", ...), Meta's shape passed through: the
-// business's customers send these objects inside BusinessMessage.
+// ("text", "order", "interactive", ...; for "contacts" an array), Meta's
+// shape passed through: the business's customers send these objects inside
+// BusinessMessage.
 type Message struct {
 	From      string          `json:"from"`
 	ID        string          `json:"id"`
@@ -90,7 +91,7 @@ func (m Message) MarshalJSON() ([]byte, error) {
 	if len(m.Body) == 0 {
 		return b, nil
 	}
-	if !isObject(m.Body) || !validKey(m.Type) {
+	if !(isObject(m.Body) || m.Type == "contacts" && isArray(m.Body)) || !validKey(m.Type) {
 		return nil, fmt.Errorf("%w: message body of type %q is not a JSON object", ErrInvalid, m.Type)
 	}
 	var out bytes.Buffer
@@ -108,6 +109,12 @@ func (m Message) MarshalJSON() ([]byte, error) {
 func isObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) >= 2 && b[0] == '{' && json.Valid(b)
+}
+
+// isArray: Meta's inbound contacts message carries an array.
+func isArray(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) >= 2 && b[0] == '[' && json.Valid(b)
 }
 
 func validKey(s string) bool {
@@ -194,7 +201,7 @@ func NewMessage(from, id string, at time.Time, typ string, body any) (Message, e
 		if err != nil {
 			return Message{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		if !isObject(b) {
+		if !isObject(b) && !(typ == "contacts" && isArray(b)) {
 			return Message{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalid)
 		}
 		m.Body = b

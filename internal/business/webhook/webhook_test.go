@@ -109,6 +109,14 @@ func TestEventShapes(t *testing.T) {
 	if _, err := MessageEvent("99", meta, nil, Message{From: "1", ID: "x", Type: "text", Body: []byte(`[1]`)}); err == nil {
 		t.Fatal("an array body was accepted")
 	}
+	// Meta's contacts message is the one array body.
+	cm, err := NewMessage("1", "wamid.c", at, "contacts", json.RawMessage(`[{"name":{"formatted_name":"Ana"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := MessageEvent("99", meta, nil, cm); err != nil || !bytes.Contains(ev.Body, []byte(`"type":"contacts","contacts":[{"name":{"formatted_name":"Ana"}}]`)) {
+		t.Fatalf("contacts event: %v %s", err, ev.Body)
+	}
 	big := strings.Repeat("x", MaxBody)
 	bm, _ := NewMessage("1", "2", at, "text", Text{Body: big})
 	if _, err := MessageEvent("99", meta, nil, bm); err != ErrTooLarge {
