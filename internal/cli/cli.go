@@ -34,6 +34,7 @@ var commands = []*command{
 	devicesCmd,
 	safetyNumberCmd,
 	chatCmd,
+	businessCmd,
 	serveCmd,
 	benchCmd,
 	configCmd,

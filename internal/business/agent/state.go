@@ -2,12 +2,12 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -377,8 +377,21 @@ func fromUnix(v int64) time.Time {
 	return time.Unix(v, 0).UTC()
 }
 
-// tokenHashHex is for tests and logs that must name a token without it.
-func tokenHashHex(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:6])
+// DatabaseFile is the business database's file name in the business's
+// profile directory, beside the client's store.
+const DatabaseFile = "business.db"
+
+// OpenDatabase opens (creating it if needed) the business database of the
+// profile in dir and the agent's state in it.
+func OpenDatabase(ctx context.Context, dir string, now func() time.Time) (*bizstore.Store, *State, error) {
+	st, err := bizstore.Open(ctx, filepath.Join(dir, DatabaseFile), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	state, err := OpenState(ctx, st, now)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, state, nil
 }
