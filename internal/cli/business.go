@@ -1007,14 +1007,14 @@ func runTokenList(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(tw, "ID\tLABEL\tSCOPES\tEXPIRES\tCREATED")
 		for _, t := range ts {
 			exp := "never"
-			if !t.Expires.IsZero() {
-				exp = t.Expires.Local().Format(time.DateTime)
-				if time.Now().After(t.Expires) {
+			if e := t.Grant.Expires; !e.IsZero() {
+				exp = e.Local().Format(time.DateTime)
+				if time.Now().After(e) {
 					exp += " (expired)"
 				}
 			}
-			sc := make([]string, len(t.Scopes))
-			for i, s := range t.Scopes {
+			sc := make([]string, len(t.Grant.Scopes))
+			for i, s := range t.Grant.Scopes {
 				sc[i] = string(s)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Label), strings.Join(sc, ","), exp, t.Created.Local().Format(time.DateTime))

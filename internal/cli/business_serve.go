@@ -9,19 +9,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/parley-im/parley/internal/business/agent"
-	"github.com/parley-im/parley/internal/business/webhook"
 )
-
-// webhookQueueFile is the webhook queue's file in the business's profile.
-//
-// TODO(bizpersist): the queue moves into the business database
-// (bizstore's WebhookQueue) once that is on main.
-const webhookQueueFile = "webhooks.db"
 
 var businessServeCmd = &command{
 	name:    "serve",
@@ -68,13 +60,7 @@ func runBusinessServe(ctx context.Context, e *env, args []string) int {
 		return e.fail("business serve", err)
 	}
 	defer st.Close()
-	queue, err := webhook.OpenSQLiteQueue(filepath.Join(dir, webhookQueueFile))
-	if err != nil {
-		return e.fail("business serve", err)
-	}
-	defer queue.Close()
-	a, err := agent.New(ctx, agent.Config{Client: c, Store: st, State: state, WebhookQueue: queue,
-		AcceptIdentityChanges: true, Log: log})
+	a, err := agent.New(ctx, agent.Config{Client: c, Store: st, State: state, AcceptIdentityChanges: true, Log: log})
 	if err != nil {
 		return e.fail("business serve", err)
 	}

@@ -132,7 +132,7 @@ func TestBusinessCommands(t *testing.T) {
 		t.Fatalf("token create: %d %q %q", code, tok, errOut)
 	}
 	out = biz.must("business", "token", "list")
-	m := regexp.MustCompile(`(?m)^([0-9a-f]{12})\s+shop app\s+messages,catalog\s+\d{4}-`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+shop app\s+messages,catalog\s+\d{4}-`).FindStringSubmatch(out)
 	if m == nil || strings.Contains(out, strings.TrimSpace(tok)) {
 		t.Fatalf("token list printed\n%s", out)
 	}

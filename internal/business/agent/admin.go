@@ -39,8 +39,8 @@ func (a *Agent) adminHandler() http.Handler {
 			fail(http.StatusUnauthorized, "an access token with the admin scope is required")
 			return
 		}
-		grant, err := (tokens{s: a.state, wabaID: a.settings.WABAID}).Token(r.Context(), cloudapi.HashToken(tok))
-		if err != nil || !grant.Has(cloudapi.ScopeAdmin) || (!grant.Expires.IsZero() && !a.now().Before(grant.Expires)) {
+		grant, err := a.st.Token(r.Context(), cloudapi.HashToken(tok))
+		if err != nil || grant.WABAID != a.settings.WABAID || !grant.Has(cloudapi.ScopeAdmin) || (!grant.Expires.IsZero() && !a.now().Before(grant.Expires)) {
 			fail(http.StatusUnauthorized, "an access token with the admin scope is required")
 			return
 		}
@@ -56,11 +56,16 @@ func (a *Agent) adminHandler() http.Handler {
 				fail(http.StatusConflict, "payments are settled by the payment provider, not here")
 				return
 			}
-			id, ok := a.ChargeOf(segs[1])
-			if !ok {
-				fail(http.StatusNotFound, "no payment was asked for that order (since the agent started)")
+			live, err := a.st.LiveCharge(ctx, segs[1])
+			if errors.Is(err, payment.ErrNotFound) {
+				fail(http.StatusNotFound, "no payment was asked for that order")
 				return
 			}
+			if err != nil {
+				fail(http.StatusInternalServerError, err.Error())
+				return
+			}
+			id := live.ID
 			var ch payment.Charge
 			if segs[2] == "confirm" {
 				ch, err = a.sandbox.Confirm(ctx, id)

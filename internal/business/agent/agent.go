@@ -43,6 +43,7 @@ import (
 	"github.com/parley-im/parley/internal/business/bizstore"
 	"github.com/parley-im/parley/internal/business/cloudapi"
 	"github.com/parley-im/parley/internal/business/commerce"
+	"github.com/parley-im/parley/internal/business/commerceapi"
 	"github.com/parley-im/parley/internal/business/payment"
 	"github.com/parley-im/parley/internal/business/payment/sandbox"
 	"github.com/parley-im/parley/internal/business/webhook"
@@ -56,7 +57,8 @@ type Config struct {
 	Store *bizstore.Store
 	// State is the agent's own part of it (settings, tokens, sent messages).
 	State *State
-	// WebhookQueue keeps events until delivered; nil keeps them in memory.
+	// WebhookQueue keeps events until delivered; nil: the business
+	// database's.
 	WebhookQueue webhook.Queue
 	// Webhook tunes the sender (back-off, timeouts); its Queue, Client,
 	// Log and Now are set here.
@@ -105,8 +107,7 @@ type Agent struct {
 	api           *cloudapi.Handler
 	hooks         *webhook.Sender
 	conversations cloudapi.Conversations
-	media         cloudapi.MediaStore
-	catalogAPI    cloudapi.Catalog // nil until commerceapi is on main
+	catalogAPI    cloudapi.Catalog
 	pay           payment.Provider
 	sandbox       *sandbox.Provider // nil unless the provider is the sandbox
 	assistant     Assistant
@@ -116,10 +117,9 @@ type Agent struct {
 	sendMu sync.Mutex
 
 	mu       sync.Mutex
-	charges  map[string]payment.ChargeID // order reference → its charge
-	workers  map[string]*worker          // customer → assistant queue
-	runCtx   context.Context             // Run's, for the workers
-	stopping bool                        // Run is returning: start no worker
+	workers  map[string]*worker // customer → assistant queue
+	runCtx   context.Context    // Run's, for the workers
+	stopping bool               // Run is returning: start no worker
 	wg       sync.WaitGroup
 }
 
@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, c: cfg.Client, st: cfg.Store, state: cfg.State, log: cfg.Log.With("component", "business-agent"),
-		now: cfg.Now, settings: settings, self: self, charges: map[string]payment.ChargeID{}, workers: map[string]*worker{}}
+		now: cfg.Now, settings: settings, self: self, workers: map[string]*worker{}}
 	a.Catalogs = commerce.NewCatalogs(cfg.Store, &commerce.CatalogOptions{Now: cfg.Now})
 	a.Orders = commerce.NewOrders(cfg.Store, &commerce.OrderOptions{ReservationTTL: cfg.ReservationTTL, Now: cfg.Now, Logger: a.log})
 	a.Business = commerce.NewBusiness(cfg.Store)
@@ -151,7 +151,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	q := cfg.WebhookQueue
 	if q == nil {
-		q = webhook.NewMemQueue()
+		// In the business database: an event queued with the change it
+		// reports commits with it, and a restart loses nothing.
+		q = cfg.Store.WebhookQueue()
 	}
 	wc := cfg.Webhook
 	wc.Queue, wc.Client, wc.Log, wc.Now = q, cfg.HTTPClient, a.log, cfg.Now
@@ -162,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 
 	a.pay = cfg.Payments
 	if a.pay == nil {
-		a.sandbox, err = sandbox.New(sandbox.Config{Pix: settings.Pix, UPI: settings.UPI, Now: cfg.Now,
+		a.sandbox, err = sandbox.New(sandbox.Config{Pix: settings.Pix, UPI: settings.UPI, Now: cfg.Now, Store: cfg.Store,
 			Notify: func(ctx context.Context, ev payment.Event) { a.PaymentChanged(ctx, ev) }})
 		if err != nil {
 			return nil, err
@@ -170,19 +172,19 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		a.pay = a.sandbox
 	}
 
-	// TODO(bizpersist): the SQLite MediaStore, TemplateStore and
-	// Conversations of bizstore, and the commerce adapters for Catalog and
-	// Profiles, replace these once they are on main.
-	a.conversations = cloudapi.NewMemConversations()
-	a.media = cloudapi.NewMemMedia()
+	// The API's data is the business database's; its catalog and profile
+	// are commerce's, which the assistant sells from.
+	a.conversations = cfg.Store
+	a.catalogAPI = commerceapi.NewCatalog(a.Catalogs)
 	api := cfg.API
 	api.Directory = directory{a}
-	api.Tokens = tokens{s: a.state, wabaID: settings.WABAID}
+	api.Tokens = cfg.Store
 	api.Messenger = a
-	api.Media = a.media
-	api.Templates = cloudapi.NewMemTemplates()
-	api.Conversations = a.conversations
+	api.Media = cfg.Store
+	api.Templates = cfg.Store
+	api.Conversations = cfg.Store
 	api.Catalog = a.catalogAPI
+	api.Profiles = commerceapi.NewProfiles(a.Business, cfg.Store)
 	api.Events = a.hooks
 	api.Log = a.log
 	api.Now = cfg.Now

@@ -48,8 +48,7 @@ type botAssistant struct {
 // NewBot makes the embedded assistant over the agent's commerce and
 // payments; brain nil is the embedded rules (no model needed).
 func NewBot(a *Agent, brain bot.Brain) (Assistant, error) {
-	e, err := bot.New(bot.Options{Tools: botTools(a), Brain: brain, Log: a.log, Now: a.now,
-		HandoffTimeout: 0, DigitalGoods: false})
+	e, err := bot.New(bot.Options{Tools: botTools(a), Brain: brain, Store: a.st.BotStates(), Log: a.log, Now: a.now})
 	if err != nil {
 		return nil, err
 	}

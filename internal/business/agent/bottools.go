@@ -55,12 +55,7 @@ func (t botTool) Profile(ctx context.Context) (bot.Profile, error) {
 	if len(p.Websites) > 0 {
 		out.Website = p.Websites[0]
 	}
-	// With a catalog id the bot's order_details name it, which the API
-	// checks against its Catalog.
-	//
-	// TODO(bizpersist): api.Catalog = commerceapi.NewCatalog(a.Catalogs)
-	// once it is on main, and this condition goes.
-	if id, err := t.catalog(ctx); err == nil && !s.CatalogHidden && t.a.catalogAPI != nil {
+	if id, err := t.catalog(ctx); err == nil && !s.CatalogHidden {
 		out.CatalogID = id
 	}
 	return out, nil

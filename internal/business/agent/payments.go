@@ -104,21 +104,8 @@ func (a *Agent) Charge(ctx context.Context, reference string, amount int64, curr
 		return ch, &cloudapi.Error{Spec: cloudapi.ErrParameterValue, Details: "order " + reference + " has a payment of another amount under way"}
 	case errors.Is(err, payment.ErrInvalidRequest):
 		return ch, &cloudapi.Error{Spec: cloudapi.ErrParameterValue, Details: err.Error()}
-	case err != nil:
-		return ch, err
 	}
-	a.mu.Lock()
-	a.charges[reference] = ch.ID
-	a.mu.Unlock()
-	return ch, nil
-}
-
-// ChargeOf is the charge the agent made for an order reference.
-func (a *Agent) ChargeOf(reference string) (payment.ChargeID, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	id, ok := a.charges[reference]
-	return id, ok
+	return ch, err
 }
 
 // PaymentChanged is the provider's notification that a charge was captured

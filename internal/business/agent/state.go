@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,14 +18,12 @@ import (
 )
 
 // State is what the agent keeps of its own in the business database
-// (bizstore): its settings (the ids it assigned itself, the webhook target,
-// the payment accounts), the API's access tokens, and a record of every
-// message it sent through the API (for the statuses that follow). Its
-// tables are prefixed agent_ and created here, as the webhook queue's are,
-// so that they need no migration number of bizstore's.
-//
-// TODO(bizpersist): tokens and ids move to bizstore's own TokenStore and
-// Directory once those land; the settings and the sent-message record stay.
+// (bizstore), beside what bizstore keeps for the API: its settings (the
+// ids it assigned itself, the webhook target, the payment accounts, how it
+// sells) and a record of every message it sent through the API (for the
+// statuses that follow). Its two tables are prefixed agent_ and created
+// here, so that they need no migration number of bizstore's. Access tokens
+// are bizstore's; State issues them for the agent's business.
 type State struct {
 	st  *bizstore.Store
 	now func() time.Time
@@ -36,14 +33,6 @@ const stateSchema = `
 CREATE TABLE IF NOT EXISTS agent_settings (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agent_tokens (
-	hash    BLOB PRIMARY KEY,
-	id      TEXT NOT NULL UNIQUE,
-	label   TEXT NOT NULL,
-	scopes  TEXT NOT NULL,
-	expires INTEGER NOT NULL,
-	created INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS agent_outbound (
 	wamid      TEXT PRIMARY KEY,
@@ -174,15 +163,8 @@ func (s *State) UpdateSettings(ctx context.Context, edit func(*Settings) error) 
 	})
 }
 
-// TokenInfo describes an access token; the token itself is shown once,
-// when it is made, and only its SHA-256 is kept.
-type TokenInfo struct {
-	ID      string           `json:"id"` // the first 12 hex digits of its hash: what revoke takes
-	Label   string           `json:"label,omitempty"`
-	Scopes  []cloudapi.Scope `json:"scopes"`
-	Expires time.Time        `json:"expires,omitzero"`
-	Created time.Time        `json:"created"`
-}
+// TokenInfo describes an access token (never the token itself).
+type TokenInfo = bizstore.TokenInfo
 
 // validScopes are the scopes a token may have.
 var validScopes = []cloudapi.Scope{cloudapi.ScopeMessages, cloudapi.ScopeMedia, cloudapi.ScopeProfile,
@@ -209,87 +191,30 @@ func ParseScopes(s string) ([]cloudapi.Scope, error) {
 	return out, nil
 }
 
-// CreateToken makes an access token with scopes that expires at expires
-// (zero: never) and returns it, the only time it is seen.
+// CreateToken issues an access token for the agent's business with scopes
+// that expires at expires (zero: never) and returns it, the only time it
+// is seen.
 func (s *State) CreateToken(ctx context.Context, label string, scopes []cloudapi.Scope, expires time.Time) (string, TokenInfo, error) {
-	if len(scopes) == 0 {
-		return "", TokenInfo{}, errors.New("agent: a token needs a scope")
-	}
-	tok, hash := cloudapi.NewToken()
-	info := TokenInfo{ID: hex.EncodeToString(hash[:6]), Label: label, Scopes: scopes, Expires: expires.UTC(), Created: s.now().UTC().Truncate(time.Second)}
-	sc := make([]string, len(scopes))
-	for i, x := range scopes {
-		sc[i] = string(x)
-	}
-	_, err := s.st.Querier(ctx).ExecContext(ctx, `INSERT INTO agent_tokens (hash, id, label, scopes, expires, created) VALUES (?, ?, ?, ?, ?, ?)`,
-		hash[:], info.ID, label, strings.Join(sc, ","), unixOrZero(expires), info.Created.Unix())
+	set, err := s.Settings(ctx)
 	if err != nil {
-		return "", TokenInfo{}, fmt.Errorf("agent: store token: %w", err)
+		return "", TokenInfo{}, err
 	}
-	return tok, info, nil
+	return s.st.IssueToken(ctx, cloudapi.Token{WABAID: set.WABAID, Scopes: scopes, Expires: expires}, label)
 }
 
 // Tokens lists the tokens, oldest first.
-func (s *State) Tokens(ctx context.Context) ([]TokenInfo, error) {
-	rows, err := s.st.Querier(ctx).QueryContext(ctx, `SELECT id, label, scopes, expires, created FROM agent_tokens ORDER BY created, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TokenInfo
-	for rows.Next() {
-		var t TokenInfo
-		var scopes string
-		var exp, created int64
-		if err := rows.Scan(&t.ID, &t.Label, &scopes, &exp, &created); err != nil {
-			return nil, err
-		}
-		for _, x := range strings.Split(scopes, ",") {
-			t.Scopes = append(t.Scopes, cloudapi.Scope(x))
-		}
-		t.Expires, t.Created = fromUnix(exp), time.Unix(created, 0).UTC()
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
+func (s *State) Tokens(ctx context.Context) ([]TokenInfo, error) { return s.st.Tokens(ctx) }
 
 // errNoToken: revoke of a token id that is not there.
 var errNoToken = errors.New("no token with that id")
 
 // RevokeToken deletes a token by its id.
 func (s *State) RevokeToken(ctx context.Context, id string) error {
-	res, err := s.st.Querier(ctx).ExecContext(ctx, `DELETE FROM agent_tokens WHERE id = ?`, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	err := s.st.RevokeToken(ctx, id)
+	if errors.Is(err, bizstore.ErrNotFound) {
 		return errNoToken
 	}
-	return nil
-}
-
-// tokens is the cloudapi.TokenStore over the agent's tokens: they all
-// belong to the agent's one business.
-type tokens struct {
-	s      *State
-	wabaID string
-}
-
-func (t tokens) Token(ctx context.Context, hash [32]byte) (cloudapi.Token, error) {
-	var scopes string
-	var exp int64
-	err := t.s.st.Querier(ctx).QueryRowContext(ctx, `SELECT scopes, expires FROM agent_tokens WHERE hash = ?`, hash[:]).Scan(&scopes, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return cloudapi.Token{}, cloudapi.ErrNotFound
-	}
-	if err != nil {
-		return cloudapi.Token{}, err
-	}
-	tok := cloudapi.Token{WABAID: t.wabaID, Expires: fromUnix(exp)}
-	for _, x := range strings.Split(scopes, ",") {
-		tok.Scopes = append(tok.Scopes, cloudapi.Scope(x))
-	}
-	return tok, nil
+	return err
 }
 
 // Status levels of a sent message: statuses only move forward.
