@@ -442,6 +442,11 @@ func (cu *customer) say(text string) clientstore.MessageRef {
 	return clientstore.MessageRef{Sender: cu.c.Account().ID, ID: id}
 }
 
+// ref is the ref of a message Ana sent.
+func (cu *customer) ref(id types.MessageID) clientstore.MessageRef {
+	return clientstore.MessageRef{Sender: cu.c.Account().ID, ID: id}
+}
+
 // send sends a business message (a cart, a button tap) quoting quote.
 func (cu *customer) send(typ, obj string, quote *client.Message) clientstore.MessageRef {
 	cu.t.Helper()

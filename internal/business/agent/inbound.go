@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"github.com/parley-im/parley/internal/business/cloudapi"
 	"github.com/parley-im/parley/internal/business/commerce"
 	"github.com/parley-im/parley/internal/business/webhook"
-	"github.com/parley-im/parley/proto/contentpb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -46,14 +44,14 @@ func (a *Agent) inbound(ctx context.Context, m client.Message) error {
 		return nil
 	}
 	wamid := WAMID(m.Ref)
-	typ, body, err := a.inboundBody(m)
+	typ, body, errs, err := a.inboundBody(ctx, m)
 	if err != nil {
 		return err
 	}
 	if typ == "" {
 		return nil // timer changes and the like: nothing the API knows
 	}
-	msg := webhook.Message{From: wa, ID: wamid, Timestamp: strconv.FormatInt(m.SentAt.Unix(), 10), Type: typ, Body: body}
+	msg := webhook.Message{From: wa, ID: wamid, Timestamp: strconv.FormatInt(m.SentAt.Unix(), 10), Type: typ, Body: body, Errors: errs}
 	if typ == "unsupported" {
 		msg.Body = nil
 		msg.Errors = []webhook.StatusError{{Code: 131051, Title: "Message type unknown", Message: "Message type unknown",
@@ -95,43 +93,25 @@ func (a *Agent) inbound(ctx context.Context, m client.Message) error {
 
 // inboundBody is the Cloud API type and object of a customer's message;
 // typ "" for one the API has nothing for, "unsupported" for one it cannot
-// show.
-func (a *Agent) inboundBody(m client.Message) (typ string, body []byte, err error) {
+// show. errs are the message's own errors (a file that could not be
+// fetched).
+func (a *Agent) inboundBody(ctx context.Context, m client.Message) (typ string, body []byte, errs []webhook.StatusError, err error) {
 	switch {
 	case m.Kind == client.KindText:
 		body, err = json.Marshal(webhook.Text{Body: m.Text})
-		return "text", body, err
+		return "text", body, nil, err
 	case m.Kind == client.KindBusiness && m.Business != nil:
 		b := m.Business
 		if !inboundTypes[b.Type] || client.CheckBusiness(b) != nil || (b.Type != "contacts" && !isObject(b.Json)) {
-			return "unsupported", nil, nil
+			return "unsupported", nil, nil, nil
 		}
-		return b.Type, b.Json, nil
-	case m.Content.GetMedia() != nil:
-		return a.inboundMedia(m.Content.GetMedia())
+		return b.Type, b.Json, nil, nil
+	case m.Kind == client.KindMedia && m.Media != nil:
+		return a.inboundMedia(ctx, m.Media)
 	case m.Kind == client.KindTimer:
-		return "", nil, nil
+		return "", nil, nil, nil
 	}
-	return "unsupported", nil, nil
-}
-
-// inboundMedia is a customer's photo, video, voice note, document or
-// sticker as Meta's media message.
-//
-// TODO(media): the client drops media content until the media helper's
-// client lands; then the agent must download it (client.DownloadMedia)
-// into its MediaStore under a new media id, so that GET {media-id} serves
-// it, as Meta's do. Until then the event names a media id whose bytes the
-// agent does not have.
-func (a *Agent) inboundMedia(md *contentpb.Media) (string, []byte, error) {
-	typ := map[contentpb.Media_Kind]string{contentpb.Media_KIND_IMAGE: "image", contentpb.Media_KIND_VIDEO: "video",
-		contentpb.Media_KIND_AUDIO: "audio", contentpb.Media_KIND_DOCUMENT: "document", contentpb.Media_KIND_STICKER: "sticker"}[md.Kind]
-	if typ == "" {
-		return "unsupported", nil, nil
-	}
-	body, err := json.Marshal(webhook.Media{ID: cloudapi.NewID(), MIMEType: md.MimeType, SHA256: base64.StdEncoding.EncodeToString(md.FileSha256),
-		Caption: md.Caption, Filename: md.FileName, Voice: md.VoiceNote})
-	return typ, body, err
+	return "unsupported", nil, nil, nil
 }
 
 func isObject(b []byte) bool {

@@ -139,6 +139,10 @@ func (a *Agent) content(ctx context.Context, m cloudapi.Outbound) (*contentpb.Co
 		}
 		return client.ReactionContent(ref, r.Emoji), "", nil
 	}
+	if _, ok := mediaKinds[m.Type]; ok {
+		c, err := a.mediaContent(ctx, m.Type, m.Object, quote)
+		return c, "", err
+	}
 	obj, reference := []byte(m.Object), ""
 	if m.Type == "interactive" {
 		var err error
@@ -146,15 +150,8 @@ func (a *Agent) content(ctx context.Context, m cloudapi.Outbound) (*contentpb.Co
 			return nil, "", err
 		}
 	}
-	// Media by id or link, templates, interactive messages, locations and
-	// contacts travel as Meta's objects.
-	//
-	// TODO(media): once the client's media upload is on main, image,
-	// video, audio, document and sticker messages become Parley media:
-	// the file (from the MediaStore by id, or fetched from the link)
-	// encrypted and uploaded with client.UploadMedia, sent as
-	// Content_Media. Until then the customer gets the object, whose link
-	// (if any) the customer's client can open.
+	// Templates, interactive messages, locations and contacts travel as
+	// Meta's objects.
 	c := client.BusinessContent(m.Type, obj)
 	c.GetBusiness().Quote = quote
 	return c, reference, nil
