@@ -137,3 +137,29 @@ func FuzzParseWAMID(f *testing.F) {
 		}
 	})
 }
+
+// TestHandoff: a customer who asks for a person gets one: the assistant
+// goes quiet, the person answers through the API, and the conversation goes
+// back to the assistant with the agent's endpoint.
+func TestHandoff(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	s := newShop(t, srv, shopOptions{assistant: true})
+	ana := newCustomer(t, srv, s, "Ana")
+	ana.say("I want to talk to a person please")
+	ana.replies("passing you to a person")
+	quiet := ana.say("Hello? Is anyone there?")
+	s.waitHooks("the question to the person", func(evs []hookEvent) bool { return messageIndex(evs, agent.WAMID(quiet)) >= 0 })
+	if code, out := s.post("/v23.0/"+s.agent.Settings().PhoneNumberID+"/messages", map[string]any{"messaging_product": "whatsapp",
+		"to": ana.waID(), "type": "text", "text": map[string]string{"body": "Hi Ana, this is Bia. How can I help?"}}); code != 200 {
+		t.Fatalf("the person's answer: %d %v", code, out)
+	}
+	if rs := ana.replies("this is Bia"); len(rs) != 1 {
+		t.Errorf("the assistant spoke during the handoff: %s", texts(rs))
+	}
+	if code, out := s.post("/parley/v1/handoffs/"+ana.waID()+"/end", nil); code != 200 {
+		t.Fatalf("end handoff: %d %v", code, out)
+	}
+	ana.replies("back with the assistant")
+	ana.say("Do you have Dom Casmurro?")
+	ana.replies("Dom Casmurro in stock")
+}
