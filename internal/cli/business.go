@@ -338,7 +338,8 @@ var businessSettingsCmd = &command{
 		"delivery fee, the assistant's language and whether the embedded assistant " +
 		"answers customers. It also shows the ids the Cloud API knows the business by " +
 		"(waba_id, phone_number_id). The sandbox moves no money: 'parley business orders " +
-		"confirm' settles its payments.\n\n" + businessHelp,
+		"confirm' settles its payments. A running 'parley business serve' takes changed " +
+		"payment accounts and the assistant switch when it restarts.\n\n" + businessHelp,
 	run: runBusinessSettings,
 }
 
