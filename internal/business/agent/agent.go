@@ -116,6 +116,10 @@ type Agent struct {
 	// status for a message is handled only once the message is recorded.
 	sendMu sync.Mutex
 
+	// cursor is, per conversation, the newest message bridged; the
+	// event loop's alone.
+	cursor map[clientstore.ConversationID]int64
+
 	mu       sync.Mutex
 	workers  map[string]*worker // customer → assistant queue
 	runCtx   context.Context    // Run's, for the workers
@@ -143,7 +147,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, c: cfg.Client, st: cfg.Store, state: cfg.State, log: cfg.Log.With("component", "business-agent"),
-		now: cfg.Now, settings: settings, self: self, workers: map[string]*worker{}}
+		now: cfg.Now, settings: settings, self: self, workers: map[string]*worker{},
+		cursor: map[clientstore.ConversationID]int64{}}
 	a.Catalogs = commerce.NewCatalogs(cfg.Store, &commerce.CatalogOptions{Now: cfg.Now})
 	a.Orders = commerce.NewOrders(cfg.Store, &commerce.OrderOptions{ReservationTTL: cfg.ReservationTTL, Now: cfg.Now, Logger: a.log})
 	a.Business = commerce.NewBusiness(cfg.Store)
@@ -256,6 +261,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.wg.Add(2)
 	go func() { defer a.wg.Done(); _ = a.hooks.Run(ctx) }()
 	go func() { defer a.wg.Done(); _ = a.Orders.Run(ctx) }()
+	if err := a.catchUp(ctx); err != nil {
+		return fmt.Errorf("agent: bridging what arrived before: %w", err)
+	}
 	if err := a.c.Connect(); err != nil {
 		return err
 	}

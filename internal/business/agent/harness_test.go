@@ -224,6 +224,7 @@ type shop struct {
 	t       *testing.T
 	srv     *testserver.Server
 	dev     *client.Client
+	devDir  string
 	store   *bizstore.Store
 	state   *agent.State
 	agent   *agent.Agent
@@ -234,6 +235,7 @@ type shop struct {
 	catalog string
 	clock   clock
 	stop    func()
+	mu      sync.Mutex // guards agent, which a restart replaces
 }
 
 type shopOptions struct {
@@ -254,7 +256,8 @@ func newShop(t *testing.T, srv *testserver.Server, o shopOptions) *shop {
 	ctx := ctxT(t)
 	dir := t.TempDir()
 	s := &shop{t: t, srv: srv, clock: clock{start: monday10, t0: time.Now()}}
-	s.dev = registerDevice(t, srv, filepath.Join(dir, "profile"), "Livraria Sabiá")
+	s.devDir = filepath.Join(dir, "profile")
+	s.dev = registerDevice(t, srv, s.devDir, "Livraria Sabiá")
 	var err error
 	if s.store, err = bizstore.Open(ctx, filepath.Join(dir, "business.db"), nil); err != nil {
 		t.Fatal(err)
@@ -282,28 +285,46 @@ func newShop(t *testing.T, srv *testserver.Server, o shopOptions) *shop {
 	s.hook = &hookReceiver{t: t, secret: appSecret, verifyToken: verifyToken}
 	hookSrv := httptest.NewServer(s.hook)
 	t.Cleanup(hookSrv.Close)
-	s.agent, err = agent.New(ctx, agent.Config{Client: s.dev, Store: s.store, State: s.state, WebhookQueue: s.queue,
+	s.start()
+	if err := s.agent.RegisterWebhook(ctx, webhook.Target{URL: hookSrv.URL + "/hook", AppSecret: appSecret, VerifyToken: verifyToken}); err != nil {
+		t.Fatal(err)
+	}
+	s.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		a := s.agent
+		s.mu.Unlock()
+		a.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.api.Close)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// start makes and runs an agent over the shop's device and database (again
+// after stop: a restart).
+func (s *shop) start() {
+	t := s.t
+	a, err := agent.New(ctxT(t), agent.Config{Client: s.dev, Store: s.store, State: s.state, WebhookQueue: s.queue,
 		Webhook: webhook.Config{MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}, AcceptIdentityChanges: true,
 		API: cloudapi.Config{SyncPolicyErrors: true}, Now: s.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.agent.RegisterWebhook(ctx, webhook.Target{URL: hookSrv.URL + "/hook", AppSecret: appSecret, VerifyToken: verifyToken}); err != nil {
-		t.Fatal(err)
-	}
-	s.api = httptest.NewServer(s.agent.Handler())
-	t.Cleanup(s.api.Close)
+	s.mu.Lock()
+	s.agent = a
+	s.mu.Unlock()
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.agent.Run(runCtx) }()
+	go func() { done <- a.Run(runCtx) }()
+	var once sync.Once
 	s.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("agent: %v", err)
+			}
+		})
 	}
-	t.Cleanup(s.stop)
-	return s
 }
 
 // The bookstore: profile, hours in São Paulo, books with stock, a FAQ.

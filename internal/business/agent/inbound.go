@@ -32,10 +32,79 @@ func (a *Agent) customer(ctx context.Context, acct types.AccountID) (wa, name st
 	return waID(ct.Phone), ct.ProfileName, true
 }
 
-// inbound bridges a message a customer sent: a webhook message event, the
-// customer service window, the cart's order, the assistant.
+// inbound bridges a message a customer sent, once: messages up to a
+// conversation's cursor were bridged before (catchUp, or a MessageEvent).
 func (a *Agent) inbound(ctx context.Context, m client.Message) error {
-	if m.Outgoing || m.Peer.IsZero() || m.Deleted {
+	if m.Outgoing || m.Peer.IsZero() || m.Seq <= a.cursor[m.Conversation] {
+		return nil
+	}
+	if err := a.bridge(ctx, m); err != nil {
+		return err
+	}
+	a.cursor[m.Conversation] = m.Seq
+	return a.state.setCursor(ctx, int64(m.Conversation), m.Seq)
+}
+
+// catchUp bridges the messages the device stored but the agent did not
+// bridge (it stopped in between: the client acknowledges a message to the
+// server once stored, and events live in memory). On the agent's first run
+// the history before it is not bridged.
+func (a *Agent) catchUp(ctx context.Context) error {
+	cursors, started, err := a.state.cursors(ctx)
+	if err != nil {
+		return err
+	}
+	for c, seq := range cursors {
+		a.cursor[clientstore.ConversationID(c)] = seq
+	}
+	convs, err := a.c.Conversations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, conv := range convs {
+		if conv.Peer.IsZero() || conv.Last == nil {
+			continue
+		}
+		if !started {
+			a.cursor[conv.ID] = conv.Last.Seq
+			if err := a.state.setCursor(ctx, int64(conv.ID), conv.Last.Seq); err != nil {
+				return err
+			}
+			continue
+		}
+		var missed []client.Message
+		for before := int64(0); ; {
+			page, err := a.c.Messages(ctx, conv.Peer, before, 100)
+			if err != nil {
+				return err
+			}
+			done := len(page) < 100
+			for i := len(page) - 1; i >= 0; i-- {
+				if page[i].Seq <= a.cursor[conv.ID] {
+					done = true
+					break
+				}
+				missed = append(missed, page[i])
+			}
+			if done || len(page) == 0 {
+				break
+			}
+			before = page[0].Seq
+		}
+		for i := len(missed) - 1; i >= 0; i-- {
+			if err := a.inbound(ctx, missed[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return a.state.markStarted(ctx)
+}
+
+// bridge turns a customer's message into a webhook message event, opens
+// the customer service window, places a cart's order and hands the
+// message to the assistant.
+func (a *Agent) bridge(ctx context.Context, m client.Message) error {
+	if m.Deleted {
 		return nil
 	}
 	wa, name, ok := a.customer(ctx, m.Sender.Account)

@@ -163,3 +163,53 @@ func TestHandoff(t *testing.T) {
 	ana.say("Do you have Dom Casmurro?")
 	ana.replies("Dom Casmurro in stock")
 }
+
+// TestRestartBridgesWhatArrived: a message the business's device stored
+// while no agent bridged (the agent stopped between the device's
+// acknowledgement and the webhook) reaches the webhook when the agent
+// starts again, once; what was bridged before is not sent again.
+func TestRestartBridgesWhatArrived(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	s := newShop(t, srv, shopOptions{})
+	ana := newCustomer(t, srv, s, "Ana")
+	one := ana.say("one")
+	s.waitHooks("one", func(evs []hookEvent) bool { return messageIndex(evs, agent.WAMID(one)) >= 0 })
+	s.stop()
+
+	// The device alone receives "two" and stores it; then its process
+	// ends, and its events with it.
+	if err := s.dev.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	two := ana.say("two")
+	eventually(t, "the device stores two", func() (bool, string) {
+		_, err := s.dev.Message(ctxT(t), two)
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := s.dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := client.Open(ctxT(t), s.devDir, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	s.dev = dev
+	s.start()
+	evs := s.waitHooks("two after the restart", func(evs []hookEvent) bool { return messageIndex(evs, agent.WAMID(two)) >= 0 })
+	n := 0
+	for _, e := range evs {
+		if e.message != nil {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d message events, want one each for one and two", n)
+	}
+	// And the API answers again, in the window "two" renewed.
+	if code, out := s.post("/v23.0/"+s.agent.Settings().PhoneNumberID+"/messages", map[string]any{"messaging_product": "whatsapp",
+		"to": ana.waID(), "type": "text", "text": map[string]string{"body": "got it"}}); code != 200 {
+		t.Errorf("send after the restart: %d %v", code, out)
+	}
+	ana.replies("got it")
+}

@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS agent_outbound (
 	created    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS agent_outbound_reference ON agent_outbound (reference, created);
+CREATE TABLE IF NOT EXISTS agent_cursors (
+	conversation INTEGER PRIMARY KEY,
+	seq          INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS agent_outbound_created ON agent_outbound (created);
 `
 
@@ -279,6 +283,44 @@ func (s *State) orderDetailsMessage(ctx context.Context, reference string) (stri
 		return "", nil
 	}
 	return w, err
+}
+
+// cursors are, per conversation of the business's device, the newest
+// message bridged to the webhook; started says whether the agent ever ran
+// (a conversation without a cursor is then bridged from its start).
+func (s *State) cursors(ctx context.Context) (map[int64]int64, bool, error) {
+	rows, err := s.st.Querier(ctx).QueryContext(ctx, `SELECT conversation, seq FROM agent_cursors`)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var c, seq int64
+		if err := rows.Scan(&c, &seq); err != nil {
+			return nil, false, err
+		}
+		out[c] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	var started int
+	err = s.st.Querier(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM agent_settings WHERE key = 'bridging'`).Scan(&started)
+	return out, started > 0, err
+}
+
+// setCursor moves a conversation's cursor forward to seq.
+func (s *State) setCursor(ctx context.Context, conversation, seq int64) error {
+	_, err := s.st.Querier(ctx).ExecContext(ctx, `INSERT INTO agent_cursors (conversation, seq) VALUES (?, ?)
+		ON CONFLICT (conversation) DO UPDATE SET seq = MAX(seq, excluded.seq)`, conversation, seq)
+	return err
+}
+
+// markStarted records that the agent bridges from now on.
+func (s *State) markStarted(ctx context.Context) error {
+	_, err := s.st.Querier(ctx).ExecContext(ctx, `INSERT INTO agent_settings (key, value) VALUES ('bridging', '1') ON CONFLICT (key) DO NOTHING`)
+	return err
 }
 
 // forgetSent drops the records of messages sent before the given time:
