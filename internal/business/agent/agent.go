@@ -262,6 +262,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer a.wg.Done(); _ = a.hooks.Run(ctx) }()
 	go func() { defer a.wg.Done(); _ = a.Orders.Run(ctx) }()
 	if err := a.catchUp(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while catching up: the next start goes on
+		}
 		return fmt.Errorf("agent: bridging what arrived before: %w", err)
 	}
 	if err := a.c.Connect(); err != nil {
