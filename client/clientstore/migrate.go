@@ -18,7 +18,7 @@ import (
 var migrationFiles embed.FS
 
 // The migration-file convention (names, headers, numbering) is the server's
-// too (internal/store/sqlstore/migrate.go). The reader is repeated rather than
+// too (internal/store/sqldb). The reader is repeated rather than
 // shared because client/ is public API and imports nothing under internal/
 // (internal/repotest enforces it): keep the two in step.
 

@@ -50,7 +50,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -62,6 +61,7 @@ import (
 	"github.com/parley-im/parley/internal/business/commerce"
 	"github.com/parley-im/parley/internal/business/payment"
 	"github.com/parley-im/parley/internal/business/webhook"
+	"github.com/parley-im/parley/internal/store/sqldb"
 )
 
 // Sentinel errors. A not-found or already-exists error of any method matches
@@ -74,7 +74,7 @@ var (
 	ErrExists = errors.New("bizstore: already exists")
 	// ErrNewerSchema: the file was migrated by a newer agent whose schema
 	// this one cannot use.
-	ErrNewerSchema = errors.New("bizstore: database needs a newer version")
+	ErrNewerSchema = sqldb.ErrNewerSchema
 )
 
 // Store is the business agent's database. It is safe for concurrent use.
@@ -109,40 +109,15 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
-		return nil, fmt.Errorf("bizstore: database path %q: want a file path without ? or #", path)
+	if path == ":memory:" {
+		return nil, fmt.Errorf("bizstore: database path %q: want a file path", path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("bizstore: create directory: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// synchronous=FULL (sqldb.OpenSQLite): an order the agent confirmed to
+	// a customer survives a crash.
+	w, r, err := sqldb.OpenSQLite(ctx, path, sqldb.SQLiteOptions{Readers: 4, Private: true})
 	if err != nil {
-		return nil, fmt.Errorf("bizstore: create database file: %w", err)
+		return nil, fmt.Errorf("bizstore: %w", err)
 	}
-	f.Close()
-	// synchronous=FULL: an order the agent confirmed to a customer survives
-	// a crash. BEGIN IMMEDIATE takes the write lock up front, so a
-	// transaction never fails half way on SQLITE_BUSY.
-	const common = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	w, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("bizstore: open %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("bizstore: open %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("bizstore: open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
 	s := &Store{w: w, r: r, log: log, mediaDir: filepath.Join(filepath.Dir(path), MediaDir)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -159,11 +134,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 func (s *Store) Close() error { return errors.Join(s.w.Close(), s.r.Close()) }
 
 // Querier is what *sql.DB and *sql.Tx have in common.
-type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type Querier = sqldb.Querier
 
 type querier = Querier
 

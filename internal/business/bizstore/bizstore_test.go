@@ -80,8 +80,8 @@ func TestMigrationFilesFollowTheConvention(t *testing.T) {
 		t.Fatalf("%d migrations, want at least %d", len(ms), len(want))
 	}
 	for i, name := range want {
-		if ms[i].name != name || ms[i].compatibleFrom != 1 {
-			t.Errorf("migration %d is %s (compatible from v%d), want %s (v1+: it only adds tables)", i+1, ms[i].name, ms[i].compatibleFrom, name)
+		if ms[i].Name != name || ms[i].CompatibleFrom != 1 {
+			t.Errorf("migration %d is %s (compatible from v%d), want %s (v1+: it only adds tables)", i+1, ms[i].Name, ms[i].CompatibleFrom, name)
 		}
 	}
 }

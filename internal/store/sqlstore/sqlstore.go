@@ -18,16 +18,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
 	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/sqldb"
 	"github.com/parley-im/parley/types"
 )
 
@@ -87,61 +85,13 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger) (*Store, er
 }
 
 func openSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("sqlstore: empty SQLite path")
-	}
 	if strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlstore: SQLite URIs are not supported; use sqlite:PATH")
 	}
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlstore: SQLite path %q: ? and # are not allowed", path)
-	}
-	const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	if path == ":memory:" {
-		// An in-memory database lives and dies with its one connection, so
-		// reads share it with writes; good enough for tests and trials.
-		one, err := sql.Open("sqlite", ":memory:?"+common+"&_txlock=immediate")
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open SQLite: %w", err)
-		}
-		one.SetMaxOpenConns(1)
-		one.SetMaxIdleConns(1)
-		one.SetConnMaxLifetime(0)
-		one.SetConnMaxIdleTime(0)
-		if err := one.PingContext(ctx); err != nil {
-			one.Close()
-			return nil, fmt.Errorf("sqlstore: open SQLite: %w", err)
-		}
-		return &Store{d: sqliteDialect, w: one, r: one, log: log}, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("sqlstore: create directory for SQLite database: %w", err)
-	}
-	// synchronous=FULL makes every commit reach the disk before Append
-	// returns, so an acked envelope survives kill -9 and power loss.
-	// BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
-	// that later upgrades could fail with SQLITE_BUSY despite busy_timeout.
-	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	w, r, err := sqldb.OpenSQLite(ctx, path, sqldb.SQLiteOptions{Readers: max(4, runtime.GOMAXPROCS(0))})
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open SQLite: %w", err)
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	// The writer connects first so the file is in WAL mode before a reader opens it.
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: open SQLite %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: open SQLite: %w", err)
-	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
 	return &Store{d: sqliteDialect, w: w, r: r, log: log}, nil
 }
 
@@ -170,12 +120,7 @@ func (s *Store) Close() error {
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type querier = sqldb.Querier
 
 // db runs queries written with ? placeholders in the store's dialect.
 type db struct {
