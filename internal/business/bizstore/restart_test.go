@@ -3,6 +3,7 @@ package bizstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -236,17 +237,40 @@ func TestOrderAndWebhookCommitTogether(t *testing.T) {
 	}
 }
 
+// oldQueueSchema is what webhook.SQLiteQueue, the sender's queue in a file
+// of its own before the tables were bizstore's migration 003, created.
+const oldQueueSchema = `
+CREATE TABLE IF NOT EXISTS webhook_events (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	id           TEXT NOT NULL UNIQUE,
+	customer     TEXT NOT NULL,
+	body         BLOB NOT NULL,
+	enqueued     INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_events_customer ON webhook_events (customer, seq);
+CREATE TABLE IF NOT EXISTS webhook_removed (
+	id      TEXT PRIMARY KEY,
+	removed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_removed_at ON webhook_removed (removed);
+`
+
 // TestQueueOfWebhookSQLiteQueueIsKept: a database whose queue
 // webhook.SQLiteQueue created before the tables were a migration keeps its
 // events when the store takes it over.
 func TestQueueOfWebhookSQLiteQueueIsKept(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "business.db")
-	old, err := webhook.OpenSQLiteQueue(path)
+	old, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	must(t, err)
+	_, err = old.ExecContext(t.Context(), oldQueueSchema)
 	must(t, err)
 	ev := webhooktest.Message(t, "5511987654321", "before", "antes da migração")
-	if added, err := old.Add(t.Context(), ev, t0); err != nil || !added {
-		t.Fatalf("%v %v", added, err)
-	}
+	// As SQLiteQueue.Add queued it.
+	_, err = old.ExecContext(t.Context(), `INSERT INTO webhook_events (id, customer, body, enqueued, next_attempt) VALUES (?, ?, ?, ?, ?)`,
+		ev.ID, ev.Customer, ev.Body, t0.UnixMilli(), t0.UnixMilli())
+	must(t, err)
 	must(t, old.Close())
 	st := openAt(t, path)
 	defer st.Close()

@@ -10,8 +10,8 @@ import (
 )
 
 // WebhookQueue is the webhook sender's queue in the business database
-// (migration 003; the tables of webhook.SQLiteQueue). Add joins the InTx of
-// its ctx: a commerce.Subscriber that queues an order_status event with the
+// (migration 003; the tables the former webhook.SQLiteQueue created). Add
+// joins the InTx of its ctx: a commerce.Subscriber that queues an order_status event with the
 // ctx it is given commits the event with the order change, or neither.
 //
 // The sender's Run calls the other methods with its own ctx; Claim takes

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/business/bizstore/bizstoretest"
 	"github.com/parley-im/parley/internal/business/webhook"
 )
 
@@ -133,12 +134,9 @@ func TestRealClients(t *testing.T) {
 	}
 
 	// Two senders, one per receiver: whatsapp-api-js's strict middleware
-	// (on a SQLite queue) and Kapso's verifySignature (in memory).
-	sq, err := webhook.OpenSQLiteQueue(filepath.Join(t.TempDir(), "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	// (on the business database's queue) and Kapso's verifySignature (in
+	// memory).
+	sq := bizstoretest.Open(t).WebhookQueue()
 	senders := map[string]*webhook.Sender{
 		"wajs":  webhook.New(webhook.Config{Queue: sq, MinBackoff: 50 * time.Millisecond}),
 		"kapso": webhook.New(webhook.Config{Queue: webhook.NewMemQueue(), MinBackoff: 50 * time.Millisecond}),

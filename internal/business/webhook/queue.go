@@ -17,7 +17,7 @@ type Queued struct {
 }
 
 // Queue is where events wait until delivered: in memory (MemQueue) or in
-// the agent's SQLite database (SQLiteQueue). Implementations must keep an
+// the business agent's database (bizstore's WebhookQueue). Implementations must keep an
 // event's bytes unchanged, since a retry must carry the original signature.
 type Queue interface {
 	// Add queues ev behind the events already queued for its customer. It

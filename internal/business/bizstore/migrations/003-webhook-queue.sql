@@ -1,7 +1,7 @@
 -- v3 (compatible with v1+): the webhook sender's queue, in this database so that an order change and its event commit together
 --
--- The tables are those webhook.SQLiteQueue creates, unchanged (hence IF NOT
--- EXISTS: a file whose queue that type created keeps its events).
+-- The tables are those webhook.SQLiteQueue (since removed) created, unchanged
+-- (hence IF NOT EXISTS: a file whose queue that type created keeps its events).
 
 -- Events waiting for delivery; seq is the order of enqueueing, which is the
 -- delivery order per customer. body is the exact signed bytes.

@@ -1,6 +1,6 @@
 // Package webhooktest is the conformance suite for webhook.Queue (the
-// memory queue, webhook.SQLiteQueue and the business database's queue in
-// internal/business/bizstore must all pass it) and the delivery scenarios
+// memory queue and the business database's queue in
+// internal/business/bizstore must both pass it) and the delivery scenarios
 // that a queue decides: per-customer order under retries, replays, and a
 // restart with events pending. It also provides a signature-checking
 // receiver for other packages' webhook tests.
