@@ -130,14 +130,11 @@ func (c *Client) receiveGroupMessageOnce(ctx context.Context, conn *transport.Co
 		if err != nil {
 			return err
 		}
-		content, raw, err := parsePlaintext(pt)
+		content, raw, err := parseReceived(pt, e)
 		if err != nil {
 			return err
 		}
-		if len(content.MessageId) == 0 {
-			content.MessageId = e.MessageId
-		}
-		if len(content.MessageId) != 16 || len(content.GetGroup().GetGroupId()) != 16 || types.GroupID(content.GetGroup().GetGroupId()) != g {
+		if len(content.GetGroup().GetGroupId()) != 16 || types.GroupID(content.GetGroup().GetGroupId()) != g {
 			// The server delivered a member's message of another group
 			// (or none) as this one's.
 			return fmt.Errorf("%w: the content names another group", ErrBadContent)

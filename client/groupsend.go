@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/parley-im/parley/client/clientstore"
 	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/e2ee/grouplog"
@@ -74,46 +72,7 @@ func (c *Client) SendGroup(ctx context.Context, g types.GroupID, content *conten
 	if err := canSend(gr, acct.ID); err != nil {
 		return types.MessageID{}, err
 	}
-	content = proto.CloneOf(content)
-	id := types.NewMessageID()
-	now := c.o.Now()
-	content.MessageId, content.SentMs = id[:], c.nextSentMs(now)
-	content.Group = &contentpb.GroupContext{GroupId: bytes.Clone(g[:])}
-	if carriesProfile(content) {
-		content.SenderProfile = c.ownProfile(acct)
-	}
-	var events []Event
-	var queued []types.MessageID
-	err = c.st.InTx(ctx, func(ctx context.Context) error {
-		events, queued = nil, nil
-		conv, err := c.st.GroupConversation(ctx, g)
-		if err != nil {
-			return err
-		}
-		if t := content.GetText(); t != nil && conv.Timer > 0 {
-			t.ExpireSeconds = uint32(conv.Timer / time.Second)
-		}
-		if m := content.GetMedia(); m != nil && conv.Timer > 0 {
-			m.ExpireSeconds = uint32(conv.Timer / time.Second)
-		}
-		raw, err := marshalContent(content)
-		if err != nil {
-			return err
-		}
-		self := types.Address{Account: acct.ID, Device: acct.Device}
-		rec, evs, err := c.applyOutgoing(ctx, conv, self, content, raw, now)
-		if err != nil {
-			return err
-		}
-		events = evs
-		return c.queue(ctx, outboxPayload{ID: id, Group: g, Content: raw, Record: rec}, now, &queued)
-	})
-	if err != nil {
-		return types.MessageID{}, err
-	}
-	c.markPending(queued)
-	c.emit(events...)
-	return id, nil
+	return c.queueOutgoing(ctx, acct, types.AccountID{}, g, content)
 }
 
 // SendGroupText sends a text message to group g.
@@ -535,31 +494,12 @@ func (c *Client) forgetGroupDevices(g types.GroupID) {
 // and sends read receipts, pairwise, to the authors of the messages that
 // were unread (and a read sync to our other devices).
 func (c *Client) MarkReadGroup(ctx context.Context, g types.GroupID) error {
-	if _, err := c.account(); err != nil {
-		return err
-	}
-	now := c.o.Now()
-	var queued []types.MessageID
-	err := c.st.InTx(ctx, func(ctx context.Context) error {
-		queued = nil
-		conv, err := c.st.GroupConversation(ctx, g)
-		if err != nil || conv.Unread == 0 {
-			return err
-		}
-		page, err := c.st.Messages(ctx, conv.ID, 0, conv.Unread+64)
-		if err != nil || len(page) == 0 {
-			return err
-		}
+	conversation := func(ctx context.Context) (clientstore.Conversation, error) { return c.st.GroupConversation(ctx, g) }
+	return c.markRead(ctx, conversation, func(ctx context.Context, unread []clientstore.Message, now time.Time, queued *[]types.MessageID) error {
 		byAuthor := map[types.AccountID][][]byte{}
 		var authors []types.AccountID
 		var refs []*contentpb.MessageRef
-		n := 0
-		for i := len(page) - 1; i >= 0 && n < conv.Unread; i-- {
-			m := page[i]
-			if m.Direction != clientstore.Incoming || m.Deleted {
-				continue
-			}
-			n++
+		for _, m := range unread {
 			if m.Kind == KindGroupEvent {
 				continue // a history line, not a member's message
 			}
@@ -570,9 +510,6 @@ func (c *Client) MarkReadGroup(ctx context.Context, g types.GroupID) error {
 			byAuthor[a] = append(byAuthor[a], bytes.Clone(m.ID[:]))
 			refs = append(refs, wireRef(m.Ref()))
 		}
-		if err := c.st.MarkRead(ctx, conv.ID, page[len(page)-1].Seq); err != nil {
-			return err
-		}
 		gc := &contentpb.GroupContext{GroupId: bytes.Clone(g[:])}
 		for _, a := range authors {
 			rid := types.NewMessageID()
@@ -581,7 +518,7 @@ func (c *Client) MarkReadGroup(ctx context.Context, g types.GroupID) error {
 			if err != nil {
 				return err
 			}
-			if err := c.queue(ctx, outboxPayload{ID: rid, To: a, Content: rc}, now, &queued); err != nil {
+			if err := c.queue(ctx, outboxPayload{ID: rid, To: a, Content: rc}, now, queued); err != nil {
 				return err
 			}
 		}
@@ -594,10 +531,6 @@ func (c *Client) MarkReadGroup(ctx context.Context, g types.GroupID) error {
 		if err != nil {
 			return err
 		}
-		return c.queue(ctx, outboxPayload{ID: rid, Sync: sync}, now, &queued)
+		return c.queue(ctx, outboxPayload{ID: rid, Sync: sync}, now, queued)
 	})
-	if err == nil {
-		c.markPending(queued)
-	}
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -37,6 +38,22 @@ func (c *Client) receive(ctx context.Context, conn *transport.Conn, envs []*wire
 	if err := conn.Post(ctx, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Ack{Ack: &wirepb.Ack{Ids: ack}}}); err != nil {
 		c.log.Debug("ack not sent", "err", err)
 	}
+}
+
+// parseReceived parses the decrypted plaintext of envelope e. A content
+// without a message id takes the envelope's, which must then be one.
+func parseReceived(pt []byte, e *wirepb.Envelope) (*contentpb.Content, []byte, error) {
+	content, raw, err := parsePlaintext(pt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(content.MessageId) == 0 {
+		content.MessageId = e.MessageId
+	}
+	if len(content.MessageId) != 16 {
+		return nil, nil, fmt.Errorf("%w: no message id", ErrBadContent)
+	}
+	return content, raw, nil
 }
 
 // hopeless reports decryption failures that no retry will fix.
@@ -113,15 +130,9 @@ func (c *Client) receiveOne(ctx context.Context, conn *transport.Conn, e *wirepb
 		if err != nil {
 			return err
 		}
-		content, raw, err := parsePlaintext(pt)
+		content, raw, err := parseReceived(pt, e)
 		if err != nil {
 			return err
-		}
-		if len(content.MessageId) == 0 {
-			content.MessageId = e.MessageId
-		}
-		if len(content.MessageId) != 16 {
-			return ErrBadContent
 		}
 		events, err = c.apply(ctx, acct, from, content, raw, now, &rx)
 		return err
@@ -434,32 +445,12 @@ func (c *Client) applyChange(ctx context.Context, by types.Address, content *con
 // and sends read receipts for the incoming messages that were unread (to
 // peer, and a read sync to our other devices).
 func (c *Client) MarkRead(ctx context.Context, peer types.AccountID) error {
-	if _, err := c.account(); err != nil {
-		return err
-	}
-	now := c.o.Now()
-	var queued []types.MessageID
-	err := c.st.InTx(ctx, func(ctx context.Context) error {
-		queued = nil
-		conv, err := c.st.DirectConversation(ctx, peer)
-		if err != nil || conv.Unread == 0 {
-			return err
-		}
-		page, err := c.st.Messages(ctx, conv.ID, 0, conv.Unread+64)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		var ids [][]byte
-		var refs []*contentpb.MessageRef
-		for i := len(page) - 1; i >= 0 && len(ids) < conv.Unread; i-- {
-			m := page[i]
-			if m.Direction == clientstore.Incoming && !m.Deleted {
-				ids = append(ids, m.ID[:])
-				refs = append(refs, wireRef(m.Ref()))
-			}
-		}
-		if err := c.st.MarkRead(ctx, conv.ID, page[len(page)-1].Seq); err != nil {
-			return err
+	conversation := func(ctx context.Context) (clientstore.Conversation, error) { return c.st.DirectConversation(ctx, peer) }
+	return c.markRead(ctx, conversation, func(ctx context.Context, unread []clientstore.Message, now time.Time, queued *[]types.MessageID) error {
+		ids := make([][]byte, len(unread))
+		refs := make([]*contentpb.MessageRef, len(unread))
+		for i := range unread {
+			ids[i], refs[i] = unread[i].ID[:], wireRef(unread[i].Ref())
 		}
 		rid := types.NewMessageID()
 		rc, err := marshalContent(&contentpb.Content{MessageId: rid[:], SentMs: now.UnixMilli(),
@@ -472,7 +463,42 @@ func (c *Client) MarkRead(ctx context.Context, peer types.AccountID) error {
 		if err != nil {
 			return err
 		}
-		return c.queue(ctx, outboxPayload{ID: rid, To: peer, Content: rc, Sync: sync}, now, &queued)
+		return c.queue(ctx, outboxPayload{ID: rid, To: peer, Content: rc, Sync: sync}, now, queued)
+	})
+}
+
+// markRead is what MarkRead and MarkReadGroup share. In one transaction it
+// marks the conversation read up to its newest message and calls receipts
+// with the messages that were unread (incoming and not deleted, newest
+// first) to queue what tells their authors and our other devices;
+// receipts appends the ids it queues to *queued.
+func (c *Client) markRead(ctx context.Context, conversation func(ctx context.Context) (clientstore.Conversation, error),
+	receipts func(ctx context.Context, unread []clientstore.Message, now time.Time, queued *[]types.MessageID) error) error {
+	if _, err := c.account(); err != nil {
+		return err
+	}
+	now := c.o.Now()
+	var queued []types.MessageID
+	err := c.st.InTx(ctx, func(ctx context.Context) error {
+		queued = nil
+		conv, err := conversation(ctx)
+		if err != nil || conv.Unread == 0 {
+			return err
+		}
+		page, err := c.st.Messages(ctx, conv.ID, 0, conv.Unread+64)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		var unread []clientstore.Message
+		for i := len(page) - 1; i >= 0 && len(unread) < conv.Unread; i-- {
+			if m := page[i]; m.Direction == clientstore.Incoming && !m.Deleted {
+				unread = append(unread, m)
+			}
+		}
+		if err := c.st.MarkRead(ctx, conv.ID, page[len(page)-1].Seq); err != nil {
+			return err
+		}
+		return receipts(ctx, unread, now, &queued)
 	})
 	if err == nil {
 		c.markPending(queued)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,19 +68,40 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 	if err := c.checkTrust(ctx, to); err != nil {
 		return types.MessageID{}, err
 	}
+	return c.queueOutgoing(ctx, acct, to, types.GroupID{}, content)
+}
+
+// queueOutgoing is what Send and SendGroup do once they have checked the
+// sender and content: a copy of content gets a new message id and send
+// time (and, for the kinds a user sees, our profile: profile.go says why
+// every message); then one transaction applies the conversation's timer,
+// writes the history entry or effect, and queues the outbox item. The
+// message goes to the account to, with a sent transcript for our other
+// devices, or, when g is set, to group g (whose members' devices, ours
+// included, all receive the one group message).
+func (c *Client) queueOutgoing(ctx context.Context, acct clientstore.Account, to types.AccountID, g types.GroupID, content *contentpb.Content) (types.MessageID, error) {
 	content = proto.CloneOf(content)
 	id := types.NewMessageID()
 	now := c.o.Now()
 	content.MessageId, content.SentMs = id[:], c.nextSentMs(now)
+	if !g.IsZero() {
+		content.Group = &contentpb.GroupContext{GroupId: bytes.Clone(g[:])}
+	}
 	if carriesProfile(content) {
-		content.SenderProfile = c.ownProfile(acct) // profile.go says why every message
+		content.SenderProfile = c.ownProfile(acct)
 	}
 
 	var events []Event
 	var queued []types.MessageID
-	err = c.st.InTx(ctx, func(ctx context.Context) error {
+	err := c.st.InTx(ctx, func(ctx context.Context) error {
 		events, queued = nil, nil
-		conv, err := c.st.DirectConversation(ctx, to)
+		var conv clientstore.Conversation
+		var err error
+		if g.IsZero() {
+			conv, err = c.st.DirectConversation(ctx, to)
+		} else {
+			conv, err = c.st.GroupConversation(ctx, g)
+		}
 		if err != nil {
 			return err
 		}
@@ -99,13 +121,19 @@ func (c *Client) Send(ctx context.Context, to types.AccountID, content *contentp
 			return err
 		}
 		events = evs
-		sync, err := marshalContent(&contentpb.Content{MessageId: id[:], SentMs: content.SentMs,
-			Body: &contentpb.Content_Sync{Sync: &contentpb.Sync{Body: &contentpb.Sync_Sent{Sent: &contentpb.SentTranscript{
-				Destination: to[:], Content: content}}}}})
-		if err != nil {
-			return err
+		p := outboxPayload{ID: id, Content: raw, Record: rec}
+		if g.IsZero() {
+			p.To = to
+			p.Sync, err = marshalContent(&contentpb.Content{MessageId: id[:], SentMs: content.SentMs,
+				Body: &contentpb.Content_Sync{Sync: &contentpb.Sync{Body: &contentpb.Sync_Sent{Sent: &contentpb.SentTranscript{
+					Destination: to[:], Content: content}}}}})
+			if err != nil {
+				return err
+			}
+		} else {
+			p.Group = g
 		}
-		return c.queue(ctx, outboxPayload{ID: id, To: to, Content: raw, Sync: sync, Record: rec}, now, &queued)
+		return c.queue(ctx, p, now, &queued)
 	})
 	if err != nil {
 		return types.MessageID{}, err
