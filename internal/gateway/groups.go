@@ -10,34 +10,15 @@ import (
 	"github.com/parley-im/parley/types"
 )
 
-// sendGroup is send for a group message: checked and submitted in the
-// reader goroutine, in order with the connection's other sends, and
-// answered once committed.
+// sendGroup is send for a group message: submitted to the group fan-out.
 func (c *conn) sendGroup(id uint64, m *wirepb.SendGroup) {
-	if !c.begin() {
-		c.reply(id, nil, errStopping)
-		return
-	}
-	var wait func() (bool, error)
-	out, err := groupOutgoing(m)
-	if err == nil {
-		wait, err = c.s.Groups.Submit(c.ctx, c.addr, out)
-	}
-	if err != nil {
-		c.reply(id, nil, c.wireError(err, id))
-		c.requests.Done()
-		return
-	}
-	go func() {
-		defer c.requests.Done()
-		dup, err := wait()
+	c.submit(id, func() (func() (bool, error), error) {
+		out, err := groupOutgoing(m)
 		if err != nil {
-			c.reply(id, nil, c.wireError(err, id))
-			return
+			return nil, err
 		}
-		c.reply(id, &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
-			Duplicate: dup, ServerTimeMs: time.Now().UnixMilli()}}}, nil)
-	}()
+		return c.s.Groups.Submit(c.ctx, c.addr, out)
+	})
 }
 
 func groupOutgoing(m *wirepb.SendGroup) (group.Outgoing, error) {

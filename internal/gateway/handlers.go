@@ -233,17 +233,27 @@ func (c *conn) kick(acct types.AccountID, devs []types.DeviceID, reason buspb.Ki
 	}
 }
 
-// send submits in the reader goroutine and waits for the commit in another.
+// send submits a message to the mailbox.
 func (c *conn) send(id uint64, m *wirepb.Send) {
+	c.submit(id, func() (func() (bool, error), error) {
+		msg, err := outgoing(m)
+		if err != nil {
+			return nil, err
+		}
+		return c.s.Mailbox.Submit(c.ctx, c.addr, msg)
+	})
+}
+
+// submit runs a Send's or SendGroup's submit in the reader goroutine, in
+// order with the connection's other sends, and answers request id with a
+// SendResult once the wait it returns says the message is committed,
+// waiting in another goroutine.
+func (c *conn) submit(id uint64, submit func() (wait func() (dup bool, err error), err error)) {
 	if !c.begin() {
 		c.reply(id, nil, errStopping)
 		return
 	}
-	msg, err := outgoing(m)
-	var wait func() (bool, error)
-	if err == nil {
-		wait, err = c.s.Mailbox.Submit(c.ctx, c.addr, msg)
-	}
+	wait, err := submit()
 	if err != nil {
 		c.reply(id, nil, c.wireError(err, id))
 		c.requests.Done()
