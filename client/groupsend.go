@@ -375,14 +375,8 @@ func (c *Client) groupDevicesLocked(ctx context.Context, conn *transport.Conn, g
 		return gr, nil, nil, err
 	}
 	if gr.state == nil {
-		if err := c.syncGroupLocked(ctx, conn.Call, g, nil); err != nil {
+		if gr, err = c.refetchGroupLocked(ctx, conn, g); err != nil {
 			return gr, nil, nil, err
-		}
-		if gr, err = c.loadGroup(ctx, g); err != nil {
-			return gr, nil, nil, err
-		}
-		if gr.state == nil {
-			return gr, nil, nil, fmt.Errorf("%w: %s", ErrUnknownGroup, g)
 		}
 	}
 	for try := 0; ; try++ {
@@ -416,16 +410,23 @@ func (c *Client) groupDevicesLocked(ctx context.Context, conn *transport.Conn, g
 			}
 			return gr, nil, nil, err
 		}
-		if err := c.syncGroupLocked(ctx, conn.Call, g, nil); err != nil {
+		if gr, err = c.refetchGroupLocked(ctx, conn, g); err != nil {
 			return gr, nil, nil, err
-		}
-		if gr, err = c.loadGroup(ctx, g); err != nil {
-			return gr, nil, nil, err
-		}
-		if gr.state == nil {
-			return gr, nil, nil, fmt.Errorf("%w: %s", ErrUnknownGroup, g)
 		}
 	}
+}
+
+// refetchGroupLocked fetches group g's log from the server and returns the
+// group as verified after it, which must have a verified state.
+func (c *Client) refetchGroupLocked(ctx context.Context, conn *transport.Conn, g types.GroupID) (groupRow, error) {
+	if err := c.syncGroupLocked(ctx, conn.Call, g, nil); err != nil {
+		return groupRow{}, err
+	}
+	gr, err := c.loadGroup(ctx, g)
+	if err == nil && gr.state == nil {
+		err = fmt.Errorf("%w: %s", ErrUnknownGroup, g)
+	}
+	return gr, err
 }
 
 // checkGroupDevices checks the server's member devices against the

@@ -297,13 +297,7 @@ func (c *Client) fillGroupLines(ctx context.Context, g types.GroupID, secret []b
 		if err != nil {
 			continue
 		}
-		var sealed []byte
-		switch ch := ev.Body.Change.(type) {
-		case *wirepb.GroupEventBody_Create:
-			sealed = ch.Create.SealedAttributes
-		case *wirepb.GroupEventBody_SetAttributes:
-			sealed = ch.SetAttributes.Sealed
-		}
+		sealed := sealedAttributes(ev)
 		if len(sealed) == 0 {
 			continue
 		}
@@ -451,18 +445,24 @@ func (c *Client) applyGroupEvents(ctx context.Context, call caller, gr *groupRow
 	return rejected
 }
 
+// sealedAttributes returns the sealed attributes ev sets: a create's or a
+// set_attributes', or none.
+func sealedAttributes(ev *grouplog.Event) []byte {
+	switch ch := ev.Body.Change.(type) {
+	case *wirepb.GroupEventBody_Create:
+		return ch.Create.SealedAttributes
+	case *wirepb.GroupEventBody_SetAttributes:
+		return ch.SetAttributes.Sealed
+	}
+	return nil
+}
+
 // groupHistoryLine stores the history line ("Ana added Ben") of one
 // applied event and returns the events to emit.
 func (c *Client) groupHistoryLine(ctx context.Context, conv clientstore.Conversation, secret []byte, a appliedEvent, self types.AccountID, now time.Time) ([]Event, error) {
 	ev := a.ev
 	var attrs []byte
-	var sealed []byte
-	switch ch := ev.Body.Change.(type) {
-	case *wirepb.GroupEventBody_Create:
-		sealed = ch.Create.SealedAttributes
-	case *wirepb.GroupEventBody_SetAttributes:
-		sealed = ch.SetAttributes.Sealed
-	}
+	sealed := sealedAttributes(ev)
 	var changed uint64
 	if len(sealed) > 0 && len(secret) > 0 {
 		attrs, _ = grouplog.OpenAttributes(secret, ev.Group, ev.Body.Seq, sealed)
