@@ -88,19 +88,19 @@ func TestGoldenScreens(t *testing.T) {
 		{conv: clientstore.Conversation{Peer: carol, LastActivity: time.Date(2026, 3, 1, 9, 0, 0, 0, time.Local), Unread: 3},
 			last: &client.Message{Peer: carol, Kind: client.KindText, Text: "are you there?"}},
 	}
-	m.typing[carol] = m.now().Add(time.Minute)
+	m.typing[typingKey{directChat(carol), carol}] = m.now().Add(time.Minute)
 	golden(t, "list", m.View())
 
-	m.open(bob)
+	m.open(directChat(bob))
 	m.conv.loaded, m.conv.msgs = true, msgs
 	m.conv.composer.set("typing a reply")
-	m.typing[bob] = m.now().Add(time.Minute)
+	m.typing[typingKey{directChat(bob), bob}] = m.now().Add(time.Minute)
 	golden(t, "conversation", m.View())
 
 	// Selection mode on Bob's reply, then the emoji picker, then the
 	// question before deleting one's own message.
 	m.conv.composer.set("")
-	delete(m.typing, bob)
+	delete(m.typing, typingKey{directChat(bob), bob})
 	m.conv.selecting = true
 	m.conv.selRef = msgs[4].Ref
 	m.conv.msgs[4].Ref.ID = types.MessageID{4} // distinct refs for the selection
@@ -120,4 +120,141 @@ func TestGoldenScreens(t *testing.T) {
 	golden(t, "identity_changed", m.View())
 	m.conv.safety = &safetyPanel{sn: client.SafetyNumber{Digits: strings.Repeat("0123456789", 6)}}
 	golden(t, "safety_number", m.View())
+}
+
+// groupModel is staticModel with a group of four: you (admin), Bob
+// (admin), Carol, and Dan, whom you added later and who has no contact
+// but a profile name.
+func groupModel(t *testing.T) (*model, *client.GroupInfo, []client.Message) {
+	m, bob, carol := staticModel(t)
+	self, dan := m.self(), types.AccountID{3}
+	m.contacts[dan] = clientstore.Contact{Account: dan, ProfileName: "Dan\u202e"}
+	at := func(min int) time.Time { return time.Date(2026, 3, 4, 15, min, 0, 0, time.Local) }
+	g := &client.GroupInfo{ID: types.GroupID{9, 9, 9, 9, 9, 9, 9, 9}, Name: "Lunch \x1b[31mclub",
+		Description: "Tuesdays at noon,\nwherever Bob\u202e says",
+		Members: []client.GroupMember{{Account: self, Admin: true, Since: 1}, {Account: bob, Admin: true, Since: 1},
+			{Account: carol, Since: 1}, {Account: dan, Since: 2}},
+		Role: client.RoleAdmin, Invite: true, InviteLink: "parley://join/09090909-0909-0909-0000-000000000000/AAAAAAAAAAAAAAAAAAAAAA#BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+	}
+	sent := clientstore.Receipt{Status: clientstore.StatusSent}
+	rc := func(a types.AccountID, s clientstore.Status) clientstore.Receipt {
+		return clientstore.Receipt{Recipient: a, Status: s}
+	}
+	in := func(min int, from types.AccountID, text string) client.Message {
+		return client.Message{Group: g.ID, Sender: types.Address{Account: from}, Kind: client.KindText, Text: text, SentAt: at(min)}
+	}
+	out := func(min int, text string, rs ...clientstore.Receipt) client.Message {
+		return client.Message{Group: g.ID, Sender: types.Address{Account: self}, Outgoing: true, Kind: client.KindText, Text: text, SentAt: at(min), Receipts: rs}
+	}
+	line := func(min int, gc client.GroupChange) client.Message {
+		return client.Message{Group: g.ID, Sender: types.Address{Account: gc.Actor.Account}, Outgoing: gc.Actor.Account == self,
+			Kind: client.KindGroupEvent, GroupChange: &gc, SentAt: at(min)}
+	}
+	photo := in(6, bob, "the view")
+	photo.Kind, photo.Media = client.KindMedia, &contentpb.Media{Kind: contentpb.Media_KIND_IMAGE, FileName: "view\u202e.jpg", Size: 1_234_567}
+	msgs := []client.Message{
+		line(0, client.GroupChange{Kind: client.GroupCreated, Actor: types.Address{Account: self}, Accounts: []types.AccountID{bob, carol}, Name: "Lunch club"}),
+		in(1, bob, "hi all"),
+		out(2, "where today?", sent, rc(bob, clientstore.StatusRead), rc(carol, clientstore.StatusRead)),
+		line(3, client.GroupChange{Kind: client.GroupMembersAdded, Actor: types.Address{Account: self}, Accounts: []types.AccountID{dan}}),
+		line(4, client.GroupChange{Kind: client.GroupAdminsChanged, Actor: types.Address{Account: self}, Accounts: []types.AccountID{bob}, Admin: true}),
+		in(5, carol, "welcome Dan"),
+		photo,
+		out(7, "nice", sent, rc(bob, clientstore.StatusRead), rc(carol, clientstore.StatusDelivered), rc(dan, clientstore.StatusDelivered)),
+		out(8, "Dan?", sent, rc(bob, clientstore.StatusDelivered)),
+		in(9, dan, "here!"),
+		out(10, "queued"),
+	}
+	return m, g, msgs
+}
+
+func TestGoldenGroupScreens(t *testing.T) {
+	m, g, msgs := groupModel(t)
+	bob, carol, dan := types.AccountID{1}, types.AccountID{2}, types.AccountID{3}
+	ch := groupChat(g.ID)
+
+	left := &client.GroupInfo{ID: types.GroupID{7}, Name: "Old team", Left: true}
+	unnamed := &client.GroupInfo{ID: types.GroupID{8, 8, 8, 8, 8, 8, 8, 8}}
+	m.screen, m.listLoaded = screenList, true
+	m.rows = []convRow{
+		{conv: clientstore.Conversation{Group: g.ID, LastActivity: msgs[9].SentAt, Unread: 2}, group: g, last: &msgs[9]},
+		{conv: clientstore.Conversation{Peer: bob, LastActivity: msgs[1].SentAt}, last: &client.Message{Peer: bob, Kind: client.KindText, Text: "see you"}},
+		{conv: clientstore.Conversation{Group: unnamed.ID, LastActivity: msgs[0].SentAt}, group: unnamed, last: &msgs[0]},
+		{conv: clientstore.Conversation{Group: left.ID, LastActivity: time.Date(2026, 2, 1, 9, 0, 0, 0, time.Local)}, group: left,
+			last: &client.Message{Group: left.ID, Outgoing: true, Kind: client.KindText, Text: "bye", Receipts: []clientstore.Receipt{{Status: clientstore.StatusSent}}}},
+	}
+	m.typing[typingKey{groupChat(unnamed.ID), carol}] = m.now().Add(time.Minute)
+	golden(t, "group_list", m.View())
+
+	m.open(ch)
+	m.conv.loaded, m.conv.msgs = true, msgs
+	m.typing[typingKey{ch, carol}] = m.now().Add(time.Minute)
+	golden(t, "group_conversation", m.View())
+	m.typing[typingKey{ch, dan}] = m.now().Add(time.Minute)
+	if s := m.View(); !strings.Contains(line(s, "Lunch"), "Carol") && !strings.Contains(line(s, "Lunch"), "are typing") {
+		t.Errorf("two members typing:\n%s", s)
+	}
+	delete(m.typing, typingKey{ch, carol})
+	delete(m.typing, typingKey{ch, dan})
+
+	m.openInfo(g.ID)
+	golden(t, "group_info", m.View())
+	m.info.sel = 2
+	m.infoKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	golden(t, "group_info_remove", m.View())
+	m.infoKey(tea.KeyMsg{Type: tea.KeyEsc})
+
+	// A member of an announcement-only group; then one who was removed.
+	member := *g
+	member.Role, member.AnnouncementOnly, member.InviteLink = client.RoleMember, true, ""
+	member.Members = append([]client.GroupMember{{Account: m.self()}}, g.Members[1:]...)
+	m.info.g = &member
+	golden(t, "group_info_member", m.View())
+	m.infoKey(tea.KeyMsg{Type: tea.KeyEsc})
+	m.conv.group = &member
+	golden(t, "group_announcements", m.View())
+
+	gone := member
+	gone.Role, gone.Left, gone.AnnouncementOnly = client.RoleNone, true, false
+	gone.Members = g.Members[1:]
+	m.conv.group = &gone
+	m.conv.msgs = append(m.conv.msgs, client.Message{Group: g.ID, Sender: types.Address{Account: bob}, Kind: client.KindGroupEvent, SentAt: msgs[10].SentAt,
+		GroupChange: &client.GroupChange{Kind: client.GroupMembersRemoved, Actor: types.Address{Account: bob}, Accounts: []types.AccountID{m.self()}}})
+	golden(t, "group_removed", m.View())
+	_ = dan
+}
+
+func TestGoldenMediaScreens(t *testing.T) {
+	m, bob, _ := staticModel(t)
+	m.downloadDir = "/home/ana/Downloads"
+	at := time.Date(2026, 3, 4, 15, 1, 0, 0, time.Local)
+	doc := client.Message{Peer: bob, Kind: client.KindMedia, Text: "the minutes", SentAt: at,
+		Media: &contentpb.Media{Kind: contentpb.Media_KIND_DOCUMENT, FileName: "../../minutes\x1b[2J.pdf", Size: 2_500_000}}
+	doc.Ref.ID[0] = 1
+	mine := client.Message{Peer: bob, Outgoing: true, Kind: client.KindMedia, SentAt: at.Add(time.Minute),
+		Media: &contentpb.Media{Kind: contentpb.Media_KIND_IMAGE, FileName: "cat.jpg", Size: 999},
+		Receipts: []clientstore.Receipt{{Recipient: bob, Status: clientstore.StatusDelivered}}}
+	m.open(directChat(bob))
+	m.conv.loaded, m.conv.msgs = true, []client.Message{doc, mine}
+	ch := m.conv.chat
+	m.transfers = []*transfer{
+		{id: 1, chat: ch, upload: true, name: "holiday.mp4", done: 12_000_000, total: 30_000_000},
+		{id: 2, chat: ch, name: "minutes.pdf", done: 2_500_000, total: 2_500_000},
+		{id: 3, chat: directChat(types.AccountID{2}), upload: true, name: "elsewhere.txt", total: 10},
+	}
+	golden(t, "media_progress", m.View())
+
+	m.transfers = nil
+	m.conv.prompt = newPrompt(promptCaption, "Caption for holiday.mp4 (30.0 MB): ", "optional", "")
+	golden(t, "media_caption", m.View())
+
+	m.conv.prompt = nil
+	m.convKey(tea.KeyMsg{Type: tea.KeyTab})
+	m.convKey(tea.KeyMsg{Type: tea.KeyUp})
+	m.convKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	if m.conv.prompt == nil || m.conv.prompt.kind != promptSave {
+		t.Fatalf("s on a file did not ask where to save it:\n%s", m.View())
+	}
+	m.conv.err = "minutes.pdf was not saved: " + m.mediaError(ch, client.ErrMediaTampered)
+	golden(t, "media_save", m.View())
 }

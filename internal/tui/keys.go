@@ -16,13 +16,15 @@ import (
 const (
 	helpRegister     = "Tab/↑/↓ field · Enter request code · Ctrl+C quit"
 	helpRegisterCode = "Enter register · Esc change number · Ctrl+C quit"
-	helpList         = "↑/↓/Tab select · Enter open · n new chat · p profile name · Ctrl+C quit"
+	helpList         = "↑/↓/Tab select · Enter open · n new chat · g new group · i join by invite link · p profile name · Ctrl+C quit"
 	helpProfile      = "type the name others see with your number · Enter save · Esc back"
 	helpNewChat      = "type a phone number · Enter start chat · Esc back · Ctrl+C quit"
-	helpConv         = "Enter send · Tab select · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
+	helpConv         = "Enter send · Tab select · Ctrl+T send a file · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
+	helpGroupConv    = "Enter send · Tab select · Ctrl+T send a file · Ctrl+G group info · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
+	helpReadOnly     = "Tab select · Ctrl+G group info · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
 	helpConvChanged  = "Ctrl+O show the new safety number · Esc back · Ctrl+C quit"
 	helpSafety       = "Enter acknowledge the new safety number · Esc not now · Ctrl+C quit"
-	helpSelect       = "↑/↓ select · r react · q reply · e edit · d delete · Esc done"
+	helpSelect       = "↑/↓ select · r react · q reply · e edit · d delete · s save file · Esc done"
 	helpPick         = "1-6 react · 0 take back · Esc cancel"
 	helpConfirm      = "y delete for everyone · n/Esc keep"
 	helpEdit         = "Enter save the edit · Esc cancel"
@@ -105,11 +107,18 @@ func (m *model) listKey(k tea.KeyMsg) tea.Cmd {
 		m.sel = max(0, len(m.rows)-1)
 	case "enter":
 		if m.sel < len(m.rows) {
-			return m.open(m.rows[m.sel].conv.Peer)
+			return m.open(m.rows[m.sel].chat())
 		}
 	case "n", "ctrl+n":
 		m.screen, m.newChatErr = screenNewChat, ""
 		m.newChat.set("")
+	case "g":
+		m.screen, m.newGroup = screenNewGroup, newGroupForm{name: m.newGroup.name, members: m.newGroup.members}
+		m.newGroup.name.set("")
+		m.newGroup.members.set("")
+	case "i":
+		m.screen, m.join = screenJoin, joinForm{link: m.join.link}
+		m.join.link.set("")
 	case "p":
 		m.screen, m.profileErr = screenProfile, ""
 		m.profile.set(m.c.ProfileName())
@@ -161,6 +170,8 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case cv.safety != nil:
 		return m.safetyKey(k)
+	case cv.prompt != nil:
+		return m.convPromptKey(k)
 	case cv.picking:
 		return m.pickKey(k)
 	case cv.confirmDelete:
@@ -168,10 +179,11 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 	case cv.selecting:
 		return m.selectKey(k)
 	}
+	blocked := m.changed[cv.chat.peer] && !cv.chat.isGroup()
 	switch k.Type {
 	case tea.KeyTab:
-		if len(cv.msgs) > 0 && !m.changed[cv.peer] {
-			cv.selecting, cv.err = true, ""
+		if len(cv.msgs) > 0 && !blocked {
+			cv.selecting, cv.err, cv.note = true, "", ""
 			m.selectIndex(len(cv.msgs) - 1)
 		}
 		return nil
@@ -185,39 +197,59 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 		}
 		var cmd tea.Cmd
 		if cv.typingSent {
-			cmd = m.typingCmd(cv.peer, false)
+			cmd = m.typingCmd(cv.chat, false)
 		}
 		m.conv, m.screen, m.notice = nil, screenList, ""
 		return tea.Batch(cmd, m.loadList())
+	case tea.KeyCtrlG:
+		if cv.chat.isGroup() {
+			return m.openInfo(cv.chat.group)
+		}
+		return nil
+	case tea.KeyCtrlT:
+		if why := m.cannotSend(); why != "" {
+			cv.err = why
+			return nil
+		}
+		if blocked {
+			return nil
+		}
+		cv.err, cv.note = "", ""
+		cv.prompt = newPrompt(promptAttach, "File to send: ", "a path, e.g. ~/photo.jpg", "")
+		return nil
 	case tea.KeyEnter:
 		text := strings.TrimSpace(cv.composer.value())
 		if text == "" || cv.sending {
 			return nil
 		}
-		if m.changed[cv.peer] {
-			cv.err = "not sent: " + m.name(cv.peer) + "'s safety number changed; press Ctrl+O to see it first"
+		if blocked {
+			cv.err = "not sent: " + m.name(cv.chat.peer) + "'s safety number changed; press Ctrl+O to see it first"
+			return nil
+		}
+		if why := m.cannotSend(); why != "" {
+			cv.err = "not sent: " + why
 			return nil
 		}
 		cv.composer.set("")
-		cv.err, cv.scroll, cv.sending = "", 0, true
+		cv.err, cv.note, cv.scroll, cv.sending = "", "", 0, true
 		var cmds []tea.Cmd
 		if cv.typingSent {
 			cv.typingSent = false
-			cmds = append(cmds, m.typingCmd(cv.peer, false))
+			cmds = append(cmds, m.typingCmd(cv.chat, false))
 		}
-		peer, c, base := cv.peer, m.c, m.ctx
+		ch, c, base := cv.chat, m.c, m.ctx
 		switch {
 		case cv.editing != nil:
 			target := cv.editing.Ref
 			cv.editing, cv.sending = nil, false
-			cmds = append(cmds, m.action(peer, "edit", text, func(ctx context.Context) error {
+			cmds = append(cmds, m.action(ch, "edit", text, func(ctx context.Context) error {
 				_, err := c.Edit(ctx, target, text)
 				return err
 			}))
 		case cv.replying != nil:
 			target := cv.replying.Ref
 			cv.replying, cv.sending = nil, false
-			cmds = append(cmds, m.action(peer, "reply", text, func(ctx context.Context) error {
+			cmds = append(cmds, m.action(ch, "reply", text, func(ctx context.Context) error {
 				_, err := c.Reply(ctx, target, text)
 				return err
 			}))
@@ -225,18 +257,23 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 			cmds = append(cmds, func() tea.Msg {
 				ctx, cancel := context.WithTimeout(base, callTimeout)
 				defer cancel()
-				_, err := c.SendText(ctx, peer, text)
-				return sendResultMsg{peer: peer, text: text, err: err}
+				var err error
+				if ch.isGroup() {
+					_, err = c.SendGroupText(ctx, ch.group, text)
+				} else {
+					_, err = c.SendText(ctx, ch.peer, text)
+				}
+				return sendResultMsg{chat: ch, text: text, err: err}
 			})
 		}
 		return tea.Batch(cmds...)
 	case tea.KeyCtrlO:
-		if !m.changed[cv.peer] {
+		if !blocked {
 			return nil
 		}
 		// Show the new safety number first; Enter there acknowledges.
 		cv.safety = &safetyPanel{loading: true}
-		peer, c, base := cv.peer, m.c, m.ctx
+		peer, c, base := cv.chat.peer, m.c, m.ctx
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(base, callTimeout)
 			defer cancel()
@@ -251,6 +288,9 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 		return m.scrollBy(max(1, m.messageRows()-1))
 	case tea.KeyPgDown:
 		return m.scrollBy(-max(1, m.messageRows()-1))
+	}
+	if m.cannotSend() != "" {
+		return nil // no composer in a group one cannot send to
 	}
 	if _, changed := cv.composer.handle(k); changed {
 		return m.composerChanged()
@@ -277,14 +317,14 @@ func (m *model) scrollBy(n int) tea.Cmd {
 // without a key, when the text is emptied, sent, or the chat left.
 func (m *model) composerChanged() tea.Cmd {
 	cv := m.conv
-	if m.changed[cv.peer] {
+	if m.changed[cv.chat.peer] && !cv.chat.isGroup() {
 		return nil
 	}
 	now := m.now()
 	if strings.TrimSpace(cv.composer.value()) == "" {
 		if cv.typingSent {
 			cv.typingSent = false
-			return m.typingCmd(cv.peer, false)
+			return m.typingCmd(cv.chat, false)
 		}
 		return nil
 	}
@@ -292,10 +332,10 @@ func (m *model) composerChanged() tea.Cmd {
 	var cmds []tea.Cmd
 	if !cv.typingSent || now.Sub(cv.typingStarted) >= typingRefresh {
 		cv.typingSent, cv.typingStarted = true, now
-		cmds = append(cmds, m.typingCmd(cv.peer, true))
+		cmds = append(cmds, m.typingCmd(cv.chat, true))
 	}
-	peer := cv.peer
-	cmds = append(cmds, tea.Tick(typingPause, func(time.Time) tea.Msg { return typingPauseMsg{peer: peer, at: now} }))
+	ch := cv.chat
+	cmds = append(cmds, tea.Tick(typingPause, func(time.Time) tea.Msg { return typingPauseMsg{chat: ch, at: now} }))
 	return tea.Batch(cmds...)
 }
 
@@ -309,7 +349,7 @@ func (m *model) safetyKey(k tea.KeyMsg) tea.Cmd {
 		if cv.safety.loading {
 			return nil
 		}
-		peer, c, base := cv.peer, m.c, m.ctx
+		peer, c, base := cv.chat.peer, m.c, m.ctx
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(base, callTimeout)
 			defer cancel()
@@ -363,6 +403,15 @@ func (m *model) selectKey(k tea.KeyMsg) tea.Cmd {
 		if m.actionable(sel, true) {
 			cv.confirmDelete = true
 		}
+	case "s":
+		cv.err, cv.note = "", ""
+		if sel.Kind != client.KindMedia || sel.Media == nil || sel.Deleted {
+			cv.err = "only files can be saved"
+			return nil
+		}
+		cv.selecting = false
+		cv.prompt = newPrompt(promptSave, "Save to: ", "", m.savePath(sel.Media))
+		cv.prompt.ref, cv.prompt.media = sel.Ref, sel.Media
 	}
 	return nil
 }
@@ -375,8 +424,10 @@ func (m *model) actionable(msg client.Message, own bool) bool {
 	switch {
 	case msg.Deleted:
 		cv.err = "this message was deleted"
-	case msg.Kind == client.KindTimer:
+	case msg.Kind == client.KindTimer || msg.Kind == client.KindGroupEvent:
 		cv.err = "this is a notice, not a message"
+	case m.cannotSend() != "":
+		cv.err = m.cannotSend()
 	case own && !msg.Outgoing:
 		cv.err = "only your own messages can be edited or deleted for everyone"
 	default:
@@ -412,7 +463,7 @@ func (m *model) pickKey(k tea.KeyMsg) tea.Cmd {
 		}
 	}
 	c, target := m.c, sel.Ref
-	return m.action(cv.peer, "reaction", "", func(ctx context.Context) error {
+	return m.action(cv.chat, "reaction", "", func(ctx context.Context) error {
 		_, err := c.React(ctx, target, emoji)
 		return err
 	})
@@ -429,7 +480,7 @@ func (m *model) confirmKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		c, target := m.c, cv.msgs[i].Ref
-		return m.action(cv.peer, "delete", "", func(ctx context.Context) error {
+		return m.action(cv.chat, "delete", "", func(ctx context.Context) error {
 			_, err := c.DeleteForEveryone(ctx, target)
 			return err
 		})
@@ -439,13 +490,13 @@ func (m *model) confirmKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// action runs one client call for the conversation with peer.
-func (m *model) action(peer types.AccountID, what, text string, call func(context.Context) error) tea.Cmd {
+// action runs one client call for the conversation ch.
+func (m *model) action(ch chat, what, text string, call func(context.Context) error) tea.Cmd {
 	base := m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, callTimeout)
 		defer cancel()
-		return actionMsg{peer: peer, what: what, text: text, err: call(ctx)}
+		return actionMsg{chat: ch, what: what, text: text, err: call(ctx)}
 	}
 }
 
@@ -454,19 +505,19 @@ func (m *model) onAction(msg actionMsg) tea.Cmd {
 		return nil
 	}
 	if errors.Is(msg.err, client.ErrIdentityChanged) {
-		m.changed[msg.peer] = true
+		m.changed[msg.chat.peer] = true
 	}
 	cv := m.conv
-	if cv == nil || cv.peer != msg.peer {
+	if cv == nil || cv.chat != msg.chat {
 		m.notice = "the " + msg.what + " was not sent: " + msg.err.Error()
 		return nil
 	}
 	if msg.text != "" && cv.composer.value() == "" {
 		cv.composer.set(msg.text) // nothing was queued: keep the text
 	}
-	cv.err = "the " + msg.what + " was not sent: " + msg.err.Error()
+	cv.err = "the " + msg.what + " was not sent: " + m.sendError(msg.chat, msg.err)
 	if errors.Is(msg.err, client.ErrIdentityChanged) {
-		cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to see it first"
+		cv.err = "not sent: " + m.sendError(msg.chat, msg.err)
 	}
 	return nil
 }

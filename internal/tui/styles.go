@@ -9,11 +9,18 @@ import "github.com/charmbracelet/lipgloss"
 type styles struct {
 	title, dim, bold, selected, errText, banner, cursor             lipgloss.Style
 	you, peer, sending, sent, delivered, read, unread, typing, meta lipgloss.Style
+	// senders are the colours of group members' names (green is "You").
+	senders []lipgloss.Style
 }
 
 func newStyles(r *lipgloss.Renderer) styles {
 	s := r.NewStyle
+	var senders []lipgloss.Style
+	for _, c := range []string{"5", "6", "3", "4", "13", "14", "11", "12", "9"} {
+		senders = append(senders, s().Bold(true).Foreground(lipgloss.Color(c)))
+	}
 	return styles{
+		senders:   senders,
 		title:     s().Bold(true).Foreground(lipgloss.Color("6")),
 		dim:       s().Faint(true),
 		bold:      s().Bold(true),

@@ -1,10 +1,13 @@
 // Package tui is Parley's terminal chat (`parley chat`): a Bubble Tea
 // program over the client SDK with a registration screen for a new
-// profile, the chat list (unread counts, newest first, new chats by phone
-// number) and a conversation view (receipts, edits, deletes, reactions,
-// typing indicators, the identity-change banner with the new safety
-// number, a composer, and a selection mode to react to, reply to, edit
-// or delete a message).
+// profile, the chat list (direct and group chats, unread counts, newest
+// first, new chats by phone number, new groups, joining by invite link), a
+// conversation view (receipts, edits, deletes, reactions, typing
+// indicators, group members' names and the group's history lines, the
+// identity-change banner with the new safety number, a composer, files
+// sent and saved with a progress bar, and a selection mode to react to,
+// reply to, edit, delete or save a message) and a group's info screen
+// (members, admins, settings, invite link, leaving).
 //
 // The model never blocks: every client call runs in a tea.Cmd and comes
 // back as a message, and the client's event stream is forwarded into the
@@ -98,7 +101,35 @@ const (
 	screenNewChat
 	screenConv
 	screenProfile
+	screenNewGroup
+	screenJoin
+	screenGroupInfo
 )
+
+// chat names a conversation: the peer of a direct one, or a group.
+type chat struct {
+	peer  types.AccountID
+	group types.GroupID
+}
+
+func directChat(a types.AccountID) chat { return chat{peer: a} }
+func groupChat(g types.GroupID) chat    { return chat{group: g} }
+func (c chat) isGroup() bool            { return !c.group.IsZero() }
+
+// chatOf is the conversation a message belongs to.
+func chatOf(msg client.Message) chat {
+	if !msg.Group.IsZero() {
+		return groupChat(msg.Group)
+	}
+	return directChat(msg.Peer)
+}
+
+// typingKey is someone typing in a chat (a direct chat's peer, or one
+// member of a group).
+type typingKey struct {
+	chat chat
+	from types.AccountID
+}
 
 // Messages coming back into Update.
 type (
@@ -112,10 +143,11 @@ type (
 		err      error
 	}
 	convMsg struct {
-		peer types.AccountID
-		gen  int
-		msgs []client.Message
-		err  error
+		chat  chat
+		gen   int
+		msgs  []client.Message
+		group *client.GroupInfo
+		err   error
 	}
 	codeRequestedMsg struct{ err error }
 	registeredMsg    struct{ err error }
@@ -124,7 +156,7 @@ type (
 		err  error
 	}
 	sendResultMsg struct {
-		peer types.AccountID
+		chat chat
 		text string
 		err  error
 	}
@@ -134,13 +166,13 @@ type (
 	}
 	readMsg        struct{ err error }
 	typingPauseMsg struct {
-		peer types.AccountID
+		chat chat
 		at   time.Time
 	}
 	typingExpireMsg struct{}
 	// actionMsg: a reaction, reply, edit or delete was queued (or not).
 	actionMsg struct {
-		peer types.AccountID
+		chat chat
 		what string // "reaction", "reply", "edit", "delete"
 		text string // a reply's or edit's text, to keep on failure
 		err  error
@@ -155,8 +187,16 @@ type (
 
 // convRow is one line of the chat list.
 type convRow struct {
-	conv clientstore.Conversation
-	last *client.Message
+	conv  clientstore.Conversation
+	group *client.GroupInfo // a group chat's group; nil for a direct one
+	last  *client.Message
+}
+
+func (r convRow) chat() chat {
+	if r.group != nil {
+		return groupChat(r.group.ID)
+	}
+	return directChat(r.conv.Peer)
 }
 
 type registerForm struct {
@@ -169,7 +209,10 @@ type registerForm struct {
 
 // convView is the open conversation.
 type convView struct {
-	peer     types.AccountID
+	chat chat
+	// group is a group chat's group as this device verified it (nil for
+	// a direct chat, and until loaded).
+	group    *client.GroupInfo
 	msgs     []client.Message
 	loaded   bool
 	limit    int
@@ -178,8 +221,9 @@ type convView struct {
 	scroll   int // lines above the bottom
 	composer lineInput
 	err      string
+	note     string // news that is not an error ("saved to ...")
 	sending  bool
-	// Our typing announcements to the peer.
+	// Our typing announcements to the chat.
 	typingSent    bool
 	typingStarted time.Time
 	lastKey       time.Time
@@ -195,6 +239,9 @@ type convView struct {
 	replying *client.Message
 	// The safety-number panel of a changed identity (nil: closed).
 	safety *safetyPanel
+	// A question at the bottom: the file to send, its caption, where to
+	// save a file (nil: none).
+	prompt *prompt
 }
 
 // safetyPanel shows the new safety number before the change is
@@ -234,20 +281,30 @@ type model struct {
 	profile     lineInput // the profile name being edited (screenProfile)
 	profileErr  string
 	lookingUp   bool
+	newGroup    newGroupForm
+	join        joinForm
 
 	conv     *convView
-	pageSize int // messages loaded at once; scrolling past the top loads more
+	info     *infoView // the group info screen (screenGroupInfo)
+	pageSize int       // messages loaded at once; scrolling past the top loads more
 
-	typing  map[types.AccountID]time.Time // peers typing, until
-	changed map[types.AccountID]bool      // identity changed, not acknowledged
+	// Files being sent or saved, oldest first.
+	transfers    []*transfer
+	lastTransfer int
+	// downloadDir is where files are saved unless the user says otherwise.
+	downloadDir string
+
+	typing  map[typingKey]time.Time  // who is typing where, until
+	changed map[types.AccountID]bool // identity changed, not acknowledged
 }
 
 func newModel(ctx context.Context, c *client.Client, serverURL string, st styles) *model {
 	m := &model{ctx: ctx, c: c, st: st, now: time.Now, width: 80, height: 24, pageSize: 200,
-		contacts: map[types.AccountID]clientstore.Contact{},
-		typing:   map[types.AccountID]time.Time{}, changed: map[types.AccountID]bool{}}
+		contacts: map[types.AccountID]clientstore.Contact{}, downloadDir: defaultDownloadDir(),
+		typing: map[typingKey]time.Time{}, changed: map[types.AccountID]bool{}}
 	m.reg.server.set(serverURL)
 	m.reg.phone.limit, m.reg.code.limit, m.newChat.limit, m.profile.limit = 20, 20, 20, 64
+	m.newGroup.name.limit, m.newGroup.members.limit, m.join.link.limit = client.MaxGroupName, 2000, 400
 	if c.Account().ID.IsZero() {
 		m.screen = screenRegister
 		if serverURL != "" {
@@ -278,7 +335,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Type == tea.KeyCtrlC {
 			if cv := m.conv; cv != nil && cv.typingSent {
 				cv.typingSent = false
-				return m, tea.Sequence(m.typingCmd(cv.peer, false), tea.Quit)
+				return m, tea.Sequence(m.typingCmd(cv.chat, false), tea.Quit)
 			}
 			return m, tea.Quit
 		}
@@ -293,6 +350,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.profileKey(msg)
 		case screenConv:
 			return m, m.convKey(msg)
+		case screenNewGroup:
+			return m, m.newGroupKey(msg)
+		case screenJoin:
+			return m, m.joinKey(msg)
+		case screenGroupInfo:
+			return m, m.infoKey(msg)
 		}
 	case eventMsg:
 		return m, m.onEvent(msg.ev)
@@ -309,21 +372,21 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.notice = "cannot load chats: " + msg.err.Error()
 			return m, nil
 		}
-		var selPeer types.AccountID
+		var selChat chat
 		if m.sel < len(m.rows) {
-			selPeer = m.rows[m.sel].conv.Peer
+			selChat = m.rows[m.sel].chat()
 		}
 		m.rows, m.contacts, m.changed, m.listLoaded = msg.rows, msg.contacts, msg.changed, true
 		m.sel = 0
 		for i, r := range m.rows {
-			if r.conv.Peer == selPeer {
+			if r.chat() == selChat {
 				m.sel = i
 			}
 		}
 		return m, nil
 	case convMsg:
 		cv := m.conv
-		if cv == nil || cv.peer != msg.peer || msg.gen <= cv.applied {
+		if cv == nil || cv.chat != msg.chat || msg.gen <= cv.applied {
 			return m, nil
 		}
 		cv.applied = msg.gen
@@ -332,6 +395,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		cv.msgs, cv.loaded = msg.msgs, true
+		if msg.group != nil {
+			cv.group = msg.group
+		}
 		if cv.selecting && m.selIndex() < 0 {
 			m.selectIndex(len(cv.msgs) - 1) // the selected message went (deleted for me, expired)
 		}
@@ -369,26 +435,23 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, nil
 		}
-		return m, m.open(msg.peer)
+		return m, m.open(directChat(msg.peer))
 	case sendResultMsg:
 		cv := m.conv
-		if cv != nil && cv.peer == msg.peer {
+		if cv != nil && cv.chat == msg.chat {
 			cv.sending = false
 		}
 		if msg.err == nil {
 			return m, nil
 		}
 		if errors.Is(msg.err, client.ErrIdentityChanged) {
-			m.changed[msg.peer] = true
+			m.changed[msg.chat.peer] = true
 		}
-		if cv != nil && cv.peer == msg.peer {
+		if cv != nil && cv.chat == msg.chat {
 			if cv.composer.value() == "" {
 				cv.composer.set(msg.text) // nothing was queued: keep the text to send again
 			}
-			cv.err = "not sent: " + msg.err.Error()
-			if errors.Is(msg.err, client.ErrIdentityChanged) {
-				cv.err = "not sent: " + m.name(msg.peer) + "'s safety number changed; press Ctrl+O to see it first"
-			}
+			cv.err = "not sent: " + m.sendError(msg.chat, msg.err)
 		}
 		return m, nil
 	case actionMsg:
@@ -403,7 +466,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case safetyMsg:
-		if cv := m.conv; cv != nil && cv.peer == msg.peer && cv.safety != nil {
+		if cv := m.conv; cv != nil && cv.chat == directChat(msg.peer) && cv.safety != nil {
 			cv.safety.loading, cv.safety.sn, cv.safety.err = false, msg.sn, msg.err
 		}
 		return m, nil
@@ -413,7 +476,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		delete(m.changed, msg.peer)
-		if m.conv != nil && m.conv.peer == msg.peer {
+		if m.conv != nil && m.conv.chat == directChat(msg.peer) {
 			m.conv.err, m.conv.safety = "", nil
 		}
 		return m, m.loadList()
@@ -424,21 +487,47 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.loadList()
 	case typingPauseMsg:
 		cv := m.conv
-		if cv != nil && cv.peer == msg.peer && cv.typingSent && cv.lastKey.Equal(msg.at) {
+		if cv != nil && cv.chat == msg.chat && cv.typingSent && cv.lastKey.Equal(msg.at) {
 			cv.typingSent = false
-			return m, m.typingCmd(cv.peer, false)
+			return m, m.typingCmd(cv.chat, false)
 		}
 		return m, nil
 	case typingExpireMsg:
 		now := m.now()
-		for a, until := range m.typing {
+		for k, until := range m.typing {
 			if !now.Before(until) {
-				delete(m.typing, a)
+				delete(m.typing, k)
 			}
 		}
 		return m, nil
+	case groupCreatedMsg:
+		return m, m.onGroupCreated(msg)
+	case joinedMsg:
+		return m, m.onJoined(msg)
+	case groupInfoMsg:
+		m.onGroupInfo(msg)
+		return m, nil
+	case groupActionMsg:
+		return m, m.onGroupAction(msg)
+	case transferMsg:
+		return m, m.onTransfer(msg)
+	case transferDoneMsg:
+		return m, m.onTransferDone(msg)
 	}
 	return m, nil
+}
+
+// sendError says why a message to ch was not sent, in the user's terms.
+func (m *model) sendError(ch chat, err error) string {
+	switch {
+	case errors.Is(err, client.ErrIdentityChanged):
+		return m.name(ch.peer) + "'s safety number changed; press Ctrl+O to see it first"
+	case errors.Is(err, client.ErrNotMember):
+		return "you are no longer a member of this group"
+	case errors.Is(err, client.ErrNotAdmin):
+		return "only admins can send messages in this group"
+	}
+	return err.Error()
 }
 
 func (m *model) onEvent(ev client.Event) tea.Cmd {
@@ -454,32 +543,49 @@ func (m *model) onEvent(ev client.Event) tea.Cmd {
 		if e.From.Account == m.self() {
 			return nil
 		}
+		k := typingKey{chat: directChat(e.From.Account), from: e.From.Account}
+		if !e.Group.IsZero() {
+			k.chat = groupChat(e.Group)
+		}
 		if !e.Started {
-			delete(m.typing, e.From.Account)
+			delete(m.typing, k)
 			return nil
 		}
-		m.typing[e.From.Account] = m.now().Add(typingTTL)
+		m.typing[k] = m.now().Add(typingTTL)
 		return tea.Tick(typingTTL+50*time.Millisecond, func(time.Time) tea.Msg { return typingExpireMsg{} })
 	case client.MessageEvent:
 		msg := e.Message
+		ch := chatOf(msg)
 		if !msg.Outgoing {
-			delete(m.typing, msg.Peer) // a message ends the peer's typing
+			delete(m.typing, typingKey{chat: ch, from: msg.Sender.Account}) // a message ends its sender's typing
+			if !ch.isGroup() {
+				delete(m.typing, typingKey{chat: ch, from: msg.Peer})
+			}
 		}
 		cmds := []tea.Cmd{m.loadList()}
-		if m.conv != nil && m.conv.peer == msg.Peer {
+		if m.conv != nil && m.conv.chat == ch {
 			cmds = append(cmds, m.loadConv())
 			if !msg.Outgoing {
-				cmds = append(cmds, m.markRead(msg.Peer))
+				cmds = append(cmds, m.markRead(ch))
 			}
 		}
 		return tea.Batch(cmds...)
 	case client.SendFailedEvent:
-		m.notice = "a message to " + m.name(e.To) + " was refused: " + errString(e.Err)
+		to := m.name(e.To)
+		if !e.Group.IsZero() {
+			to = m.groupName(e.Group)
+		}
+		m.notice = "a message to " + to + " was refused: " + errString(e.Err)
 	case client.IdentityChangedEvent:
 		m.changed[e.Account] = true
 	case client.UndecryptableEvent:
 		m.notice = "a message from " + m.name(e.From.Account) + " could not be decrypted"
 		return nil
+	case client.GroupRejectedEvent:
+		m.notice = "a change to " + m.groupName(e.Group) + " was refused: it does not verify"
+		return nil
+	case client.GroupEvent:
+		return tea.Batch(m.loadList(), m.loadConv(), m.loadInfo())
 	case client.UpdateEvent, client.ReceiptEvent, client.SentEvent, client.ContactEvent:
 	default:
 		return nil
@@ -513,10 +619,7 @@ func (m *model) loadList() tea.Cmd {
 			return out
 		}
 		for _, ch := range chats {
-			if ch.Group != nil {
-				continue // group chats are for 'parley group' and 'parley recv' so far
-			}
-			out.rows = append(out.rows, convRow{conv: ch.Conversation, last: ch.Last})
+			out.rows = append(out.rows, convRow{conv: ch.Conversation, group: ch.Group, last: ch.Last})
 		}
 		cts, err := c.Store().Contacts(ctx)
 		if err != nil {
@@ -540,47 +643,69 @@ func (m *model) loadList() tea.Cmd {
 	}
 }
 
+// loadConv reloads the open conversation (and a group's members and
+// settings with it).
 func (m *model) loadConv() tea.Cmd {
 	cv := m.conv
 	if cv == nil {
 		return nil
 	}
 	cv.gen++
-	gen, peer, limit, c, base := cv.gen, cv.peer, cv.limit, m.c, m.ctx
+	gen, ch, limit, c, base := cv.gen, cv.chat, cv.limit, m.c, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, callTimeout)
 		defer cancel()
-		msgs, err := c.Messages(ctx, peer, 0, limit)
-		return convMsg{peer: peer, gen: gen, msgs: msgs, err: err}
+		if !ch.isGroup() {
+			msgs, err := c.Messages(ctx, ch.peer, 0, limit)
+			return convMsg{chat: ch, gen: gen, msgs: msgs, err: err}
+		}
+		info, err := c.Group(ctx, ch.group)
+		if err != nil {
+			return convMsg{chat: ch, gen: gen, err: err}
+		}
+		msgs, err := c.GroupMessages(ctx, ch.group, 0, limit)
+		return convMsg{chat: ch, gen: gen, msgs: msgs, group: &info, err: err}
 	}
 }
 
-func (m *model) markRead(peer types.AccountID) tea.Cmd {
+func (m *model) markRead(ch chat) tea.Cmd {
 	c, base := m.c, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, callTimeout)
 		defer cancel()
-		return readMsg{err: c.MarkRead(ctx, peer)}
+		if ch.isGroup() {
+			return readMsg{err: c.MarkReadGroup(ctx, ch.group)}
+		}
+		return readMsg{err: c.MarkRead(ctx, ch.peer)}
 	}
 }
 
-func (m *model) typingCmd(peer types.AccountID, started bool) tea.Cmd {
+func (m *model) typingCmd(ch chat, started bool) tea.Cmd {
 	c, base := m.c, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, 5*time.Second)
 		defer cancel()
 		// Best effort: typing is ephemeral, offline or blocked peers
 		// simply do not see it.
-		_ = c.Typing(ctx, peer, started)
+		if ch.isGroup() {
+			_ = c.TypingGroup(ctx, ch.group, started)
+		} else {
+			_ = c.Typing(ctx, ch.peer, started)
+		}
 		return nil
 	}
 }
 
-// open shows the conversation with peer and marks it read.
-func (m *model) open(peer types.AccountID) tea.Cmd {
-	m.conv = &convView{peer: peer, limit: m.pageSize}
+// open shows the conversation ch and marks it read.
+func (m *model) open(ch chat) tea.Cmd {
+	m.conv = &convView{chat: ch, limit: m.pageSize}
 	m.screen, m.notice = screenConv, ""
-	return tea.Batch(m.loadConv(), m.markRead(peer), m.loadList())
+	for _, r := range m.rows {
+		if r.group != nil && r.chat() == ch {
+			m.conv.group = r.group // shown until the conversation's own load
+		}
+	}
+	return tea.Batch(m.loadConv(), m.markRead(ch), m.loadList())
 }
 
 // name is how an account is shown: the name the user gave the contact;

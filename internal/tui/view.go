@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,38 +22,46 @@ const (
 )
 
 func (m *model) View() string {
-	var lines []string
+	var body, tail []string
 	switch m.screen {
 	case screenRegister:
-		lines = m.registerView()
-	case screenList, screenNewChat, screenProfile:
-		lines = m.listView()
+		body, tail = m.registerView()
+	case screenList, screenNewChat, screenProfile, screenNewGroup, screenJoin:
+		body, tail = m.listView()
 	case screenConv:
-		lines = m.convView()
+		body, tail = m.convView()
+	case screenGroupInfo:
+		body, tail = m.infoView()
 	}
-	return m.fit(lines)
+	return m.fit(body, tail)
 }
 
-// fit cuts lines to the screen: each to the width, the list to the height
-// (the last two lines, status and help, always stay).
-func (m *model) fit(lines []string) string {
+// fit cuts lines to the screen: each to the width, and the body to the
+// height left by tail, which stays at the bottom (prompts, status, help).
+func (m *model) fit(body, tail []string) string {
 	w, h := max(m.width, 20), max(m.height, 5)
+	room := max(h-len(tail), 0)
+	if len(body) > room {
+		body = body[:room]
+	}
+	lines := make([]string, 0, h)
+	lines = append(lines, body...)
+	for len(lines) < room {
+		lines = append(lines, "") // pad above the tail, which stays at the bottom
+	}
+	lines = append(lines, tail...)
 	if len(lines) > h {
-		lines = append(lines[:h-2:h-2], lines[len(lines)-2:]...)
+		lines = lines[len(lines)-h:]
 	}
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, w, "…")
 	}
-	for len(lines) < h {
-		// Pad above the status and help lines so they stay at the bottom.
-		n := len(lines)
-		if n >= 2 {
-			lines = append(lines[:n-2], append([]string{""}, lines[n-2:]...)...)
-		} else {
-			lines = append(lines, "")
-		}
-	}
 	return strings.Join(lines, "\n")
+}
+
+// footer is the status line and the help below it.
+func (m *model) footer(help string) []string {
+	return append([]string{m.statusLine()}, m.help(help)...)
 }
 
 func (m *model) statusLine() string {
@@ -88,9 +97,26 @@ func (m *model) statusLine() string {
 	return s
 }
 
-func (m *model) help(h string) string { return m.st.dim.Render(h) }
+// help is a screen's keys, broken between items (" · ") to fit the width.
+func (m *model) help(h string) []string {
+	w := max(m.width, 20)
+	var lines []string
+	cur := ""
+	for _, item := range strings.Split(h, " · ") {
+		switch {
+		case cur == "":
+			cur = item
+		case ansi.StringWidth(cur)+3+ansi.StringWidth(item) <= w:
+			cur += " · " + item
+		default:
+			lines = append(lines, m.st.dim.Render(cur))
+			cur = item
+		}
+	}
+	return append(lines, m.st.dim.Render(cur))
+}
 
-func (m *model) registerView() []string {
+func (m *model) registerView() (body, tail []string) {
 	r := &m.reg
 	w := max(m.width-12, 10)
 	field := func(label string, l *lineInput, i int, placeholder string) string {
@@ -123,13 +149,14 @@ func (m *model) registerView() []string {
 	if r.awaitingCode {
 		h = helpRegisterCode
 	}
-	return append(lines, m.statusLine(), m.help(h))
+	return lines, m.footer(h)
 }
 
-func (m *model) listView() []string {
+func (m *model) listView() (body, tail []string) {
 	lines := []string{m.st.title.Render("Parley · chats"), ""}
 	footer := []string{}
-	if m.screen == screenNewChat {
+	switch m.screen {
+	case screenNewChat:
 		footer = append(footer, "", "New chat with: "+m.newChat.view(max(m.width-16, 10), !m.lookingUp, m.st.cursor.Render, m.st.dim.Render("+15551234567")))
 		if m.lookingUp {
 			footer = append(footer, "Looking up…")
@@ -137,12 +164,15 @@ func (m *model) listView() []string {
 		if m.newChatErr != "" {
 			footer = append(footer, m.st.errText.Render(m.newChatErr))
 		}
-	}
-	if m.screen == screenProfile {
+	case screenProfile:
 		footer = append(footer, "", "Your profile name: "+m.profile.view(max(m.width-21, 10), true, m.st.cursor.Render, m.st.dim.Render("e.g. Alice")))
 		if m.profileErr != "" {
 			footer = append(footer, m.st.errText.Render(m.profileErr))
 		}
+	case screenNewGroup:
+		footer = append(footer, m.newGroupLines()...)
+	case screenJoin:
+		footer = append(footer, m.joinLines()...)
 	}
 	help := helpList
 	switch m.screen {
@@ -150,37 +180,46 @@ func (m *model) listView() []string {
 		help = helpNewChat
 	case screenProfile:
 		help = helpProfile
+	case screenNewGroup:
+		help = helpNewGroup
+	case screenJoin:
+		help = helpJoin
 	}
-	footer = append(footer, m.statusLine(), m.help(help))
+	footer = append(footer, m.footer(help)...)
 
-	var body []string
+	var rows []string
 	var selLine int
 	switch {
 	case !m.listLoaded:
-		body = []string{m.st.dim.Render("loading…")}
+		rows = []string{m.st.dim.Render("loading…")}
 	case len(m.rows) == 0:
-		body = []string{"No chats yet. Press n to start one with a phone number."}
+		rows = []string{"No chats yet. Press n to start one with a phone number, g to make a group."}
 	}
 	for i, r := range m.rows {
 		if i == m.sel {
-			selLine = len(body)
+			selLine = len(rows)
 		}
-		body = append(body, m.rowLines(r, i == m.sel)...)
+		rows = append(rows, m.rowLines(r, i == m.sel)...)
 	}
 	// Keep the selected chat visible.
-	room := max(m.height-len(lines)-len(footer), 2)
-	if len(body) > room {
-		start := min(max(0, selLine+2-room), len(body)-room)
-		body = body[start : start+room]
+	room := max(max(m.height, 5)-len(lines)-len(footer), 2)
+	if len(rows) > room {
+		start := min(max(0, selLine+2-room), len(rows)-room)
+		rows = rows[start : start+room]
 	}
-	return append(append(lines, body...), footer...)
+	return append(lines, rows...), footer
 }
 
 func (m *model) rowLines(r convRow, selected bool) []string {
-	peer := r.conv.Peer
-	name := m.title(peer)
-	if m.changed[peer] {
-		name += " ⚠"
+	ch := r.chat()
+	var name string
+	if r.group != nil {
+		name = m.groupTitle(r.group)
+	} else {
+		name = m.title(ch.peer)
+		if m.changed[ch.peer] {
+			name += " ⚠"
+		}
 	}
 	right := ""
 	if !r.conv.LastActivity.IsZero() {
@@ -198,23 +237,56 @@ func (m *model) rowLines(r convRow, selected bool) []string {
 	}
 	var preview string
 	switch {
-	case m.typingNow(peer):
-		preview = m.st.typing.Render(textTyping)
+	case m.typingText(ch) != "":
+		preview = m.st.typing.Render(m.typingText(ch))
 	case r.last == nil:
 		preview = m.st.dim.Render("no messages yet")
+	case r.last.Kind == client.KindGroupEvent:
+		preview = m.st.meta.Render(m.groupLine(*r.last))
 	default:
 		preview = m.bodyText(*r.last, false)
-		if r.last.Outgoing {
-			preview = "You: " + preview + " " + m.receipt(*r.last)
+		switch {
+		case r.last.Outgoing:
+			rc := m.receipt(*r.last)
+			if r.group != nil {
+				rc = m.groupReceipt(*r.last, recipientsNow(r.group, m.self()))
+			}
+			preview = "You: " + preview + " " + rc
+		case r.group != nil:
+			preview = m.senderStyle(r.last.Sender.Account).Render(m.name(r.last.Sender.Account)) + ": " + preview
 		}
+	}
+	if r.group != nil && (r.group.Left || r.group.Role == client.RoleNone) && m.typingText(ch) == "" {
+		preview = m.st.dim.Render("(not a member) ") + preview
 	}
 	return []string{first, "    " + preview}
 }
 
-// typingNow reports whether peer is typing (and the news is fresh).
-func (m *model) typingNow(peer types.AccountID) bool {
-	until, ok := m.typing[peer]
-	return ok && m.now().Before(until)
+// typingText is who is typing in ch, for a header or a preview: "typing…"
+// in a direct chat, "Ana is typing…" in a group ("" if nobody is).
+func (m *model) typingText(ch chat) string {
+	now := m.now()
+	var who []types.AccountID
+	for k, until := range m.typing {
+		if k.chat == ch && now.Before(until) {
+			who = append(who, k.from)
+		}
+	}
+	switch {
+	case len(who) == 0:
+		return ""
+	case !ch.isGroup():
+		return textTyping
+	case len(who) == 1:
+		return m.name(who[0]) + " is typing…"
+	case len(who) == 2:
+		a, b := m.name(who[0]), m.name(who[1])
+		if a > b {
+			a, b = b, a // the map's order is random; the screen's is not
+		}
+		return a + " and " + b + " are typing…"
+	}
+	return fmt.Sprintf("%d people are typing…", len(who))
 }
 
 // stamp is a message time: the clock today, the day otherwise.
@@ -273,7 +345,7 @@ func (m *model) bodyText(msg client.Message, multiline bool) string {
 		}
 		return m.st.meta.Render("disappearing messages set to " + human(msg.Timer))
 	case msg.Kind == client.KindMedia && msg.Media != nil:
-		// The file itself is fetched with `parley recv --save-media`.
+		// The file itself is fetched on demand (s in selection mode).
 		s := m.st.meta.Render(mediaLabel(msg))
 		if t := clean(msg.Text, multiline); t != "" {
 			s += " " + t
@@ -303,35 +375,91 @@ func mediaLabel(msg client.Message) string {
 	if name := clean(msg.Media.GetFileName(), false); name != "" {
 		s += " " + name
 	}
-	n := float64(msg.Media.GetSize())
+	return s + ", " + byteSize(int64(msg.Media.GetSize())) + "]"
+}
+
+// byteSize is a size as people read it: "999 B", "2.0 kB", "1.2 MB".
+func byteSize(b int64) string {
+	n := float64(b)
 	switch {
 	case n < 1e3:
-		s += fmt.Sprintf(", %.0f B]", n)
+		return fmt.Sprintf("%.0f B", n)
 	case n < 1e6:
-		s += fmt.Sprintf(", %.1f kB]", n/1e3)
-	default:
-		s += fmt.Sprintf(", %.1f MB]", n/1e6)
+		return fmt.Sprintf("%.1f kB", n/1e3)
+	case n < 1e9:
+		return fmt.Sprintf("%.1f MB", n/1e6)
 	}
-	return s
+	return fmt.Sprintf("%.1f GB", n/1e9)
 }
 
 func (m *model) convHeader() []string {
 	cv := m.conv
-	title := m.st.title.Render(m.title(cv.peer))
-	if m.typingNow(cv.peer) {
-		title += "  " + m.st.typing.Render(textTyping)
+	var title string
+	if cv.chat.isGroup() {
+		title = m.st.title.Render(m.groupTitle(cv.group))
+		if g := cv.group; g != nil {
+			title += m.st.dim.Render(fmt.Sprintf(" · %d members", len(g.Members)))
+		}
+	} else {
+		title = m.st.title.Render(m.title(cv.chat.peer))
+	}
+	if t := m.typingText(cv.chat); t != "" {
+		title += "  " + m.st.typing.Render(t)
 	}
 	lines := []string{title}
-	if m.changed[cv.peer] {
-		text := "⚠ " + m.name(cv.peer) + "'s safety number changed (a new phone, a reinstall, or someone in between). Sending is blocked: press Ctrl+O to see the new safety number and acknowledge it."
+	banner := func(text string) {
 		for _, l := range wrap(text, max(m.width, 20)) {
 			lines = append(lines, m.st.banner.Render(l))
 		}
+	}
+	if !cv.chat.isGroup() && m.changed[cv.chat.peer] {
+		banner("⚠ " + m.name(cv.chat.peer) + "'s safety number changed (a new phone, a reinstall, or someone in between). Sending is blocked: press Ctrl+O to see the new safety number and acknowledge it.")
+	}
+	if g := cv.group; g != nil && notMember(g) {
+		banner("You are no longer a member of this group (" + m.howLeft() + "). Its history stays here; you cannot send to it.")
 	}
 	if p := cv.safety; p != nil {
 		lines = append(lines, m.safetyLines(p)...)
 	}
 	return lines
+}
+
+// notMember: this account left the group or was removed from it.
+func notMember(g *client.GroupInfo) bool { return g.Left || g.Role == client.RoleNone }
+
+// howLeft says how this account came to leave the open group, from its
+// history lines: "you left", "removed by Ana".
+func (m *model) howLeft() string {
+	self := m.self()
+	msgs := m.conv.msgs
+	for i := len(msgs) - 1; i >= 0; i-- {
+		gc := msgs[i].GroupChange
+		if msgs[i].Kind != client.KindGroupEvent || gc == nil {
+			continue
+		}
+		switch {
+		case gc.Kind == client.GroupMemberLeft && gc.Actor.Account == self:
+			return "you left"
+		case gc.Kind == client.GroupMembersRemoved && slices.Contains(gc.Accounts, self):
+			return "removed by " + m.name(gc.Actor.Account)
+		}
+	}
+	return "you left or were removed"
+}
+
+// cannotSend says why the open conversation takes no messages ("" if it
+// does): a group one is no longer in, or one where only admins send.
+func (m *model) cannotSend() string {
+	g := m.conv.group
+	switch {
+	case g == nil:
+		return ""
+	case notMember(g):
+		return "you are no longer a member of this group"
+	case g.AnnouncementOnly && g.Role != client.RoleAdmin:
+		return "only admins can send messages in this group"
+	}
+	return ""
 }
 
 // safetyLines is the safety-number panel: 12 groups of five digits in
@@ -344,7 +472,7 @@ func (m *model) safetyLines(p *safetyPanel) []string {
 	case p.err != nil:
 		return wrap(m.st.errText.Render("cannot show the safety number: "+p.err.Error()+"; Enter acknowledges anyway"), w)
 	}
-	who := m.name(m.conv.peer)
+	who := m.name(m.conv.chat.peer)
 	lines := wrap("Your new safety number with "+who+". Compare it with the one on "+who+"'s phone, in person or over a call you trust:", w)
 	var g []string // from Digits, so any 60 digits show the same way
 	for d := p.sn.Digits; len(d) >= 5; d = d[5:] {
@@ -359,12 +487,22 @@ func (m *model) safetyLines(p *safetyPanel) []string {
 func (m *model) convFooter() []string {
 	cv := m.conv
 	lines := []string{m.st.dim.Render(strings.Repeat("─", max(m.width, 20)))}
+	lines = append(lines, m.transferLines(cv.chat)...)
 	h := helpConv
+	if cv.chat.isGroup() {
+		h = helpGroupConv
+	}
+	why := m.cannotSend()
+	if why != "" {
+		h = helpReadOnly
+	}
 	switch {
 	case cv.safety != nil:
 		h = helpSafety
-	case m.changed[cv.peer]:
+	case !cv.chat.isGroup() && m.changed[cv.chat.peer]:
 		h = helpConvChanged
+	case cv.prompt != nil:
+		h = cv.prompt.help()
 	case cv.picking:
 		var opts []string
 		for i, e := range reactions {
@@ -381,19 +519,29 @@ func (m *model) convFooter() []string {
 		lines = append(lines, m.st.dim.Render("✎ editing your message: "+excerptLine(m.bodyText(*cv.editing, false), m.width-26)))
 		h = helpEdit
 	case cv.replying != nil:
-		who := m.name(cv.replying.Peer)
+		who := m.name(m.author(*cv.replying))
 		if cv.replying.Outgoing {
 			who = "You"
 		}
 		lines = append(lines, m.st.dim.Render("↪ replying to "+who+": "+excerptLine(m.bodyText(*cv.replying, false), m.width-20)))
 		h = helpReply
 	}
-	lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), !cv.selecting && !cv.picking && !cv.confirmDelete && cv.safety == nil,
-		m.st.cursor.Render, m.st.dim.Render("type a message")))
+	switch {
+	case cv.prompt != nil:
+		lines = append(lines, cv.prompt.lines(m)...)
+	case why != "":
+		lines = append(lines, m.st.dim.Render("✕ "+strings.ToUpper(why[:1])+why[1:]+"."))
+	default:
+		lines = append(lines, "> "+cv.composer.view(max(m.width-3, 10), !cv.selecting && !cv.picking && !cv.confirmDelete && cv.safety == nil,
+			m.st.cursor.Render, m.st.dim.Render("type a message")))
+	}
+	for _, l := range wrap(cv.note, max(m.width, 20)) {
+		lines = append(lines, m.st.dim.Render(l))
+	}
 	for _, l := range wrap(cv.err, max(m.width, 20)) {
 		lines = append(lines, m.st.errText.Render(l))
 	}
-	return append(lines, m.statusLine(), m.help(h))
+	return append(lines, m.footer(h)...)
 }
 
 // excerptLine cuts s to w cells.
@@ -404,17 +552,17 @@ func (m *model) messageRows() int {
 	return max(1, max(m.height, 5)-len(m.convHeader())-len(m.convFooter()))
 }
 
-func (m *model) convView() []string {
+func (m *model) convView() (body, tail []string) {
 	cv := m.conv
 	rows := m.messageRows()
-	var body []string
+	var msgs []string
 	switch {
 	case !cv.loaded:
-		body = []string{m.st.dim.Render("loading…")}
+		msgs = []string{m.st.dim.Render("loading…")}
 	case len(cv.msgs) == 0:
-		body = []string{m.st.dim.Render("No messages yet. Say hello!")}
+		msgs = []string{m.st.dim.Render("No messages yet. Say hello!")}
 	default:
-		body = m.messageLines(cv.msgs, m.width)
+		msgs = m.messageLines(cv.msgs, m.width)
 		if cv.selecting {
 			if i := m.selIndex(); i >= 0 {
 				_, starts := m.layout(cv.msgs, m.width)
@@ -422,22 +570,21 @@ func (m *model) convView() []string {
 				if cv.msgs[i].Quote != nil && !cv.msgs[i].Deleted {
 					at++ // the message's own line, below the quote
 				}
-				body[at] = "▸ " + m.st.selected.Render(ansi.Strip(body[at]))
+				msgs[at] = "▸ " + m.st.selected.Render(ansi.Strip(msgs[at]))
 			}
 		}
 	}
-	cv.scroll = min(cv.scroll, max(0, len(body)-rows))
-	end := len(body) - cv.scroll
+	cv.scroll = min(cv.scroll, max(0, len(msgs)-rows))
+	end := len(msgs) - cv.scroll
 	start := max(0, end-rows)
-	body = body[start:end]
-	if cv.scroll > 0 && len(body) > 0 {
-		body[len(body)-1] = m.st.dim.Render(fmt.Sprintf("↓ %d more lines below (PgDn)", cv.scroll))
+	msgs = msgs[start:end]
+	if cv.scroll > 0 && len(msgs) > 0 {
+		msgs[len(msgs)-1] = m.st.dim.Render(fmt.Sprintf("↓ %d more lines below (PgDn)", cv.scroll))
 	}
-	for len(body) < rows {
-		body = append([]string{""}, body...)
+	for len(msgs) < rows {
+		msgs = append([]string{""}, msgs...)
 	}
-	out := append(m.convHeader(), body...)
-	return append(out, m.convFooter()...)
+	return append(m.convHeader(), msgs...), m.convFooter()
 }
 
 // wrap breaks s into lines of at most w cells (none for "").
@@ -454,19 +601,50 @@ func (m *model) messageLines(msgs []client.Message, w int) []string {
 	return lines
 }
 
+// author is the account that wrote msg.
+func (m *model) author(msg client.Message) types.AccountID {
+	switch {
+	case msg.Outgoing:
+		return m.self()
+	case !msg.Group.IsZero():
+		return msg.Sender.Account
+	}
+	return msg.Peer
+}
+
 // layout is messageLines, and the index of each message's first line.
 func (m *model) layout(msgs []client.Message, w int) (out []string, starts []int) {
 	w = max(w, 20)
 	now := m.now()
-	for _, msg := range msgs {
+	var groupReceipts []string
+	if cv := m.conv; cv != nil && cv.group != nil && cv.chat.isGroup() {
+		g := cv.group
+		groupReceipts = m.groupReceipts(msgs, g)
+	}
+	for i, msg := range msgs {
 		starts = append(starts, len(out))
-		who := m.st.peer.Render(m.name(msg.Peer))
-		if msg.Outgoing {
-			who = m.st.you.Render("You")
-		}
 		at := msg.SentAt
 		if at.IsZero() {
 			at = msg.ReceivedAt
+		}
+		if msg.Kind == client.KindGroupEvent {
+			text := m.st.dim.Render(stamp(at, now)) + " " + m.st.meta.Render("· "+m.groupLine(msg))
+			for j, l := range strings.Split(ansi.Wrap(text, w-2, ""), "\n") {
+				if j > 0 {
+					l = "  " + l
+				}
+				out = append(out, l)
+			}
+			continue
+		}
+		var who string
+		switch {
+		case msg.Outgoing:
+			who = m.st.you.Render("You")
+		case !msg.Group.IsZero():
+			who = m.senderStyle(msg.Sender.Account).Render(m.name(msg.Sender.Account))
+		default:
+			who = m.st.peer.Render(m.name(msg.Peer))
 		}
 		if q := msg.Quote; q != nil && !msg.Deleted {
 			quoted := ""
@@ -480,10 +658,14 @@ func (m *model) layout(msgs []client.Message, w int) (out []string, starts []int
 		}
 		text := m.st.dim.Render(stamp(at, now)) + " " + who + ": " + m.bodyText(msg, true)
 		if msg.Outgoing && msg.Kind != client.KindTimer {
-			text += "  " + m.receipt(msg)
+			if groupReceipts != nil {
+				text += "  " + groupReceipts[i]
+			} else {
+				text += "  " + m.receipt(msg)
+			}
 		}
-		for i, l := range strings.Split(ansi.Wrap(text, w-2, ""), "\n") {
-			if i > 0 {
+		for j, l := range strings.Split(ansi.Wrap(text, w-2, ""), "\n") {
+			if j > 0 {
 				l = "  " + l
 			}
 			out = append(out, l)
