@@ -162,7 +162,7 @@ type (
 // transferDoneMsg.
 func (m *model) startTransfer(ch chat, upload bool, name string, total int64, run func(context.Context, client.Progress) (string, error)) tea.Cmd {
 	m.lastTransfer++
-	t := &transfer{id: m.lastTransfer, chat: ch, upload: upload, name: name, total: total, progress: make(chan transferMsg, 1)}
+	t := &transfer{id: m.lastTransfer, chat: ch, upload: upload, name: clean(name, false), total: total, progress: make(chan transferMsg, 1)}
 	m.transfers = append(m.transfers, t)
 	id, progress, base := t.id, t.progress, m.ctx
 	return tea.Batch(func() tea.Msg {
