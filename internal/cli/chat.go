@@ -12,10 +12,13 @@ import (
 var chatCmd = &command{
 	name:    "chat",
 	args:    "[--server URL] [flags]",
-	summary: "chat in the terminal: chat list, conversations, receipts, typing",
+	summary: "chat in the terminal: chats, groups, files, receipts, typing",
 	help: "Chat opens the terminal chat on this profile: the chat list with unread " +
 		"counts, a conversation with sent, delivered and read marks, typing " +
-		"indicators and a composer. A profile that is not registered yet starts " +
+		"indicators and a composer; groups (made from the chat list, or joined with " +
+		"an invite link, with an info screen for members, admins and settings); " +
+		"files sent with Ctrl+T and saved from the selection mode, with a progress " +
+		"bar. A profile that is not registered yet starts " +
 		"on a registration screen (--server prefills its server address). The keys " +
 		"are listed at the bottom of every screen; Ctrl+C quits. Messages that " +
 		"arrive while the chat is closed wait on the server and show when it opens " +

@@ -221,7 +221,6 @@ func TestGoldenGroupScreens(t *testing.T) {
 	m.conv.msgs = append(m.conv.msgs, client.Message{Group: g.ID, Sender: types.Address{Account: bob}, Kind: client.KindGroupEvent, SentAt: msgs[10].SentAt,
 		GroupChange: &client.GroupChange{Kind: client.GroupMembersRemoved, Actor: types.Address{Account: bob}, Accounts: []types.AccountID{m.self()}}})
 	golden(t, "group_removed", m.View())
-	_ = dan
 }
 
 func TestGoldenMediaScreens(t *testing.T) {
@@ -232,7 +231,7 @@ func TestGoldenMediaScreens(t *testing.T) {
 		Media: &contentpb.Media{Kind: contentpb.Media_KIND_DOCUMENT, FileName: "../../minutes\x1b[2J.pdf", Size: 2_500_000}}
 	doc.Ref.ID[0] = 1
 	mine := client.Message{Peer: bob, Outgoing: true, Kind: client.KindMedia, SentAt: at.Add(time.Minute),
-		Media: &contentpb.Media{Kind: contentpb.Media_KIND_IMAGE, FileName: "cat.jpg", Size: 999},
+		Media:    &contentpb.Media{Kind: contentpb.Media_KIND_IMAGE, FileName: "cat.jpg", Size: 999},
 		Receipts: []clientstore.Receipt{{Recipient: bob, Status: clientstore.StatusDelivered}}}
 	m.open(directChat(bob))
 	m.conv.loaded, m.conv.msgs = true, []client.Message{doc, mine}

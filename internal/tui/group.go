@@ -290,7 +290,14 @@ func (m *model) newGroupKey(k tea.KeyMsg) tea.Cmd {
 			f.focus = 1
 			return nil
 		}
-		phones := strings.FieldsFunc(f.members.value(), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
+		// Numbers are written with spaces ("+1 555 123 4567"): only commas
+		// and semicolons separate them.
+		var phones []string
+		for _, p := range strings.FieldsFunc(f.members.value(), func(r rune) bool { return r == ',' || r == ';' }) {
+			if p = strings.TrimSpace(p); p != "" {
+				phones = append(phones, p)
+			}
+		}
 		f.busy, f.err = true, ""
 		c, base := m.c, m.ctx
 		return func() tea.Msg {

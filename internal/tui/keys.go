@@ -212,6 +212,7 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if blocked {
+			cv.err = "not sent: " + m.name(cv.chat.peer) + "'s safety number changed; press Ctrl+O to see it first"
 			return nil
 		}
 		cv.err, cv.note = "", ""

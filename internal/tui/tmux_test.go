@@ -138,7 +138,8 @@ func (x *tmux) waitExit(session string) {
 }
 
 // TestInTmux: register through the screen in a real terminal, quit,
-// start again, receive, reply, and see the reply delivered and read.
+// start again, receive, reply, and see the reply delivered and read; make
+// a group, write to it, send it a file, and open its info screen.
 func TestInTmux(t *testing.T) {
 	x := newTmux(t)
 	srv := testserver.Start(t, testserver.Options{})
@@ -190,6 +191,34 @@ func TestInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.waitText("chat", dir, "You: hi bob  ✓✓ read")
+
+	// A group with Bob, from the chat list; a file sent to it (Ctrl+T);
+	// its info screen (Ctrl+G). Control keys as a real terminal sends them.
+	x.keys("chat", "Escape")
+	x.waitText("chat", dir, "g new group")
+	x.text("chat", "g")
+	x.waitText("chat", dir, "New group")
+	x.text("chat", "Lunch")
+	x.keys("chat", "Tab")
+	x.text("chat", bphone)
+	x.keys("chat", "Enter")
+	x.waitText("chat", dir, "Lunch · 2 members", `You created the group "Lunch"`)
+	x.text("chat", "hi group")
+	x.keys("chat", "Enter")
+	x.waitText("chat", dir, "You: hi group  ✓✓ delivered to all")
+	file := filepath.Join(t.TempDir(), "menu.txt")
+	if err := os.WriteFile(file, []byte("soup\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x.keys("chat", "C-t")
+	x.waitText("chat", dir, "File to send:")
+	x.text("chat", file)
+	x.keys("chat", "Enter")
+	x.waitText("chat", dir, "Caption for menu.txt (5 B):")
+	x.keys("chat", "Enter")
+	x.waitText("chat", dir, "You: [document menu.txt, 5 B]  ✓✓ delivered to all")
+	x.keys("chat", "C-g")
+	x.waitText("chat", dir, "Lunch · group info", "You are an admin · 2 members")
 	x.keys("chat", "C-c")
 	x.waitExit("chat")
 }
