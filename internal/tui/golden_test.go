@@ -171,6 +171,7 @@ func groupModel(t *testing.T) (*model, *client.GroupInfo, []client.Message) {
 func TestGoldenGroupScreens(t *testing.T) {
 	m, g, msgs := groupModel(t)
 	bob, carol, dan := types.AccountID{1}, types.AccountID{2}, types.AccountID{3}
+	at := func(min int) time.Time { return time.Date(2026, 3, 4, 15, min, 0, 0, time.Local) }
 	ch := groupChat(g.ID)
 
 	left := &client.GroupInfo{ID: types.GroupID{7}, Name: "Old team", Left: true}
@@ -196,6 +197,21 @@ func TestGoldenGroupScreens(t *testing.T) {
 	}
 	delete(m.typing, typingKey{ch, carol})
 	delete(m.typing, typingKey{ch, dan})
+
+	// Message info on "nice", sent after Dan was added: each member and
+	// how far it got with them.
+	for i := range m.conv.msgs {
+		m.conv.msgs[i].Ref.ID[0] = byte(i + 1)
+	}
+	m.conv.msgs[7].Receipts[1].At, m.conv.msgs[7].Receipts[2].At = at(8), at(9)
+	m.convKey(tea.KeyMsg{Type: tea.KeyTab})
+	for range 3 {
+		m.convKey(tea.KeyMsg{Type: tea.KeyUp})
+	}
+	m.convKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("i")})
+	golden(t, "group_message_info", m.View())
+	m.convKey(tea.KeyMsg{Type: tea.KeyEsc})
+	m.convKey(tea.KeyMsg{Type: tea.KeyEsc})
 
 	m.openInfo(g.ID)
 	golden(t, "group_info", m.View())

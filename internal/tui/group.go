@@ -154,37 +154,123 @@ func recipientsNow(g *client.GroupInfo, self types.AccountID) map[types.AccountI
 // first), counted against the members the group had when it was sent:
 // the membership now, with the history lines after the message undone.
 func (m *model) groupReceipts(msgs []client.Message, g *client.GroupInfo) []string {
-	self := m.self()
 	out := make([]string, len(msgs))
-	members := recipientsNow(g, self)
+	members := recipientsNow(g, m.self())
 	for i := len(msgs) - 1; i >= 0; i-- {
-		msg := msgs[i]
-		if gc := msg.GroupChange; msg.Kind == client.KindGroupEvent && gc != nil {
-			switch gc.Kind {
-			case client.GroupMembersAdded, client.GroupCreated:
-				for _, a := range gc.Accounts {
-					delete(members, a)
-				}
-			case client.GroupMemberJoined:
-				delete(members, gc.Actor.Account)
-			case client.GroupMembersRemoved:
-				for _, a := range gc.Accounts {
-					if a != self {
-						members[a] = true
-					}
-				}
-			case client.GroupMemberLeft:
-				if gc.Actor.Account != self {
-					members[gc.Actor.Account] = true
-				}
-			}
-			continue
-		}
-		if msg.Outgoing {
-			out[i] = m.groupReceipt(msg, members)
+		if msgs[i].Kind == client.KindGroupEvent {
+			m.undoChange(members, msgs[i].GroupChange)
+		} else if msgs[i].Outgoing {
+			out[i] = m.groupReceipt(msgs[i], members)
 		}
 	}
 	return out
+}
+
+// recipientsAt is who msgs[i] went to: the group's members then but us.
+func (m *model) recipientsAt(msgs []client.Message, i int, g *client.GroupInfo) map[types.AccountID]bool {
+	members := recipientsNow(g, m.self())
+	for j := len(msgs) - 1; j > i; j-- {
+		if msgs[j].Kind == client.KindGroupEvent {
+			m.undoChange(members, msgs[j].GroupChange)
+		}
+	}
+	return members
+}
+
+// undoChange turns the membership after a group change into the one
+// before it.
+func (m *model) undoChange(members map[types.AccountID]bool, gc *client.GroupChange) {
+	if gc == nil {
+		return
+	}
+	self := m.self()
+	switch gc.Kind {
+	case client.GroupMembersAdded, client.GroupCreated:
+		for _, a := range gc.Accounts {
+			delete(members, a)
+		}
+	case client.GroupMemberJoined:
+		delete(members, gc.Actor.Account)
+	case client.GroupMembersRemoved:
+		for _, a := range gc.Accounts {
+			if a != self {
+				members[a] = true
+			}
+		}
+	case client.GroupMemberLeft:
+		if gc.Actor.Account != self {
+			members[gc.Actor.Account] = true
+		}
+	}
+}
+
+// receiptLines is the message info panel of an own message: each
+// recipient and how far the message got with them.
+func (m *model) receiptLines(msgs []client.Message, i int) []string {
+	cv := m.conv
+	msg := msgs[i]
+	var recipients map[types.AccountID]bool
+	if g := cv.group; g != nil && cv.chat.isGroup() {
+		recipients = m.recipientsAt(msgs, i, g)
+	} else {
+		recipients = map[types.AccountID]bool{cv.chat.peer: true}
+	}
+	got := map[types.AccountID]clientstore.Receipt{}
+	for _, r := range msg.Receipts {
+		if old, ok := got[r.Recipient]; !ok || r.Status > old.Status {
+			got[r.Recipient] = r
+		}
+	}
+	type row struct {
+		name string
+		r    clientstore.Receipt
+	}
+	var rows []row
+	for a := range recipients {
+		rows = append(rows, row{m.name(a), got[a]})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.r.Status != b.r.Status {
+			return int(b.r.Status) - int(a.r.Status)
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	lines := []string{m.st.bold.Render("Message info: ") + excerptLine(m.bodyText(msg, false), m.width-16)}
+	now := m.now()
+	nameW := 0
+	for _, r := range rows {
+		nameW = max(nameW, ansi.StringWidth(r.name))
+	}
+	nameW = min(nameW, max(m.width/2, 10))
+	// A big group's list must leave the conversation some room.
+	more := 0
+	if limit := max(3, max(m.height, 5)/2-2); len(rows) > limit {
+		more, rows = len(rows)-limit, rows[:limit]
+	}
+	for _, r := range rows {
+		when := ""
+		if !r.r.At.IsZero() {
+			when = " " + stamp(r.r.At, now)
+		}
+		state := m.st.sent.Render("✓ not delivered yet")
+		switch {
+		case r.r.Status >= clientstore.StatusRead:
+			state = m.st.read.Render("✓✓ read" + when)
+		case r.r.Status >= clientstore.StatusDelivered:
+			state = m.st.delivered.Render("✓✓ delivered" + when)
+		case len(msg.Receipts) == 0:
+			state = m.st.sending.Render("… not sent yet")
+		}
+		name := ansi.Truncate(r.name, nameW, "…")
+		lines = append(lines, "  "+name+strings.Repeat(" ", nameW-ansi.StringWidth(name)+2)+state)
+	}
+	if more > 0 {
+		lines = append(lines, m.st.dim.Render(fmt.Sprintf("  … and %d more", more)))
+	}
+	if len(rows) == 0 {
+		lines = append(lines, m.st.dim.Render("  nobody else was in the group"))
+	}
+	return lines
 }
 
 // groupReceipt is an own group message's state: sent to the server, then

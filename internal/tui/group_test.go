@@ -108,6 +108,16 @@ func TestGroupChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.waitLine("You: hello group", "✓✓ read by all")
+	alice.press(tea.KeyTab)
+	alice.press(tea.KeyUp)
+	alice.waitLine("▸", "You: hello group")
+	alice.key("i")
+	alice.waitText("Message info: hello group")
+	alice.waitLine("Bob", "✓✓ read")
+	alice.waitLine("Carol", "✓✓ read")
+	alice.press(tea.KeyEsc)
+	alice.press(tea.KeyEsc)
+	alice.waitGone("Message info")
 
 	// Typing shows who types.
 	bob.typeText("on my w")

@@ -24,7 +24,8 @@ const (
 	helpReadOnly     = "Tab select · Ctrl+G group info · ↑/↓ PgUp/PgDn scroll · Esc back · Ctrl+C quit"
 	helpConvChanged  = "Ctrl+O show the new safety number · Esc back · Ctrl+C quit"
 	helpSafety       = "Enter acknowledge the new safety number · Esc not now · Ctrl+C quit"
-	helpSelect       = "↑/↓ select · r react · q reply · e edit · d delete · s save file · Esc done"
+	helpSelect       = "↑/↓ select · r react · q reply · e edit · d delete · s save file · i info · Esc done"
+	helpInfo         = "Esc/i close"
 	helpPick         = "1-6 react · 0 take back · Esc cancel"
 	helpConfirm      = "y delete for everyone · n/Esc keep"
 	helpEdit         = "Enter save the edit · Esc cancel"
@@ -172,6 +173,11 @@ func (m *model) convKey(k tea.KeyMsg) tea.Cmd {
 		return m.safetyKey(k)
 	case cv.prompt != nil:
 		return m.convPromptKey(k)
+	case cv.details:
+		if k.Type == tea.KeyEsc || k.String() == "i" || k.Type == tea.KeyEnter {
+			cv.details = false
+		}
+		return nil
 	case cv.picking:
 		return m.pickKey(k)
 	case cv.confirmDelete:
@@ -404,6 +410,13 @@ func (m *model) selectKey(k tea.KeyMsg) tea.Cmd {
 		if m.actionable(sel, true) {
 			cv.confirmDelete = true
 		}
+	case "i":
+		cv.err = ""
+		if !sel.Outgoing || sel.Kind == client.KindGroupEvent || sel.Kind == client.KindTimer {
+			cv.err = "message info is for your own messages: who got them and read them"
+			return nil
+		}
+		cv.details = true
 	case "s":
 		cv.err, cv.note = "", ""
 		if sel.Kind != client.KindMedia || sel.Media == nil || sel.Deleted {

@@ -234,6 +234,7 @@ type convView struct {
 	selRef        clientstore.MessageRef
 	picking       bool
 	confirmDelete bool
+	details       bool // the selected message's receipts, per recipient
 	// The composer edits or replies to this message (nil: a new one).
 	editing  *client.Message
 	replying *client.Message

@@ -503,6 +503,11 @@ func (m *model) convFooter() []string {
 		h = helpConvChanged
 	case cv.prompt != nil:
 		h = cv.prompt.help()
+	case cv.details:
+		if i := m.selIndex(); i >= 0 {
+			lines = append(lines, m.receiptLines(cv.msgs, i)...)
+		}
+		h = helpInfo
 	case cv.picking:
 		var opts []string
 		for i, e := range reactions {
