@@ -135,7 +135,9 @@ func TestGroupChat(t *testing.T) {
 	bob.typeText("on my way")
 	bob.press(tea.KeyEnter)
 	alice.waitText("↪ reply to You: hello group", "Bob: on my way")
+	bob.waitLine("You: on my way") // Tab selects the newest message: this one
 	bob.press(tea.KeyTab)
+	bob.waitLine("▸", "You: on my way")
 	bob.press(tea.KeyUp)
 	bob.waitLine("▸", "Carol: hi from carol")
 	bob.key("r")
@@ -215,16 +217,16 @@ func TestGroupAdmin(t *testing.T) {
 	alice.update(tea.KeyMsg{Type: tea.KeyCtrlU})
 	alice.typeText("Dream team")
 	alice.press(tea.KeyEnter)
-	alice.waitText("Dream team · group info")
+	alice.waitText("Dream team · group info", "The group is now called Dream team")
 	carol.waitText(`Alice changed the group name to "Dream team"`, "Dream team · 4 members")
 
 	alice.key("e")
 	alice.typeText("Fridays\x1b[2J at five")
 	alice.press(tea.KeyEnter)
-	alice.waitText("Fridays[2J at five")
+	alice.waitText("Fridays[2J at five", "The description changed")
 
 	alice.key("o")
-	alice.waitText("only admins can send")
+	alice.waitText("only admins can send", "Only admins can send now")
 	carol.waitText("✕ Only admins can send messages in this group.")
 	carol.typeText("ignored")
 	if s := carol.view(); strings.Contains(s, "ignored") {
@@ -233,7 +235,7 @@ func TestGroupAdmin(t *testing.T) {
 
 	// The invite link, and Erin joining with it from her chat list.
 	alice.key("i")
-	s := alice.waitText("Invite link (anyone who has it can join):")
+	s := alice.waitText("Invite link (anyone who has it can join):", "The invite link is on")
 	info, err := ps["Alice"].c.Group(ctxT(t), alice.m.info.group)
 	if err != nil || info.InviteLink == "" {
 		t.Fatalf("no invite link after i: %v", err)
@@ -254,13 +256,13 @@ func TestGroupAdmin(t *testing.T) {
 	carol.waitText("Erin joined by invite link")
 
 	alice.key("o")
-	alice.waitText("every member can send")
+	alice.waitText("every member can send", "Every member can send now")
 	erin.waitGone("Only admins can send")
 
 	alice.key("x")
 	alice.waitText("Revoke the invite link?")
 	alice.key("y")
-	alice.waitText("Invite link: none (i makes one)")
+	alice.waitText("Invite link: none (i makes one)", "The invite link no longer works")
 
 	// Carol is removed: her conversation keeps its history, read-only.
 	alice.selectMember("Carol")
@@ -279,7 +281,7 @@ func TestGroupAdmin(t *testing.T) {
 	alice.key("l")
 	alice.waitText("Leave Dream team?")
 	alice.key("y")
-	alice.waitText("You are no longer a member", helpInfoGone)
+	alice.waitText("You are no longer a member", "You left the group", helpInfoGone)
 	alice.press(tea.KeyEsc)
 	alice.waitText("You are no longer a member of this group (you left)")
 }
