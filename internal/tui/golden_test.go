@@ -22,6 +22,14 @@ var update = flag.Bool("update", false, "rewrite the golden screens in testdata/
 // golden compares a screen with testdata/name.golden.
 func golden(t *testing.T, name, screen string) {
 	t.Helper()
+	// The screens hold peers' strings (names, group names, descriptions,
+	// file names, captions) with escapes and bidi overrides in them: none
+	// may reach the terminal.
+	for _, r := range screen {
+		if r != '\n' && isControl(r) {
+			t.Errorf("screen %s has the control character %U", name, r)
+		}
+	}
 	path := filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
