@@ -29,6 +29,11 @@ type delivery struct {
 	pushedTill time.Time
 	behind     bool // the window was full and bus envelopes were left in the store
 	sentEmpty  bool
+	// While a drain reads the store, acks that commit are noted: the page
+	// it reads may hold them, deleted by then, and they must not go out
+	// again.
+	fetching bool
+	ackedNow map[uint64]struct{}
 }
 
 func (d *delivery) init(window int) {
@@ -56,6 +61,12 @@ func (d *delivery) done(ids []uint64) (rescan bool) {
 	defer d.mu.Unlock()
 	for _, id := range ids {
 		delete(d.inflight, id)
+		if d.fetching {
+			if d.ackedNow == nil {
+				d.ackedNow = make(map[uint64]struct{})
+			}
+			d.ackedNow[id] = struct{}{}
+		}
 	}
 	return d.behind && len(d.inflight) <= d.window/2
 }
@@ -130,8 +141,14 @@ func (c *conn) drain() bool {
 			case <-time.After(time.Second):
 			}
 		}
+		d.mu.Lock()
+		d.fetching = true
+		d.mu.Unlock()
 		envs, err := c.s.Mailbox.Fetch(c.ctx, c.addr, after, page)
 		if err != nil {
+			d.mu.Lock()
+			d.fetching, d.ackedNow = false, nil
+			d.mu.Unlock()
 			if c.ctx.Err() == nil {
 				c.s.Log.Error("mailbox fetch failed", "account_id", c.addr.Account, "device_id", c.addr.Device, "err", err)
 				c.close(1011, "temporarily unavailable")
@@ -146,10 +163,14 @@ func (c *conn) drain() bool {
 			if _, ok := d.inflight[e.ID]; ok {
 				continue
 			}
+			if _, ok := d.ackedNow[e.ID]; ok {
+				continue // acked and deleted since the page was read
+			}
 			d.inflight[e.ID] = struct{}{}
 			d.pushed[e.ID] = struct{}{}
 			out = append(out, mailbox.WireEnvelope(e))
 		}
+		d.fetching, d.ackedNow = false, nil
 		d.pushedTill = time.Now().Add(30 * time.Second)
 		d.mu.Unlock()
 		if len(out) > 0 && !c.deliver(out) {
