@@ -10,6 +10,9 @@ type ledger struct {
 	nDelivered int64 // messages delivered at least once
 	nAcked     int64 // messages whose ack was answered
 	nAccepted  int64
+	// nOwed are messages that must end acked: accepted, or delivered
+	// although their send failed. The run is settled when all are acked.
+	nOwed int64
 	// duplicates are deliveries of a message whose ack the server had
 	// already answered: the server promised to delete it, and did not.
 	duplicates int64
@@ -40,8 +43,12 @@ func (l *ledger) add() uint64 {
 func (l *ledger) accepted(seq uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.st[seq].flags |= msgAccepted
+	m := &l.st[seq]
+	m.flags |= msgAccepted
 	l.nAccepted++
+	if m.deliveries == 0 {
+		l.nOwed++ // else counted when it was delivered
+	}
 }
 
 func (l *ledger) failed(seq uint64) {
@@ -50,29 +57,35 @@ func (l *ledger) failed(seq uint64) {
 	l.st[seq].flags |= msgFailed
 }
 
-// delivered records a delivery and reports whether it is the message's
-// first.
-func (l *ledger) delivered(seq uint64) bool {
+// delivered records a delivery. first says it is the message's first;
+// unacked that no ack of it was answered yet, so this delivery's ack must
+// count: after a connection dropped between a delivery and its ack, the
+// message comes again, and only the ack of that second delivery settles it.
+func (l *ledger) delivered(seq uint64) (first, unacked bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if seq >= uint64(len(l.st)) {
 		l.foreign++
-		return false
+		return false, false
 	}
 	m := &l.st[seq]
 	if m.deliveries < 255 {
 		m.deliveries++
 	}
+	unacked = m.flags&msgAcked == 0
 	switch {
 	case m.deliveries == 1:
 		l.nDelivered++
-		return true
-	case m.flags&msgAcked != 0:
+		if m.flags&msgAccepted == 0 {
+			l.nOwed++
+		}
+		return true, unacked
+	case !unacked:
 		l.duplicates++
 	default:
 		l.redelivered++
 	}
-	return false
+	return false, unacked
 }
 
 func (l *ledger) acked(seqs []uint64) {
@@ -92,11 +105,11 @@ func (l *ledger) deliveredCount() int64 {
 	return l.nDelivered
 }
 
-// settled reports whether every accepted message was acked.
+// settled reports whether every accepted or delivered message was acked.
 func (l *ledger) settled() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.nAcked >= l.nAccepted
+	return l.nAcked >= l.nOwed
 }
 
 // Counts are the report's message figures.

@@ -359,6 +359,42 @@ type session struct {
 	// inflight counts sends and acks awaiting their answer, so that a
 	// device going offline leaves nothing half done.
 	inflight atomic.Int64
+
+	// mu orders the start of an ack against the churn closing the
+	// session: an ack written just as the connection closes could be
+	// applied by the server with its answer lost, and the message would
+	// then be neither acked here nor delivered again.
+	mu      sync.Mutex
+	closing bool
+}
+
+// beginAck counts an ack in flight, unless the session is being closed:
+// then the message stays unacked and the server delivers it again on the
+// device's next connection, where it is acked.
+func (s *session) beginAck() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}
+
+// closeIdle closes the session once nothing is in flight on it, or at
+// deadline.
+func (s *session) closeIdle(deadline time.Time) {
+	for {
+		s.mu.Lock()
+		if s.inflight.Load() == 0 || !time.Now().Before(deadline) {
+			s.closing = true
+			s.mu.Unlock()
+			s.c.Close()
+			return
+		}
+		s.mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 type run struct {
@@ -381,7 +417,10 @@ type run struct {
 	sent                   atomic.Int64
 	crossNode              atomic.Int64 // sends to a device on another node
 	reconnects             atomic.Int64
-	lastAck                atomic.Int64 // unix nanoseconds
+	// syncing counts returned devices whose mailbox drain (QueueEmpty) has
+	// not come yet; the report waits for them as for acks.
+	syncing atomic.Int64
+	lastAck atomic.Int64 // unix nanoseconds
 
 	errMu sync.Mutex
 	errs  map[string]int64
@@ -562,6 +601,9 @@ func (r *run) attach(d *device, c *transport.Conn, reconnected time.Time) {
 	d.sess = s
 	d.mu.Unlock()
 	r.connected.Add(1)
+	if !reconnected.IsZero() {
+		r.syncing.Add(1)
+	}
 	go r.read(d, s, reconnected)
 }
 
@@ -582,10 +624,13 @@ func (r *run) read(d *device, s *session, reconnected time.Time) {
 				}
 				sentAt := int64(binary.BigEndian.Uint64(e.Content))
 				seq := binary.BigEndian.Uint64(e.Content[8:])
-				if !r.ledger.delivered(seq) {
+				first, unacked := r.ledger.delivered(seq)
+				if unacked {
+					seqs = append(seqs, seq)
+				}
+				if !first {
 					continue
 				}
-				seqs = append(seqs, seq)
 				if synced {
 					r.live.Record(time.Duration(now.UnixNano() - sentAt))
 				} else {
@@ -597,10 +642,14 @@ func (r *run) read(d *device, s *session, reconnected time.Time) {
 			if !synced {
 				synced = true
 				r.drainLat.Record(time.Since(reconnected))
+				r.syncing.Add(-1)
 			}
 		case f.GetResponse().GetError() != nil:
 			r.fail(&transport.ServerError{E: f.GetResponse().GetError()})
 		}
+	}
+	if !synced {
+		r.syncing.Add(-1)
 	}
 	// The connection ended. If nobody took the device offline on purpose,
 	// the server dropped it.
@@ -618,10 +667,12 @@ func (r *run) read(d *device, s *session, reconnected time.Time) {
 	}
 }
 
-// ack acknowledges one Deliver frame; seqs are the messages in it seen for
-// the first time.
+// ack acknowledges one Deliver frame; seqs are the messages in it not
+// acked before.
 func (r *run) ack(s *session, ids, seqs []uint64) {
-	s.inflight.Add(1)
+	if !s.beginAck() {
+		return
+	}
 	go func() {
 		defer s.inflight.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -762,11 +813,7 @@ func (r *run) churn(ctx context.Context) {
 // brings it back. It finishes even after the traffic stopped, so that the
 // drain finds every device online.
 func (r *run) cycle(d *device, s *session) {
-	deadline := time.Now().Add(10 * time.Second)
-	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-	s.c.Close()
+	s.closeIdle(time.Now().Add(10 * time.Second))
 	r.connected.Add(-1)
 	time.Sleep(r.cfg.Offline)
 	for attempt := 0; attempt < 5; attempt++ {
@@ -790,11 +837,14 @@ func (r *run) cycle(d *device, s *session) {
 	}
 }
 
-// drain waits until every accepted message is acked, or DrainTimeout.
+// drain waits until every accepted message is acked, or DrainTimeout: also
+// those delivered again after a connection dropped before their ack, whose
+// second delivery may still be on its way. It waits too for every returned
+// device's drain to end, so the report counts each reconnection's drain.
 func (r *run) drain(ctx context.Context) {
 	deadline := time.Now().Add(r.cfg.DrainTimeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if r.ledger.settled() {
+		if r.ledger.settled() && r.syncing.Load() == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
