@@ -73,65 +73,6 @@ func typingFrom(d *clustertest.Device, started bool) func(*wirepb.ServerFrame) b
 	}
 }
 
-// TestCrossNode: two processes on one database and one NATS. A message
-// from a device on node A reaches a device on node B at once, both ways;
-// presence and typing cross nodes; a device registered on one node
-// authenticates on the other.
-func TestCrossNode(t *testing.T) {
-	dsn, nats := shared(t)
-	a := clustertest.StartNode(t, clustertest.Options{Store: dsn, NATS: nats})
-	b := clustertest.StartNode(t, clustertest.Options{Store: dsn, NATS: nats})
-
-	alice, bob := clustertest.Register(t, a), clustertest.Register(t, b)
-	alice.WaitQueueEmpty(10 * time.Second)
-	bob.WaitQueueEmpty(10 * time.Second)
-
-	if st := subscribe(t, alice, bob); !st.Online {
-		t.Fatalf("bob, connected to node B, looks offline from node A: %v", st)
-	}
-
-	start := time.Now()
-	alice.MustSend(bob, "hello from A")
-	bob.WaitFor(atOnce, "hello from A")
-	t.Logf("A to B in %v", time.Since(start))
-	bob.MustSend(alice, "hello from B")
-	alice.WaitFor(atOnce, "hello from B")
-
-	typing(t, bob, alice, true)
-	alice.Signal(atOnce, typingFrom(bob, true))
-	typing(t, bob, alice, false)
-	alice.Signal(atOnce, typingFrom(bob, false))
-
-	// Bob leaves node B: alice on node A sees him go offline, and online
-	// again when he comes back through node A.
-	bob.Close()
-	alice.Signal(atOnce, presenceOf(bob, false))
-	alice.MustSend(bob, "while away")
-	bob.Connect(a)
-	alice.Signal(atOnce, presenceOf(bob, true))
-	bob.WaitFor(atOnce, "while away")
-
-	// Many messages both ways at once, each arriving exactly once.
-	var toBob, toAlice []string
-	for i := range 50 {
-		toBob = append(toBob, fmt.Sprintf("to bob %d", i))
-		toAlice = append(toAlice, fmt.Sprintf("to alice %d", i))
-	}
-	bob.Connect(b)
-	for i := range toBob {
-		alice.MustSend(bob, toBob[i])
-		bob.MustSend(alice, toAlice[i])
-	}
-	bob.WaitFor(atOnce, toBob...)
-	alice.WaitFor(atOnce, toAlice...)
-	for _, c := range toBob {
-		if n := bob.Count(c); n != 1 {
-			t.Errorf("bob got %q %d times", c, n)
-		}
-	}
-	checkViolations(t, alice, bob)
-}
-
 // stream is a sender pipelining messages round-robin to recipients, as a
 // busy device does. A message counts as accepted once its SendResult
 // arrived; one whose send failed is pending, to be sent again with the

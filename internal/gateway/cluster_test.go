@@ -2,9 +2,11 @@ package gateway_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/client/transport"
 	"github.com/parley-im/parley/internal/testserver"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
@@ -12,7 +14,10 @@ import (
 
 // TestTwoNodes runs two nodes on one PostgreSQL database and one external
 // NATS, as a cluster does: a device on either node reaches a device on the
-// other, online and offline, and signals cross between them.
+// other at once, both ways, online and offline, each message exactly once;
+// presence changes and typing cross nodes; a device registered on one node
+// authenticates on the other. (internal/clustertest runs nodes as separate
+// processes for what only processes show: crashes, restarts, membership.)
 func TestTwoNodes(t *testing.T) {
 	nats := testserver.ExternalNATS(t)
 	dsn := testserver.DSN(t, testserver.Postgres)
@@ -21,26 +26,53 @@ func TestTwoNodes(t *testing.T) {
 
 	ac, bc := a.Dial(t), b.Dial(t)
 	alice, bob := testserver.Register(t, ac), testserver.Register(t, bc)
+	waitQueueEmpty(t, ac)
 	waitQueueEmpty(t, bc)
 
-	// Online, across nodes.
+	// Online, across nodes, both ways.
 	send(t, ac, bob, "across")
 	got := receive(t, bc, 1)
 	if string(got[0].Content) != "across" {
 		t.Fatalf("got %q", got[0].Content)
 	}
 	ack(t, bc, got)
+	send(t, bc, alice, "and back")
+	if got := receive(t, ac, 1); string(got[0].Content) != "and back" {
+		t.Fatalf("got %q", got[0].Content)
+	} else {
+		ack(t, ac, got)
+	}
 
-	// Presence and typing cross too.
+	// Typing crosses, started and stopped.
+	for _, started := range []bool{true, false} {
+		call(t, bc, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Typing{Typing: &wirepb.Typing{To: alice.Addr.Account[:], Started: started}}})
+		ty := next(t, ac).GetTyping()
+		for ty == nil {
+			ty = next(t, ac).GetTyping()
+		}
+		if !bytes.Equal(ty.From, bob.Addr.Account[:]) || ty.Started != started {
+			t.Fatalf("typing %v, want from bob, started %v", ty, started)
+		}
+	}
+
+	// Presence crosses: alice on node A sees bob on node B online, then
+	// offline when he leaves, then online again when he comes back through
+	// node A (a device registered on B authenticates on A).
 	if st := subscribe(t, ac, bob); !st.Online {
 		t.Fatalf("bob on the other node looks offline: %v", st)
 	}
-	call(t, bc, &wirepb.ClientFrame{Body: &wirepb.ClientFrame_Typing{Typing: &wirepb.Typing{To: alice.Addr.Account[:], Started: true}}})
-	for next(t, ac).GetTyping() == nil {
+	bc.Close()
+	if st := nextPresence(t, ac); st.Online {
+		t.Fatalf("bob left node B, alice sees %v", st)
 	}
+	bc = a.Connect(t, bob)
+	if st := nextPresence(t, ac); !st.Online {
+		t.Fatalf("bob came back through node A, alice sees %v", st)
+	}
+	waitQueueEmpty(t, bc)
 
-	// Bob's device moves to node A: node B's connection gives way.
-	bc2 := a.Connect(t, bob)
+	// Bob's device moves back to node B: node A's connection gives way.
+	bc2 := b.Connect(t, bob)
 	select {
 	case <-bc.Done():
 	case <-time.After(5 * time.Second):
@@ -54,8 +86,28 @@ func TestTwoNodes(t *testing.T) {
 		send(t, ac, bob, "later")
 	}
 	bc = b.Connect(t, bob)
-	if got := waitQueueEmpty(t, bc); len(got) != 3 {
-		t.Fatalf("drained %d on the other node, want 3", len(got))
+	queued := waitQueueEmpty(t, bc)
+	if len(queued) != 3 {
+		t.Fatalf("drained %d on the other node, want 3", len(queued))
+	}
+	ack(t, bc, queued)
+
+	// Many messages both ways at once, each arriving exactly once.
+	const n = 50
+	for i := range n {
+		send(t, ac, bob, fmt.Sprintf("to bob %d", i))
+		send(t, bc, alice, fmt.Sprintf("to alice %d", i))
+	}
+	for _, c := range []*transport.Conn{bc, ac} {
+		envs := receive(t, c, n)
+		seen := map[string]bool{}
+		for _, e := range envs {
+			if seen[string(e.Content)] {
+				t.Errorf("%q delivered twice", e.Content)
+			}
+			seen[string(e.Content)] = true
+		}
+		ack(t, c, envs)
 	}
 
 	// Linking across nodes: the new device waits on node B, the primary is on A.
