@@ -26,3 +26,12 @@ func ProbeSubject(acct types.AccountID) string { return "parley.probe." + acct.S
 
 // ProvisionSubject reaches the connection that opened a provisioning address.
 func ProvisionSubject(address string) string { return "parley.prov." + address }
+
+// Node liveness subjects (internal/liveness): every node publishes its
+// heartbeat on NodeHeartbeatSubject and listens to all of them;
+// NodeReleasedSubject names a node whose devices another node released
+// after it fell silent.
+const (
+	NodeHeartbeatSubject = "parley.node.heartbeat"
+	NodeReleasedSubject  = "parley.node.released"
+)

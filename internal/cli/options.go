@@ -44,6 +44,9 @@ var options = []*option{
 		field: func(c *config.Config) any { return &c.NATS }, unset: "in process"},
 	{flag: "node-name", usage: "`name` of this node in logs and NATS",
 		field: func(c *config.Config) any { return &c.NodeName }, unset: "the host name"},
+	{flag: "node-timeout", usage: "take a node of the cluster for dead after `duration` of silence on the bus, " +
+		"and tell the watchers of its devices they went offline; every node must have the same",
+		field: func(c *config.Config) any { return &c.NodeTimeout }},
 	{flag: "code-sender", usage: "`kind` of sender for one-time codes: log (to the server log, for development), " +
 		"webhook (POST to --code-webhook-url) or fixed (always --fixed-code; loopback listeners only, for tests)",
 		field: func(c *config.Config) any { return &c.CodeSender }},

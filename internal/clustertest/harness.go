@@ -289,8 +289,31 @@ func (n *Node) Stop() {
 	}
 }
 
+// Pause stops the node's process (SIGSTOP) without ending it: to the
+// others it falls silent, as a node cut off from the network or stalled
+// does, while its connections stay open.
+func (n *Node) Pause() { _ = n.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume lets a paused node run again (SIGCONT).
+func (n *Node) Resume() { _ = n.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Log returns the node's log so far.
 func (n *Node) Log() string { return n.log.tail(1 << 30) }
+
+// WaitLog waits until the node logged a line that match accepts, and
+// returns it; "" after within.
+func (n *Node) WaitLog(within time.Duration, match func(line string) bool) string {
+	deadline := time.Now().Add(within)
+	for {
+		if line := n.log.find(match); line != "" {
+			return line
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // lineLog keeps a node's log lines.
 type lineLog struct {
@@ -313,6 +336,17 @@ func (l *lineLog) contains(s string) bool {
 		}
 	}
 	return false
+}
+
+func (l *lineLog) find(match func(string) bool) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if match(line) {
+			return line
+		}
+	}
+	return ""
 }
 
 func (l *lineLog) tail(n int) string {

@@ -26,6 +26,11 @@ type Config struct {
 	NATS string
 	// NodeName names this node in logs and NATS. Default: the host name.
 	NodeName string
+	// NodeTimeout is how long a node of a cluster may be silent on the bus
+	// before the others take it for dead and tell those watching its
+	// devices' presence that they went offline. Nodes send a heartbeat
+	// every NodeTimeout/5. Default 5s.
+	NodeTimeout time.Duration
 
 	// CodeSender says how one-time codes reach people: "log" (default: the
 	// server log, for development), "webhook" (POST to CodeWebhookURL), or
@@ -149,6 +154,9 @@ func (c Config) Defaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
+	if c.NodeTimeout == 0 {
+		c.NodeTimeout = 5 * time.Second
+	}
 	if c.MediaBackend == "" {
 		c.MediaBackend = "files"
 		if c.NATS != "" {
@@ -248,6 +256,9 @@ func (c Config) Validate() error {
 	}
 	if c.DedupWindow < time.Minute {
 		bad("dedup window: %v is below a minute", c.DedupWindow)
+	}
+	if c.NodeTimeout < 500*time.Millisecond || c.NodeTimeout > 10*time.Minute {
+		bad("node timeout: %v is outside 500ms..10m", c.NodeTimeout)
 	}
 	switch c.MediaBackend {
 	case "files":

@@ -501,5 +501,5 @@ func (c *conn) teardown() {
 	c.s.Metrics.Authenticated.Dec()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	c.s.Presence.Offline(ctx, c.addr)
+	c.s.Presence.Offline(ctx, c.addr, c.id)
 }

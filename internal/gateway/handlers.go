@@ -205,7 +205,7 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	// One connection per device: an older one (on any node) gives way.
 	c.publish(bus.DeviceSubject(addr), &buspb.Event{Body: &buspb.Event_Kick{Kick: &buspb.Kick{
 		KeepConn: c.id, Reason: buspb.KickReason_KICK_REASON_REPLACED, AuthenticatedNs: c.authedAt}}})
-	c.s.Presence.Online(c.ctx, addr)
+	c.s.Presence.Online(c.ctx, addr, c.id, time.Unix(0, c.authedAt))
 	ec, kyber, err := c.s.PreKeys.Counts(c.ctx, addr)
 	if err != nil {
 		c.s.Log.Warn("prekey count failed", "err", err)

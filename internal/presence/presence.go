@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -34,15 +36,17 @@ type Bus interface {
 
 // Service is presence for one node.
 type Service struct {
-	st  store.Store
-	bus Bus
-	log *slog.Logger
-	now func() time.Time
+	st   store.Store
+	bus  Bus
+	node string
+	log  *slog.Logger
+	now  func() time.Time
 }
 
-// New returns a presence service.
-func New(st store.Store, b Bus, log *slog.Logger) *Service {
-	return &Service{st: st, bus: b, log: log, now: time.Now}
+// New returns the presence service of node, the id under which this run of
+// the server records the devices it holds (see internal/liveness).
+func New(st store.Store, b Bus, node string, log *slog.Logger) *Service {
+	return &Service{st: st, bus: b, node: node, log: log, now: time.Now}
 }
 
 func (s *Service) publish(subject string, ev *buspb.Event) {
@@ -55,40 +59,112 @@ func (s *Service) publish(subject string, ev *buspb.Event) {
 	}
 }
 
-// Online records that a device connected and tells subscribers.
-func (s *Service) Online(ctx context.Context, a types.Address) {
-	now := s.now()
-	if err := s.st.SetLastSeen(ctx, a.Account, a.Device, now); err != nil {
-		s.log.Warn("last seen update failed", "account_id", a.Account, "err", err)
-	}
-	s.publish(bus.PresenceSubject(a.Account), &buspb.Event{Body: &buspb.Event_Presence{Presence: &wirepb.PresenceEvent{
-		Account: a.Account[:], Online: true, LastSeenMs: now.UnixMilli(),
+func (s *Service) publishPresence(acct types.AccountID, online bool, lastSeen time.Time) {
+	s.publish(bus.PresenceSubject(acct), &buspb.Event{Body: &buspb.Event_Presence{Presence: &wirepb.PresenceEvent{
+		Account: acct[:], Online: online, LastSeenMs: lastSeen.UnixMilli(),
 	}}})
 }
 
-// Offline records that a device disconnected. If no other device of the
-// account is connected anywhere, subscribers learn the account went offline.
-// The caller must have stopped answering probes for this connection.
-func (s *Service) Offline(ctx context.Context, a types.Address) {
+// Online records that connection conn of this node, authenticated at
+// since, holds a, and tells subscribers. The gateway calls it again for
+// every connection when another node took this one for dead.
+func (s *Service) Online(ctx context.Context, a types.Address, conn string, since time.Time) {
 	now := s.now()
-	if err := s.st.SetLastSeen(ctx, a.Account, a.Device, now); err != nil {
-		s.log.Warn("last seen update failed", "account_id", a.Account, "err", err)
+	if err := s.st.DeviceOnline(ctx, a, store.Holder{Node: s.node, Conn: conn, Since: since}, now); err != nil {
+		s.log.Warn("recording a device online failed", "account_id", a.Account, "err", err)
+	}
+	s.publishPresence(a.Account, true, now)
+}
+
+// Offline records that connection conn let a go. If no other device of the
+// account is connected anywhere, subscribers learn the account went
+// offline. The caller must have stopped answering probes for conn.
+func (s *Service) Offline(ctx context.Context, a types.Address, conn string) {
+	now := s.now()
+	if err := s.st.DeviceOffline(ctx, a, conn, now); err != nil {
+		s.log.Warn("recording a device offline failed", "account_id", a.Account, "err", err)
 	}
 	if s.online(ctx, a.Account) {
 		return
 	}
-	s.publish(bus.PresenceSubject(a.Account), &buspb.Event{Body: &buspb.Event_Presence{Presence: &wirepb.PresenceEvent{
-		Account: a.Account[:], Online: false, LastSeenMs: now.UnixMilli(),
-	}}})
+	s.publishPresence(a.Account, false, now)
 }
+
+// Gone tells the subscribers of the accounts of devs, which a node that
+// died held, that they went offline at lastSeen (or their account's last
+// seen, if later), except those with a device connected anywhere now (it reconnected to another node, or
+// another device of the account is online). It returns how many accounts
+// it announced offline.
+func (s *Service) Gone(ctx context.Context, devs []types.Address, lastSeen time.Time) int {
+	seen := make(map[types.AccountID]bool, len(devs))
+	accts := make(chan types.AccountID)
+	var (
+		wg      sync.WaitGroup
+		offline atomic.Int64
+	)
+	// Probes of accounts nobody holds return at once; those that only the
+	// dead node still seemed to hold (NATS has not noticed yet) wait for
+	// their timeout, so several run at a time.
+	for range goneProbes {
+		wg.Go(func() {
+			for acct := range accts {
+				on, known := s.probe(ctx, acct)
+				if !known || on {
+					continue
+				}
+				// The account's last seen, as State reports it: later
+				// than lastSeen if a device connected after the node's
+				// last heartbeat, or another device left later.
+				at := lastSeen
+				if acc, err := s.st.Account(ctx, acct); err == nil && acc.LastSeen.After(at) {
+					at = acc.LastSeen
+				}
+				s.publishPresence(acct, false, at)
+				offline.Add(1)
+			}
+		})
+	}
+	for _, d := range devs {
+		if !seen[d.Account] {
+			seen[d.Account] = true
+			accts <- d.Account
+		}
+	}
+	close(accts)
+	wg.Wait()
+	return int(offline.Load())
+}
+
+// goneProbes is how many probes Gone runs at a time.
+const goneProbes = 16
+
+// probeTimeout bounds a probe. A node that holds the account answers in
+// far less; silence means only a dead node's subscription answered.
+const probeTimeout = 500 * time.Millisecond
 
 // online asks the nodes whether any holds a connection of acct. No node
 // answering at all is the common "offline" and takes no time.
 func (s *Service) online(ctx context.Context, acct types.AccountID) bool {
-	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	_, err := s.bus.Request(ctx, bus.ProbeSubject(acct), nil)
 	return err == nil
+}
+
+// probe is online that tells "nobody holds it" (no responder, or only
+// silence) from "the bus could not ask" (known false), after which Gone
+// says nothing rather than something wrong.
+func (s *Service) probe(ctx context.Context, acct types.AccountID) (online, known bool) {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := s.bus.Request(pctx, bus.ProbeSubject(acct), nil)
+	switch {
+	case err == nil:
+		return true, true
+	case errors.Is(err, bus.ErrNoResponders), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return false, true
+	}
+	return false, false
 }
 
 // Visible reports whether viewer may see target's presence.

@@ -27,6 +27,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/gateway"
 	"github.com/parley-im/parley/internal/group"
+	"github.com/parley-im/parley/internal/liveness"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/metrics"
@@ -50,6 +51,7 @@ type Server struct {
 	mailbox *mailbox.Service
 	media   *media.Service
 	gateway *gateway.Server
+	monitor *liveness.Monitor
 	handler http.Handler
 
 	closeOnce sync.Once
@@ -73,6 +75,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, store: st, bus: b, metrics: m}
+	// This run's id: the devices this node holds are recorded under it, so
+	// that if it dies the other nodes can release them (internal/liveness).
+	nodeID := liveness.NodeID(name)
+	pres := presence.New(st, b, nodeID, log.With("component", "presence"))
 
 	var sender account.CodeSender
 	fixed := ""
@@ -129,10 +135,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 			MaxEventsBytes: cfg.MaxFrameBytes * 3 / 4,
 		}, log.With("component", "group")),
 		PreKeys:  prekey.New(st, lowNotifier{b, log}, cfg.PreKeyLowThreshold, log.With("component", "prekey")),
-		Presence: presence.New(st, b, log.With("component", "presence")),
+		Presence: pres,
 		Media:    s.media,
 		Log:      log.With("component", "gateway"),
 	})
+
+	s.monitor, err = liveness.Start(liveness.Config{
+		Node: nodeID, Name: name, Timeout: cfg.NodeTimeout, Reannounce: s.gateway.Reannounce,
+	}, st, pres, b, log.With("component", "liveness"))
+	if err != nil {
+		s.media.Close()
+		s.mailbox.Close()
+		b.Close()
+		st.Close()
+		return nil, fmt.Errorf("starting node liveness: %w", err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.gateway)
@@ -260,6 +277,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // if you never serve.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		// After the gateway closed the connections: the other nodes
+		// release at once whatever this one could not record offline.
+		s.monitor.Stop()
 		s.media.Close()
 		s.mailbox.Close()
 		s.bus.Close()

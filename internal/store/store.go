@@ -37,6 +37,7 @@ type Store interface {
 	Privacy
 	Groups
 	Media
+	Holders
 	// Ping checks the database answers; /healthz uses it.
 	Ping(ctx context.Context) error
 	Close() error
@@ -91,7 +92,6 @@ type Accounts interface {
 	// DeleteAccount removes the account and everything held for it: devices,
 	// prekeys, queued envelopes, privacy settings and contact lists.
 	DeleteAccount(ctx context.Context, id types.AccountID) error
-	SetLastSeen(ctx context.Context, id types.AccountID, dev types.DeviceID, t time.Time) error
 }
 
 // Devices keeps the devices of accounts.
@@ -104,6 +104,42 @@ type Devices interface {
 	Devices(ctx context.Context, acct types.AccountID) ([]Device, error)
 	// RemoveDevice deletes a device with its prekeys and mailbox.
 	RemoveDevice(ctx context.Context, acct types.AccountID, dev types.DeviceID) error
+}
+
+// Holder is the connection that holds a device online: the node, and the
+// connection on it. A node is one run of `parley serve`, with an id that is
+// new at every start, so a restarted node is not taken for the one that died.
+type Holder struct {
+	Node string
+	Conn string
+	// Since is when the connection authenticated: of two connections of one
+	// device, on one node or two, the later one holds it.
+	Since time.Time
+}
+
+// Holders keeps which node holds each connected device, and the last seen
+// times of devices and accounts, so that when a node dies the others can
+// tell those watching its devices that they went offline, and when.
+// Last seen times never move backwards: reports arriving out of order from
+// several nodes or devices keep the latest.
+type Holders interface {
+	// DeviceOnline records that h holds a, unless a connection that
+	// authenticated later holds it already, and moves the last seen of a
+	// and its account to t. ErrNotFound if there is no such device.
+	DeviceOnline(ctx context.Context, a types.Address, h Holder, t time.Time) error
+	// DeviceOffline records that connection conn let a go at t: the last
+	// seen of a and its account move to t, and conn no longer holds a (if
+	// another connection holds it, that one stays). ErrNotFound if there is
+	// no such device.
+	DeviceOffline(ctx context.Context, a types.Address, conn string, t time.Time) error
+	// ReleaseNode takes every device node holds away from it, moves their
+	// last seen (and their accounts') to t, and returns them. Of several
+	// callers releasing one node at once, each device goes to one only.
+	// Once the devices are taken they are returned: a failure to move their
+	// last seen after that is not an error.
+	ReleaseNode(ctx context.Context, node string, t time.Time) ([]types.Address, error)
+	// HolderNodes lists the nodes that hold a device.
+	HolderNodes(ctx context.Context) ([]string, error)
 }
 
 // CodePurpose separates codes so a registration code cannot link a device.

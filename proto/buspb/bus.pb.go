@@ -403,6 +403,133 @@ func (x *PrivacyChanged) GetAccount() []byte {
 	return nil
 }
 
+// Node liveness (internal/liveness). Every node publishes a heartbeat on
+// parley.node.heartbeat; a node unheard for the liveness timeout is taken
+// for dead, and a surviving node releases the devices it held (tells their
+// watchers they went offline). These are not Events: the gateway never sees
+// them.
+type NodeHeartbeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's id: its name and a part that is new at every start, so that
+	// a restarted node is not taken for the one that died.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// --node-name, for logs.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// When the node sent this, by its clock (unix milliseconds): if the node
+	// dies, the last seen time of the devices it held.
+	SentMs int64 `protobuf:"varint,3,opt,name=sent_ms,json=sentMs,proto3" json:"sent_ms,omitempty"`
+	// The node is stopping gracefully and sends nothing more: the others
+	// release it at once instead of waiting for the timeout.
+	Stopping      bool `protobuf:"varint,4,opt,name=stopping,proto3" json:"stopping,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeHeartbeat) Reset() {
+	*x = NodeHeartbeat{}
+	mi := &file_bus_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeHeartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeHeartbeat) ProtoMessage() {}
+
+func (x *NodeHeartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_bus_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeHeartbeat.ProtoReflect.Descriptor instead.
+func (*NodeHeartbeat) Descriptor() ([]byte, []int) {
+	return file_bus_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *NodeHeartbeat) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *NodeHeartbeat) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NodeHeartbeat) GetSentMs() int64 {
+	if x != nil {
+		return x.SentMs
+	}
+	return 0
+}
+
+func (x *NodeHeartbeat) GetStopping() bool {
+	if x != nil {
+		return x.Stopping
+	}
+	return false
+}
+
+// Published on parley.node.released by a node that released another's
+// devices. The released node, if it lives after all (it was cut off or
+// stalled), records and announces its connections again.
+type NodeReleased struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeReleased) Reset() {
+	*x = NodeReleased{}
+	mi := &file_bus_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeReleased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeReleased) ProtoMessage() {}
+
+func (x *NodeReleased) ProtoReflect() protoreflect.Message {
+	mi := &file_bus_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeReleased.ProtoReflect.Descriptor instead.
+func (*NodeReleased) Descriptor() ([]byte, []int) {
+	return file_bus_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NodeReleased) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 var File_bus_proto protoreflect.FileDescriptor
 
 const file_bus_proto_rawDesc = "" +
@@ -426,7 +553,14 @@ const file_bus_proto_rawDesc = "" +
 	"\x10authenticated_ns\x18\x03 \x01(\x03R\x0fauthenticatedNs\"\b\n" +
 	"\x06Rescan\"*\n" +
 	"\x0ePrivacyChanged\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\fR\aaccount*\x84\x01\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\"l\n" +
+	"\rNodeHeartbeat\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
+	"\asent_ms\x18\x03 \x01(\x03R\x06sentMs\x12\x1a\n" +
+	"\bstopping\x18\x04 \x01(\bR\bstopping\"\"\n" +
+	"\fNodeReleased\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node*\x84\x01\n" +
 	"\n" +
 	"KickReason\x12\x1b\n" +
 	"\x17KICK_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -447,34 +581,36 @@ func file_bus_proto_rawDescGZIP() []byte {
 }
 
 var file_bus_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_bus_proto_goTypes = []any{
 	(KickReason)(0),                 // 0: parley.bus.v1.KickReason
 	(*Event)(nil),                   // 1: parley.bus.v1.Event
 	(*Kick)(nil),                    // 2: parley.bus.v1.Kick
 	(*Rescan)(nil),                  // 3: parley.bus.v1.Rescan
 	(*PrivacyChanged)(nil),          // 4: parley.bus.v1.PrivacyChanged
-	(*wirepb.Envelope)(nil),         // 5: parley.wire.v1.Envelope
-	(*wirepb.PreKeysLow)(nil),       // 6: parley.wire.v1.PreKeysLow
-	(*wirepb.TypingEvent)(nil),      // 7: parley.wire.v1.TypingEvent
-	(*wirepb.PresenceEvent)(nil),    // 8: parley.wire.v1.PresenceEvent
-	(*wirepb.ProvisionMessage)(nil), // 9: parley.wire.v1.ProvisionMessage
+	(*NodeHeartbeat)(nil),           // 5: parley.bus.v1.NodeHeartbeat
+	(*NodeReleased)(nil),            // 6: parley.bus.v1.NodeReleased
+	(*wirepb.Envelope)(nil),         // 7: parley.wire.v1.Envelope
+	(*wirepb.PreKeysLow)(nil),       // 8: parley.wire.v1.PreKeysLow
+	(*wirepb.TypingEvent)(nil),      // 9: parley.wire.v1.TypingEvent
+	(*wirepb.PresenceEvent)(nil),    // 10: parley.wire.v1.PresenceEvent
+	(*wirepb.ProvisionMessage)(nil), // 11: parley.wire.v1.ProvisionMessage
 }
 var file_bus_proto_depIdxs = []int32{
-	5, // 0: parley.bus.v1.Event.deliver:type_name -> parley.wire.v1.Envelope
-	2, // 1: parley.bus.v1.Event.kick:type_name -> parley.bus.v1.Kick
-	6, // 2: parley.bus.v1.Event.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
-	7, // 3: parley.bus.v1.Event.typing:type_name -> parley.wire.v1.TypingEvent
-	8, // 4: parley.bus.v1.Event.presence:type_name -> parley.wire.v1.PresenceEvent
-	9, // 5: parley.bus.v1.Event.provision:type_name -> parley.wire.v1.ProvisionMessage
-	4, // 6: parley.bus.v1.Event.privacy_changed:type_name -> parley.bus.v1.PrivacyChanged
-	3, // 7: parley.bus.v1.Event.rescan:type_name -> parley.bus.v1.Rescan
-	0, // 8: parley.bus.v1.Kick.reason:type_name -> parley.bus.v1.KickReason
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	7,  // 0: parley.bus.v1.Event.deliver:type_name -> parley.wire.v1.Envelope
+	2,  // 1: parley.bus.v1.Event.kick:type_name -> parley.bus.v1.Kick
+	8,  // 2: parley.bus.v1.Event.prekeys_low:type_name -> parley.wire.v1.PreKeysLow
+	9,  // 3: parley.bus.v1.Event.typing:type_name -> parley.wire.v1.TypingEvent
+	10, // 4: parley.bus.v1.Event.presence:type_name -> parley.wire.v1.PresenceEvent
+	11, // 5: parley.bus.v1.Event.provision:type_name -> parley.wire.v1.ProvisionMessage
+	4,  // 6: parley.bus.v1.Event.privacy_changed:type_name -> parley.bus.v1.PrivacyChanged
+	3,  // 7: parley.bus.v1.Event.rescan:type_name -> parley.bus.v1.Rescan
+	0,  // 8: parley.bus.v1.Kick.reason:type_name -> parley.bus.v1.KickReason
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_bus_proto_init() }
@@ -498,7 +634,7 @@ func file_bus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bus_proto_rawDesc), len(file_bus_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

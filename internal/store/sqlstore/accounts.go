@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/types"
@@ -204,37 +203,6 @@ func (s *Store) DeleteAccount(ctx context.Context, id types.AccountID) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete account %s: %w", id, err)
-	}
-	return nil
-}
-
-// SetLastSeen records that dev was connected at t. Neither the device's nor
-// the account's time moves backwards, so reports arriving out of order from
-// several nodes or devices keep the latest.
-func (s *Store) SetLastSeen(ctx context.Context, id types.AccountID, dev types.DeviceID, t time.Time) error {
-	v := ms(t)
-	err := s.inTx(ctx, func(tx db) error {
-		// Account first, then device: the lock order of every transaction.
-		n, err := tx.execN(ctx, `UPDATE accounts SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END WHERE id = ?`,
-			v, v, idArg(id))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		n, err = tx.execN(ctx, `UPDATE devices SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END WHERE account_id = ? AND device_id = ?`,
-			v, v, idArg(id), int64(dev))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlstore: set last seen of %s.%d: %w", id, dev, err)
 	}
 	return nil
 }

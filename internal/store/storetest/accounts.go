@@ -237,37 +237,4 @@ var accountTests = []test{
 
 		wantErr(t, "DeleteAccount of no account", s.DeleteAccount(ctx, types.NewAccountID()), store.ErrNotFound)
 	}},
-
-	{"SetLastSeen keeps the latest per device and account", func(t *testing.T, s store.Store) {
-		ctx := t.Context()
-		a, _ := createAccount(t, s)
-		addDevice(t, s, a.ID)
-		t1, t2, t3 := t0.Add(time.Minute), t0.Add(2*time.Minute), t0.Add(3*time.Minute)
-		check := func(step string, account, dev1, dev2 time.Time) {
-			t.Helper()
-			got, err := s.Account(ctx, a.ID)
-			noErr(t, "Account", err)
-			sameTime(t, step+": account LastSeen", got.LastSeen, account)
-			for dev, want := range map[types.DeviceID]time.Time{1: dev1, 2: dev2} {
-				d, err := s.Device(ctx, a.ID, dev)
-				noErr(t, "Device", err)
-				sameTime(t, step+": device LastSeen", d.LastSeen, want)
-			}
-		}
-		noErr(t, "SetLastSeen", s.SetLastSeen(ctx, a.ID, 2, t2))
-		check("device 2 at t2", t2, time.Time{}, t2)
-		noErr(t, "SetLastSeen", s.SetLastSeen(ctx, a.ID, 1, t1))
-		check("device 1 at t1", t2, t1, t2)
-		noErr(t, "SetLastSeen", s.SetLastSeen(ctx, a.ID, 1, t3))
-		check("device 1 at t3", t3, t3, t2)
-
-		later := t0.Add(time.Hour)
-		wantErr(t, "SetLastSeen of no device", s.SetLastSeen(ctx, a.ID, 9, later), store.ErrNotFound)
-		wantErr(t, "SetLastSeen of no account", s.SetLastSeen(ctx, types.NewAccountID(), 1, later), store.ErrNotFound)
-		got, err := s.Account(ctx, a.ID)
-		noErr(t, "Account", err)
-		if !got.LastSeen.Equal(t3) {
-			t.Errorf("a failed SetLastSeen moved the account's last seen to %v", got.LastSeen)
-		}
-	}},
 }

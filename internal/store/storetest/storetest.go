@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Privacy", privacyTests},
 		{"Groups", groupTests},
 		{"Media", mediaTests},
+		{"Holders", holderTests},
 		{"Ping", []test{{"answers", func(t *testing.T, s store.Store) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Fatalf("Ping: %v", err)
