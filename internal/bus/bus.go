@@ -12,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/parley-im/parley/types"
 )
 
 // ErrNoResponders is returned by Request when nobody listens on the subject.
@@ -29,6 +32,9 @@ type Config struct {
 	URL string
 	// Name identifies this node's connection in NATS monitoring.
 	Name string
+
+	// confirmEvery replaces the package's confirmEvery (tests).
+	confirmEvery time.Duration
 }
 
 // Bus is a connection to NATS, and the in-process server when it owns one.
@@ -39,13 +45,51 @@ type Bus struct {
 
 	mu          sync.Mutex
 	onReconnect []func()
+	onLost      []func(subjects []string)
+
+	// Device subjects published and not yet confirmed: sent since the
+	// round trip in progress started, and inFlight before it (nil when
+	// none is in progress). A round trip runs every confirmEvery; NATS
+	// answers it after everything published before it (it keeps a
+	// connection's order), so its answer confirms inFlight.
+	umu      sync.Mutex
+	sent     map[string]struct{}
+	inFlight map[string]struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
 }
+
+// confirmEvery is how often the bus makes a round trip to NATS to confirm
+// what it published; it bounds how much a dying connection can take along.
+const confirmEvery = time.Second
+
+// isDeviceSubject reports whether a subject is a DeviceSubject: the bus
+// keeps those until confirmed, as they carry delivery notices, whose loss
+// would leave a message waiting in the store. It is derived from
+// DeviceSubject, so that subjects.go stays the one place that knows how
+// subjects are made.
+var isDeviceSubject = func() func(string) bool {
+	var zero types.AccountID
+	acct := zero.String()
+	const dev = 7
+	tmpl := DeviceSubject(types.Address{Account: zero, Device: dev})
+	i := strings.Index(tmpl, acct)
+	prefix, infix := tmpl[:i], strings.TrimSuffix(tmpl[i+len(acct):], types.DeviceID(dev).String())
+	return func(s string) bool {
+		return len(s) > len(prefix)+len(acct)+len(infix) && strings.HasPrefix(s, prefix) &&
+			strings.HasPrefix(s[len(prefix)+len(acct):], infix)
+	}
+}()
 
 // Open connects to cfg.URL, or starts an in-process server when it is empty.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
-	b := &Bus{log: log}
+	b := &Bus{log: log, sent: map[string]struct{}{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
+		// A server that dies without closing the connection (its host
+		// lost) is noticed within about three pings.
+		nats.PingInterval(5 * time.Second),
+		nats.MaxPingsOutstanding(2),
 		// A node must ride out a NATS restart: keep reconnecting forever and
 		// buffer publishes meanwhile (they are notices; the store has the data).
 		nats.MaxReconnects(-1),
@@ -65,7 +109,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 			}
 			b.mu.Lock()
 			fns := append([]func(){}, b.onReconnect...)
+			lostFns := append([]func([]string){}, b.onLost...)
 			b.mu.Unlock()
+			if lost := b.unconfirmed(); len(lost) > 0 {
+				log.Info("bus notices perhaps lost with the connection", "devices", len(lost))
+				for _, fn := range lostFns {
+					fn(lost)
+				}
+			}
 			for _, fn := range fns {
 				fn()
 			}
@@ -114,7 +165,72 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		return nil, fmt.Errorf("bus: connect: %w", err)
 	}
 	b.nc = nc
+	every := confirmEvery
+	if cfg.confirmEvery != 0 {
+		every = cfg.confirmEvery
+	}
+	go b.confirm(every)
 	return b, nil
+}
+
+// confirm makes a round trip to NATS every interval, so that what was
+// published before it is known to have arrived.
+func (b *Bus) confirm(every time.Duration) {
+	defer close(b.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		b.confirmOnce()
+	}
+}
+
+// confirmOnce makes one round trip and forgets what it confirmed.
+func (b *Bus) confirmOnce() {
+	if !b.nc.IsConnected() {
+		return
+	}
+	b.umu.Lock()
+	if b.inFlight == nil {
+		b.inFlight, b.sent = b.sent, map[string]struct{}{}
+	} else {
+		// The last round trip failed: what it was to confirm waits for
+		// this one.
+		for s := range b.sent {
+			b.inFlight[s] = struct{}{}
+		}
+		clear(b.sent)
+	}
+	b.umu.Unlock()
+	if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
+		return
+	}
+	b.umu.Lock()
+	b.inFlight = nil
+	b.umu.Unlock()
+}
+
+// unconfirmed returns and forgets the device subjects published and not
+// confirmed.
+func (b *Bus) unconfirmed() []string {
+	b.umu.Lock()
+	defer b.umu.Unlock()
+	out := make([]string, 0, len(b.sent)+len(b.inFlight))
+	for s := range b.inFlight {
+		out = append(out, s)
+	}
+	for s := range b.sent {
+		if _, ok := b.inFlight[s]; !ok {
+			out = append(out, s)
+		}
+	}
+	b.inFlight = nil
+	clear(b.sent)
+	return out
 }
 
 // OnReconnect registers fn to run each time the connection is back after
@@ -128,6 +244,18 @@ func (b *Bus) OnReconnect(fn func()) {
 	b.mu.Unlock()
 }
 
+// OnLost registers fn to run after a reconnection with the device subjects
+// (DeviceSubject) this node published to since NATS last confirmed what it
+// had received: those messages may have died with the connection, or with
+// the NATS server it was on (in a NATS cluster the others carry on and
+// their subscribers never know). fn is where a node tells those devices to
+// look in the store. It runs before the OnReconnect functions.
+func (b *Bus) OnLost(fn func(subjects []string)) {
+	b.mu.Lock()
+	b.onLost = append(b.onLost, fn)
+	b.mu.Unlock()
+}
+
 // Conn is the NATS connection, for the media blob store's JetStream.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
@@ -137,6 +265,11 @@ func (b *Bus) Embedded() bool { return b.srv != nil }
 // Publish sends data to every subscriber of subject. It returns once NATS
 // has the message in its outbound buffer.
 func (b *Bus) Publish(subject string, data []byte) error {
+	if isDeviceSubject(subject) {
+		b.umu.Lock()
+		b.sent[subject] = struct{}{}
+		b.umu.Unlock()
+	}
 	if err := b.nc.Publish(subject, data); err != nil {
 		return fmt.Errorf("bus: publish: %w", err)
 	}
@@ -199,6 +332,8 @@ func (b *Bus) Ping() error {
 
 // Close drains the connection and stops the in-process server.
 func (b *Bus) Close() {
+	close(b.stop)
+	<-b.stopped
 	if err := b.nc.Drain(); err != nil {
 		b.nc.Close()
 	}

@@ -531,13 +531,17 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// NATS is a private nats-server with JetStream, for a test that restarts it.
+// NATS is a private nats-server with JetStream, for a test that restarts
+// it, or one server of a NATS cluster.
 type NATS struct {
 	URL  string
 	Port int
+	// Monitor is the server's HTTP monitoring port; 0 when it has none.
+	Monitor int
 
 	t    testing.TB
 	dir  string
+	args []string // beyond the address, port and monitoring port
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -552,16 +556,103 @@ func StartNATS(t testing.TB) *NATS {
 	}
 	n := &NATS{t: t, dir: t.TempDir(), Port: FreePort(t)}
 	n.URL = fmt.Sprintf("nats://127.0.0.1:%d", n.Port)
+	n.args = []string{"-js", "-sd", n.dir}
 	t.Cleanup(n.Kill)
 	n.Start()
 	return n
+}
+
+// StartNATSCluster starts n nats-servers routed into one cluster on
+// loopback ports, each with a monitoring port, and returns once every
+// server has a route to every other. They run without JetStream: a node
+// on them keeps media in files.
+func StartNATSCluster(t testing.TB, n int) []*NATS {
+	t.Helper()
+	if _, err := os.Stat(natsServer); err != nil {
+		required(t, "%s is not installed (apt-get install nats-server)", natsServer)
+	}
+	servers := make([]*NATS, n)
+	routePorts := make([]int, n)
+	for i := range servers {
+		servers[i] = &NATS{t: t, dir: t.TempDir(), Port: FreePort(t), Monitor: FreePort(t)}
+		servers[i].URL = fmt.Sprintf("nats://127.0.0.1:%d", servers[i].Port)
+		routePorts[i] = FreePort(t)
+	}
+	for i, srv := range servers {
+		var routes []string
+		for j, p := range routePorts {
+			if j != i {
+				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+			}
+		}
+		srv.args = []string{"--name", fmt.Sprintf("nats-%d", i+1), "--cluster_name", "parley-test",
+			"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", routePorts[i]), "--routes", strings.Join(routes, ",")}
+		t.Cleanup(srv.Kill)
+		srv.Start()
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for _, srv := range servers {
+		for srv.Routes() < n-1 { // 2.10 and later may pool several routes per server
+			if time.Now().After(deadline) {
+				t.Fatalf("NATS server on port %d has %d routes, want %d, after 15s", srv.Port, srv.Routes(), n-1)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	return servers
+}
+
+// monitor decodes the server's monitoring endpoint path into v.
+func (n *NATS) monitor(path string, v any) error {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", n.Monitor, path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// Routes is how many routes to other servers of its cluster the server
+// has; -1 when it does not answer.
+func (n *NATS) Routes() int {
+	var rz struct {
+		NumRoutes int `json:"num_routes"`
+	}
+	if err := n.monitor("/routez", &rz); err != nil {
+		return -1
+	}
+	return rz.NumRoutes
+}
+
+// HasClient reports whether a client connection named name is on the
+// server. A node's connection is named "parley-" and its --node-name.
+func (n *NATS) HasClient(name string) bool {
+	var cz struct {
+		Connections []struct {
+			Name string `json:"name"`
+		} `json:"connections"`
+	}
+	if err := n.monitor("/connz?limit=1024", &cz); err != nil {
+		return false
+	}
+	for _, c := range cz.Connections {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Start starts the server on its port and store directory and waits until
 // it greets connections.
 func (n *NATS) Start() {
 	n.t.Helper()
-	cmd := exec.Command(natsServer, "-a", "127.0.0.1", "-p", strconv.Itoa(n.Port), "-js", "-sd", n.dir)
+	args := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(n.Port)}
+	if n.Monitor != 0 {
+		args = append(args, "-m", strconv.Itoa(n.Monitor))
+	}
+	cmd := exec.Command(natsServer, append(args, n.args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out := new(lockedBuffer)
 	cmd.Stdout, cmd.Stderr = out, out

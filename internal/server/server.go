@@ -75,6 +75,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	m := metrics.New()
 	s := &Server{cfg: cfg, log: log, store: st, bus: b, metrics: m}
+	b.OnLost(rescanLost(b, log))
 	// This run's id: the devices this node holds are recorded under it, so
 	// that if it dies the other nodes can release them (internal/liveness).
 	nodeID := liveness.NodeID(name)
@@ -199,6 +200,22 @@ func (n lowNotifier) PreKeysLow(a types.Address, ec, kyber int) {
 	}
 	if err != nil {
 		n.log.Warn("prekeys-low notice failed", "err", err)
+	}
+}
+
+// rescanLost tells the devices whose delivery notices may have died with
+// the bus connection (or its NATS server) to look in their mailboxes: the
+// envelopes are stored, and a device connected to another node would not
+// otherwise look until it reconnects.
+func rescanLost(b *bus.Bus, log *slog.Logger) func([]string) {
+	data, _ := proto.Marshal(&buspb.Event{Body: &buspb.Event_Rescan{Rescan: &buspb.Rescan{}}})
+	return func(subjects []string) {
+		for _, subj := range subjects {
+			if err := b.Publish(subj, data); err != nil {
+				log.Warn("rescan notice failed", "err", err)
+				return
+			}
+		}
 	}
 }
 
