@@ -12,14 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
-	"github.com/parley-im/parley/types"
 )
 
 // ErrNoResponders is returned by Request when nobody listens on the subject.
@@ -65,21 +63,11 @@ const confirmEvery = time.Second
 
 // isDeviceSubject reports whether a subject is a DeviceSubject: the bus
 // keeps those until confirmed, as they carry delivery notices, whose loss
-// would leave a message waiting in the store. It is derived from
-// DeviceSubject, so that subjects.go stays the one place that knows how
-// subjects are made.
-var isDeviceSubject = func() func(string) bool {
-	var zero types.AccountID
-	acct := zero.String()
-	const dev = 7
-	tmpl := DeviceSubject(types.Address{Account: zero, Device: dev})
-	i := strings.Index(tmpl, acct)
-	prefix, infix := tmpl[:i], strings.TrimSuffix(tmpl[i+len(acct):], types.DeviceID(dev).String())
-	return func(s string) bool {
-		return len(s) > len(prefix)+len(acct)+len(infix) && strings.HasPrefix(s, prefix) &&
-			strings.HasPrefix(s[len(prefix)+len(acct):], infix)
-	}
-}()
+// would leave a message waiting in the store.
+func isDeviceSubject(s string) bool {
+	_, kind, _, ok := ParseAccountSubject(s)
+	return ok && kind == KindDevice
+}
 
 // Open connects to cfg.URL, or starts an in-process server when it is empty.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {

@@ -495,9 +495,7 @@ func (c *conn) teardown() {
 	if !c.isAuthed.Load() {
 		return
 	}
-	for _, subj := range deviceSubjects(c.addr) {
-		c.s.hub.leave(subj, c)
-	}
+	c.s.hub.leaveDevice(c)
 	c.s.Metrics.Authenticated.Dec()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

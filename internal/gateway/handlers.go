@@ -193,12 +193,10 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 	}
 	c.addr = addr
 	c.authedAt = time.Now().UnixNano()
-	for _, subj := range deviceSubjects(addr) {
-		if err := c.s.hub.join(subj, c); err != nil {
-			c.reply(id, nil, c.wireError(err, id))
-			c.close(1011, "temporarily unavailable")
-			return false
-		}
+	if err := c.s.hub.joinDevice(c); err != nil {
+		c.reply(id, nil, c.wireError(err, id))
+		c.close(1011, "temporarily unavailable")
+		return false
 	}
 	c.isAuthed.Store(true)
 	c.s.Metrics.Authenticated.Inc()
