@@ -17,7 +17,6 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-
 )
 
 // ErrNoResponders is returned by Request when nobody listens on the subject.
