@@ -37,6 +37,9 @@ type Conn struct {
 	o Options
 }
 
+// errAgain: a non-blocking read found nothing.
+var errAgain = errors.New("ws: nothing to read yet")
+
 const (
 	stateCloseSent = 1 << iota // a close frame went out
 	stateDropped               // the socket is closed
@@ -239,7 +242,20 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		}
 		p, mstart, mend = c.makeRoom(p, mstart, mend, typ != 0, need)
 		if !deadline && (typ != 0 || p < c.w) {
-			// Part of a frame is here: the rest must follow soon.
+			// Part of a frame is here: the rest must follow soon. It
+			// usually has already come, and then no timer is armed.
+			if c.raw != nil {
+				n, err := tryRead(c.raw, c.rb.b[c.w:])
+				if n > 0 {
+					c.w += n
+					c.lastRead.Store(time.Now().UnixNano())
+					continue
+				}
+				if err != errAgain {
+					c.dropBuf()
+					return 0, nil, c.readFailed(err)
+				}
+			}
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.o.ReadTimeout))
 			deadline = true
 		}

@@ -91,7 +91,7 @@ func TestFragments(t *testing.T) {
 			wantOp: opText, want: []byte("hello world"),
 		},
 		{
-			name: "rune split across fragments",
+			name:   "rune split across fragments",
 			frames: [][]byte{clientFrame(opText, []byte("caf\xc3"), true), clientFrame(fin|opCont, []byte("\xa9"), true)},
 			wantOp: opText, want: []byte("café"),
 		},

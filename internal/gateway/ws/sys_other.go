@@ -12,3 +12,5 @@ func (c *Conn) waitRaw() error { panic("ws: no poller access") }
 func tryWrite(syscall.RawConn, *[maxServerHdr]byte, int, []byte) (int, error) {
 	return 0, nil
 }
+
+func tryRead(syscall.RawConn, []byte) (int, error) { return 0, errAgain }

@@ -6,11 +6,22 @@
 // 200 bytes; see TestConnSize): no read or write buffer, no timer, no
 // goroutine, no channel. Buffers are borrowed per message:
 //
-//   - Wait blocks until the peer sends something without touching a buffer.
-//     On a plain socket it parks in the runtime poller through RawConn.Read
-//     with a 1-byte MSG_PEEK into a stack array, so a goroutine parked there
-//     keeps the smallest (2 KiB) stack; an epoll loop can instead use
-//     SyscallConn and call ReadMessage when the socket is readable.
+//   - Wait blocks until the peer sends something, holding no buffer. On a
+//     plain socket it parks in the runtime poller through RawConn.Read; its
+//     readiness check is a non-blocking read into a pooled buffer that goes
+//     straight back to the pool when nothing came, so a wake-up costs one
+//     read and the parked goroutine holds nothing but its stack, whose
+//     call path fits the smallest (2 KiB) one. Elsewhere (TLS) it reads
+//     one byte into the Conn. An epoll loop can instead use SyscallConn and
+//     call ReadMessage when the socket is readable.
+//
+// A goroutine's stack never shrinks below 4 KiB once it grew (the runtime
+// halves a stack only while less than a quarter is in use, and the poller
+// path is deeper than that), and new goroutines start at the average stack
+// size seen at the last GC unless GODEBUG=adaptivestackstart=0. A waiter
+// that keeps 2 KiB must therefore be a fresh goroutine, started with that
+// setting, that does no deep work of its own: hand messages to another
+// goroutine, or start a new waiter after handling them.
 //   - ReadMessage borrows a read buffer from a pool (4 KiB, larger size
 //     classes for larger messages), unmasks and reassembles the message in
 //     place, and returns a slice of it. Release gives the buffer back once
