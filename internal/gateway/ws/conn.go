@@ -42,7 +42,8 @@ var errAgain = errors.New("ws: nothing to read yet")
 
 const (
 	stateCloseSent = 1 << iota // a close frame went out
-	stateDropped               // the socket is closed
+	stateDropped               // the socket is shut down: reads see EOF
+	stateClosed                // the socket is closed (CloseNow)
 )
 
 // Wait blocks until the peer has sent something, the connection failed or
@@ -523,18 +524,36 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	return nil
 }
 
-// CloseNow drops the connection at once.
+// CloseNow closes the socket at once. It is the only place the socket is
+// closed: the owner calls it when it is done with the connection, after
+// taking the socket out of any poller watching it (a closed descriptor's
+// number is reused by the next connection at once).
 func (c *Conn) CloseNow() error {
 	c.drop()
-	return nil
+	if c.state.Or(stateClosed)&stateClosed != 0 {
+		return nil
+	}
+	return c.nc.Close()
 }
 
-// drop closes the socket once and stops the close timer.
+// drop ends the connection without closing the socket: it shuts it down,
+// so that a reader parked in Wait, or a poller watching the socket, sees
+// it readable (EOF) at once and the owner finds out from ReadMessage. It
+// also stops the close timer. Sockets that cannot be shut down (TLS) are
+// closed: nothing watches them but a reader, which the close wakes.
 func (c *Conn) drop() {
 	if c.state.Or(stateDropped)&stateDropped != 0 {
 		return
 	}
-	_ = c.nc.Close()
+	if s, ok := c.nc.(interface {
+		CloseRead() error
+		CloseWrite() error
+	}); ok && c.raw != nil {
+		_ = s.CloseWrite()
+		_ = s.CloseRead()
+	} else {
+		_ = c.nc.Close()
+	}
 	if t := c.timer.Load(); t != nil {
 		t.Stop()
 	}

@@ -263,6 +263,22 @@ func TestCloseTimeout(t *testing.T) {
 			res <- errors.New("drop took " + d.String())
 			return
 		}
+		// The socket is shut down, not closed: a poller watching it must
+		// let go of it before its descriptor number can be reused.
+		raw, ok := c.SyscallConn()
+		if !ok {
+			res <- errors.New("no syscall conn on a TCP socket")
+			return
+		}
+		if err := raw.Control(func(uintptr) {}); err != nil {
+			res <- errors.New("socket closed before CloseNow: " + err.Error())
+			return
+		}
+		_ = c.CloseNow()
+		if err := raw.Control(func(uintptr) {}); err == nil {
+			res <- errors.New("socket still open after CloseNow")
+			return
+		}
 		res <- nil
 	})
 	rc := dialRaw(t, srv, nil)
