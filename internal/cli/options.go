@@ -71,6 +71,9 @@ var options = []*option{
 		field: func(c *config.Config) any { return &c.MaxFrameBytes }, size: true},
 	{flag: "keepalive", usage: "ping each connection every `interval`",
 		field: func(c *config.Config) any { return &c.KeepAlive }},
+	{flag: "readiness", usage: "`mode` in which idle connections wait for bytes: goroutine (any system) or epoll " +
+		"(Linux: no goroutine per idle connection, less memory)",
+		field: func(c *config.Config) any { return &c.Readiness }},
 	{flag: "max-devices", usage: "at most `n` devices per account, the primary included",
 		field: func(c *config.Config) any { return &c.MaxDevices }},
 	{flag: "mailbox-max-queue", usage: "at most `n` envelopes queued per device",

@@ -61,6 +61,10 @@ type Config struct {
 	MaxFrameBytes int
 	// KeepAlive is how often the server pings an idle connection. Default 30s.
 	KeepAlive time.Duration
+	// Readiness is how idle connections wait for bytes: "goroutine" (the
+	// default, any system) or "epoll" (Linux; no goroutine per idle
+	// connection, less memory).
+	Readiness string
 	// MaxDevices is the number of devices per account, primary included. Default 5.
 	MaxDevices int
 	// MailboxMaxQueue bounds the envelopes queued per device. Default 50 000.
@@ -123,6 +127,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.KeepAlive == 0 {
 		c.KeepAlive = 30 * time.Second
+	}
+	if c.Readiness == "" {
+		c.Readiness = "goroutine"
 	}
 	if c.CodeInterval == 0 {
 		c.CodeInterval = time.Minute
@@ -238,6 +245,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeepAlive < time.Second {
 		bad("keepalive: %v is below 1s", c.KeepAlive)
+	}
+	if c.Readiness != "goroutine" && c.Readiness != "epoll" {
+		bad("readiness: %q is not goroutine or epoll", c.Readiness)
 	}
 	if c.LookupRateLimit < 1 {
 		bad("lookup rate limit: %d is not positive", c.LookupRateLimit)

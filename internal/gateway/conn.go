@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/parley-im/parley/internal/gateway/poll"
+	"github.com/parley-im/parley/internal/gateway/ws"
 	"github.com/parley-im/parley/proto/buspb"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
@@ -19,33 +22,49 @@ import (
 
 // Close codes beyond the standard ones; docs/protocol.md lists them.
 const (
-	closeReplaced       websocket.StatusCode = 4001
-	closeDeviceRemoved  websocket.StatusCode = 4002
-	closeAccountDeleted websocket.StatusCode = 4003
+	closeReplaced       ws.StatusCode = 4001
+	closeDeviceRemoved  ws.StatusCode = 4002
+	closeAccountDeleted ws.StatusCode = 4003
 )
 
 const maxAuthFailures = 3
 
 // conn is one client connection.
+//
+// It has no goroutine of its own while idle: in epoll mode its socket is
+// watched by the node's poller, otherwise one goroutine waits for the socket
+// to become readable and does nothing else, so its stack stays at the
+// smallest size. When bytes arrive, a reader goroutine is started (reader):
+// it reads and dispatches every frame that is there, gives the read buffer
+// back, and ends, handing the connection back to the poller or a new
+// waiter. Exactly one of waiter, poller watch and reader exists at a time,
+// so the reading side needs no lock.
 type conn struct {
-	s         *Server
-	ws        *websocket.Conn
-	id        string // names this connection in kicks
-	remote    string
-	challenge []byte
+	s      *Server
+	ws     *ws.Conn
+	id     string // names this connection in kicks
+	remote string
+	desc   *poll.Desc // the poller's watch, in epoll mode
+	// startMu is held while start registers the watch, whose callback may
+	// run before Add has returned: the callback waits for desc to be set.
+	startMu sync.Mutex
 
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
 
-	// Set by the reader goroutine during the handshake; read after authed
-	// is closed by other goroutines.
-	version   uint32
-	addr      types.Address
-	authFails int
-	isAuthed  atomic.Bool
-	authedAt  int64 // unix nanoseconds, set before isAuthed
+	// Owned by the reading side.
+	challenge  []byte      // until authenticated
+	helloTimer *time.Timer // until the hello
+	helloDone  bool
+	authFails  int
 
-	sem      chan struct{} // bounds requests in progress
+	// Set by the reading side during the handshake; read after isAuthed.
+	version  uint32
+	addr     types.Address
+	isAuthed atomic.Bool
+	authedAt int64 // unix nanoseconds, set before isAuthed
+
+	sem      chan struct{} // bounds requests in progress; made by the first
 	reqMu    sync.Mutex    // orders begin against shutdown
 	stopping bool
 	requests sync.WaitGroup
@@ -57,13 +76,17 @@ type conn struct {
 	inbox      []*wirepb.Envelope // at most maxInbox
 	events     []*wirepb.ServerFrame
 	privacy    []types.AccountID
-	pingDue    bool // the keep-alive timer fired
+	pingDue    bool // the keep-alive wheel asks for a ping
 	drainDue   bool // just authenticated: the backlog comes first
 	delivering bool // the first drain is done: inbox and wake are served
 	running    bool // a writer goroutine is at work
 	stopped    bool // no writer goroutine starts any more
 	writers    sync.WaitGroup
-	keepalive  *time.Timer
+
+	// Keep-alive: the wheel's slot and place in it (under the wheel's
+	// lock), and when the last unanswered ping went out.
+	slot, slotIdx int32
+	pingAt        atomic.Int64
 
 	wake     chan struct{} // rescan the mailbox
 	overflow atomic.Bool   // inbox dropped something: rescan
@@ -77,13 +100,12 @@ type conn struct {
 	closeOnce sync.Once
 }
 
-func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
+func newConn(s *Server, wsc *ws.Conn, remote string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		s: s, ws: ws, id: randomID(12), remote: remote,
+		s: s, ws: wsc, id: randomID(12), remote: remote,
 		challenge: make([]byte, 32),
 		ctx:       ctx, cancel: cancel,
-		sem:  make(chan struct{}, s.cfg.MaxConcurrent),
 		wake: make(chan struct{}, 1),
 	}
 	_, _ = rand.Read(c.challenge)
@@ -91,77 +113,141 @@ func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
 	return c
 }
 
-// serve runs the connection until it ends.
-func (c *conn) serve() {
-	c.qmu.Lock()
-	c.keepalive = time.AfterFunc(c.s.cfg.KeepAlive, c.keepaliveTick)
-	c.qmu.Unlock()
-	err := c.read()
-	// Requests in progress finish first: a send that was read is answered,
-	// and its envelope is durable, before the connection goes.
+// start sets the connection going: the hello must come within HelloTimeout.
+func (c *conn) start() {
+	c.helloTimer = time.AfterFunc(c.s.cfg.HelloTimeout, func() {
+		c.close(ws.StatusPolicyViolation, "no hello")
+	})
+	c.s.wheel.add(c)
+	if c.s.poller != nil && !c.ws.Buffered() {
+		if rc, ok := c.ws.SyscallConn(); ok {
+			c.startMu.Lock()
+			d, err := c.s.poller.Add(rc, c.readable)
+			c.desc = d
+			c.startMu.Unlock()
+			if err == nil {
+				return
+			}
+		}
+	}
+	c.idle()
+}
+
+// idle hands the connection to the poller or to a waiter goroutine.
+func (c *conn) idle() {
+	if c.ws.Buffered() {
+		go c.read(nil) // bytes read along with the last frame
+		return
+	}
+	if c.desc != nil {
+		if err := c.desc.Rearm(); err == nil {
+			return
+		}
+		// Removed: the connection is ending, and the reader below finds out.
+	}
+	go c.wait()
+}
+
+// wait is the waiter goroutine: it only waits, so that its stack stays at
+// the smallest size however deep the reader's calls went.
+func (c *conn) wait() {
+	err := c.ws.Wait()
+	go c.read(err)
+}
+
+// readable is the poller's callback, on a goroutine of its own.
+func (c *conn) readable() {
+	c.startMu.Lock()
+	// An empty critical section: waiting for start to have set desc.
+	c.startMu.Unlock()
+	c.read(nil)
+}
+
+// read is the reader goroutine: it reads and dispatches the frames that
+// arrived, then hands the connection back to the poller or a waiter. The
+// read buffer is held only while it runs.
+func (c *conn) read(err error) {
+	for err == nil {
+		var typ ws.MessageType
+		var data []byte
+		typ, data, err = c.ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		if typ != 0 {
+			c.frame(typ, data)
+		}
+		if !c.ws.Buffered() {
+			c.ws.Release()
+			c.idle()
+			return
+		}
+	}
+	c.ws.Release()
+	c.end(err)
+}
+
+// frame serves one message from the client.
+func (c *conn) frame(typ ws.MessageType, data []byte) {
+	if c.ctx.Err() != nil {
+		return // closing: the rest is dropped until the peer's close arrives
+	}
+	if typ != ws.MessageBinary {
+		c.reply(0, nil, errBadRequest("frames must be binary protobuf ClientFrames"))
+		return
+	}
+	f := new(wirepb.ClientFrame)
+	if err := proto.Unmarshal(data, f); err != nil {
+		c.reply(0, nil, errBadRequest("undecodable frame"))
+		return
+	}
+	if c.helloDone {
+		if !c.dispatch(f) {
+			c.cancel()
+		}
+		return
+	}
+	c.helloDone = true
+	if c.helloTimer.Stop() {
+		c.helloTimer = nil // its timer would otherwise live as long as the connection
+	}
+	h := f.GetHello()
+	if h == nil {
+		c.reply(f.Id, nil, errBadRequest("the first frame must be Hello"))
+		c.close(ws.StatusProtocolError, "hello expected")
+		return
+	}
+	c.hello(f.Id, h)
+}
+
+// end is the connection's last act, on the reading side: requests in
+// progress finish first (a send that was read is answered, and its envelope
+// is durable), then the connection leaves the node.
+func (c *conn) end(err error) {
+	if c.desc != nil {
+		_ = c.desc.Remove() // before the socket closes: its number is reused at once
+	}
+	c.s.wheel.remove(c)
+	if c.helloTimer != nil {
+		c.helloTimer.Stop()
+	}
 	c.requests.Wait()
 	c.cancel()
 	c.qmu.Lock()
 	c.stopped = true
-	c.keepalive.Stop()
 	c.qmu.Unlock()
 	c.writers.Wait()
 	c.teardown()
-	var ce websocket.CloseError
-	if err != nil && !errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
+	var ce ws.CloseError
+	if err != nil && !errors.As(err, &ce) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.s.Log.Debug("connection ended", "err", err)
 	}
-	c.close(websocket.StatusNormalClosure, "")
+	_ = c.ws.CloseNow()
+	c.s.forget(c)
 }
 
-// read is the reader goroutine: it decodes frames and dispatches them.
-func (c *conn) read() error {
-	hctx, hcancel := context.WithTimeout(c.ctx, c.s.cfg.HelloTimeout)
-	defer hcancel()
-	first := true
-	for {
-		rctx := c.ctx
-		if first {
-			rctx = hctx
-		}
-		typ, data, err := c.ws.Read(rctx)
-		if err != nil {
-			if first && errors.Is(err, context.DeadlineExceeded) {
-				c.close(websocket.StatusPolicyViolation, "no hello")
-			}
-			return err
-		}
-		if typ != websocket.MessageBinary {
-			c.reply(0, nil, errBadRequest("frames must be binary protobuf ClientFrames"))
-			continue
-		}
-		f := new(wirepb.ClientFrame)
-		if err := proto.Unmarshal(data, f); err != nil {
-			c.reply(0, nil, errBadRequest("undecodable frame"))
-			continue
-		}
-		if first {
-			h := f.GetHello()
-			if h == nil {
-				c.reply(f.Id, nil, errBadRequest("the first frame must be Hello"))
-				c.close(websocket.StatusProtocolError, "hello expected")
-				return errors.New("no hello")
-			}
-			if !c.hello(f.Id, h) {
-				return errors.New("no common version")
-			}
-			first = false
-			hcancel() // its timer would otherwise live as long as the connection
-			continue
-		}
-		if !c.dispatch(f) {
-			return errors.New("closed by handler")
-		}
-	}
-}
-
-// hello negotiates the version; false ends the connection.
-func (c *conn) hello(id uint64, h *wirepb.Hello) bool {
+// hello negotiates the version.
+func (c *conn) hello(id uint64, h *wirepb.Hello) {
 	c.s.Metrics.Requests.WithLabelValues("hello").Inc()
 	lo, hi := h.MinVersion, h.MaxVersion
 	if hi == 0 {
@@ -170,15 +256,14 @@ func (c *conn) hello(id uint64, h *wirepb.Hello) bool {
 	v := min(hi, uint32(MaxVersion))
 	if lo > hi || v < lo || v < MinVersion {
 		c.reply(id, nil, wireErr(wirepb.ErrorCode_ERROR_CODE_UNSUPPORTED_VERSION, "this server speaks protocol versions 1 to 1"))
-		c.close(websocket.StatusProtocolError, "unsupported version")
-		return false
+		c.close(ws.StatusProtocolError, "unsupported version")
+		return
 	}
 	c.version = v
 	c.reply(id, &wirepb.Response{Result: &wirepb.Response_Hello{Hello: &wirepb.HelloResult{
 		Version: v, Challenge: c.challenge, ServerTimeMs: time.Now().UnixMilli(),
 		MaxFrameBytes: uint32(c.s.cfg.MaxFrameBytes), KeepaliveSeconds: uint32(c.s.cfg.KeepAlive / time.Second),
 	}}}, nil)
-	return true
 }
 
 // reply writes the response to request id: res on success, else e.
@@ -201,20 +286,19 @@ func (c *conn) write(f *wirepb.ServerFrame) bool {
 		c.s.Log.Error("encoding frame", "err", err)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageBinary, data); err != nil {
+	if err := c.ws.Write(ws.MessageBinary, data); err != nil {
 		c.cancel()
 		return false
 	}
 	return true
 }
 
-// close closes the WebSocket once, with code and reason.
-func (c *conn) close(code websocket.StatusCode, reason string) {
+// close starts the closing handshake once, with code and reason; the
+// reading side ends the connection when the peer answers or gives up.
+func (c *conn) close(code ws.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
-		// The close handshake first: cancelling the context would make the
-		// library drop the connection without telling the client why.
+		// Off the caller's goroutine: the hub's dispatcher calls this, and a
+		// write to a slow reader may take up to WriteTimeout.
 		go func() {
 			_ = c.ws.Close(code, reason)
 			c.cancel()
@@ -241,7 +325,7 @@ func (c *conn) shutdown() {
 	c.reqMu.Unlock()
 	go func() {
 		c.requests.Wait()
-		c.close(websocket.StatusGoingAway, "server shutting down")
+		c.close(ws.StatusGoingAway, "server shutting down")
 	}()
 }
 
@@ -264,18 +348,25 @@ func (c *conn) kickLocked() {
 	go c.writer()
 }
 
-// keepaliveTick is the keep-alive timer: the writer pings, and the timer
-// is set again for the next interval, under c.qmu so that it is never set
-// again once the connection stopped it.
-func (c *conn) keepaliveTick() {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if c.stopped {
-		return // the connection is ending: no more pings
+// keepalive is the keep-alive wheel's visit, once per KeepAlive: a peer
+// heard from since the last visit is alive; one that was not is pinged,
+// and one that did not answer the last ping is disconnected.
+func (c *conn) keepalive(now time.Time) {
+	c.d.forgetPushed(now)
+	last := c.ws.LastRead()
+	if now.UnixNano()-last < int64(c.s.cfg.KeepAlive) {
+		c.pingAt.Store(0)
+		return
 	}
+	if p := c.pingAt.Load(); p != 0 && last < p {
+		c.close(ws.StatusPolicyViolation, "keep-alive timeout")
+		return
+	}
+	c.pingAt.Store(now.UnixNano())
+	c.qmu.Lock()
 	c.pingDue = true
 	c.kickLocked()
-	c.keepalive.Reset(c.s.cfg.KeepAlive)
+	c.qmu.Unlock()
 }
 
 // work is what the writer takes from the queues in one round.
@@ -373,12 +464,10 @@ func (c *conn) doWork(w *work) bool {
 	return true
 }
 
-// ping checks the peer answers within a keep-alive interval.
+// ping asks the peer for a pong; the keep-alive wheel checks the answer.
 func (c *conn) ping() bool {
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.KeepAlive)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
-		c.close(websocket.StatusPolicyViolation, "keep-alive timeout")
+	if err := c.ws.Ping(); err != nil {
+		c.cancel()
 		return false
 	}
 	return true

@@ -38,7 +38,15 @@ type delivery struct {
 
 func (d *delivery) init(window int) {
 	d.window = window
-	d.inflight = make(map[uint64]struct{})
+}
+
+// track notes id in flight; d.mu is held. The map exists only while
+// something is in flight: an idle connection holds none.
+func (d *delivery) track(id uint64) {
+	if d.inflight == nil {
+		d.inflight = make(map[uint64]struct{})
+	}
+	d.inflight[id] = struct{}{}
 }
 
 // acked reports which of ids are in flight on this connection; only those
@@ -68,7 +76,20 @@ func (d *delivery) done(ids []uint64) (rescan bool) {
 			d.ackedNow[id] = struct{}{}
 		}
 	}
+	if len(d.inflight) == 0 {
+		d.inflight = nil // a drained map keeps its memory
+	}
 	return d.behind && len(d.inflight) <= d.window/2
+}
+
+// forgetPushed drops the ids of the last drain once their bus notices can
+// no longer arrive late, so that an idle connection holds none.
+func (d *delivery) forgetPushed(now time.Time) {
+	d.mu.Lock()
+	if d.pushed != nil && now.After(d.pushedTill) {
+		d.pushed = nil
+	}
+	d.mu.Unlock()
 }
 
 func (c *conn) needRescan() bool {
@@ -103,7 +124,7 @@ func (c *conn) pushLive(batch []*wirepb.Envelope) bool {
 			d.behind = true // it stays in the store; a rescan finds it
 			continue
 		}
-		d.inflight[e.Id] = struct{}{}
+		d.track(e.Id)
 		out = append(out, e)
 	}
 	d.mu.Unlock()
@@ -120,9 +141,6 @@ func (c *conn) drain() bool {
 	const page = 256
 	d.mu.Lock()
 	d.behind = false
-	if d.pushed == nil {
-		d.pushed = make(map[uint64]struct{})
-	}
 	d.mu.Unlock()
 	var after uint64
 	for {
@@ -166,7 +184,10 @@ func (c *conn) drain() bool {
 			if _, ok := d.ackedNow[e.ID]; ok {
 				continue // acked and deleted since the page was read
 			}
-			d.inflight[e.ID] = struct{}{}
+			d.track(e.ID)
+			if d.pushed == nil {
+				d.pushed = make(map[uint64]struct{})
+			}
 			d.pushed[e.ID] = struct{}{}
 			out = append(out, mailbox.WireEnvelope(e))
 		}
@@ -186,6 +207,11 @@ func (c *conn) drain() bool {
 			return false
 		}
 	}
+	d.mu.Lock()
+	if len(d.pushed) == 0 {
+		d.pushed = nil
+	}
+	d.mu.Unlock()
 	// Bus envelopes that queued up meanwhile: pushLive skips those drained.
 	if c.overflow.Swap(false) {
 		return c.drain()

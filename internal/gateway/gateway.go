@@ -4,13 +4,16 @@
 // devices, keep-alive, and back-pressure for slow readers. docs/protocol.md
 // describes what a client sees.
 //
-// An idle connection has one goroutine, which reads frames. A second one,
-// the writer, runs only while the server has something to push (envelopes,
-// signals, a keep-alive ping): pushes wait for it in small queues that an
-// idle connection leaves empty. Responses are written by whichever
-// goroutine handled the request; the WebSocket library serialises writes.
-// The reader does not stay on net/http's handler goroutine, whose request
-// and response would otherwise live as long as the connection.
+// A node must hold very many idle connections, so an idle one costs as
+// little as we could make it: no read buffer (package ws borrows one from a
+// pool only while a frame is in flight), no goroutine in epoll mode (package
+// poll watches the socket) or one that only waits, with the smallest stack,
+// in goroutine mode; no writer goroutine (one runs only while there is
+// something to push, its queues empty and nil when idle); no timer (one
+// keep-alive wheel visits every connection of the node); no delivery maps;
+// and one bus subscription per account, shared by its devices' connections
+// on the node (hub). Responses are written by whichever goroutine handled
+// the request; package ws serialises writes.
 package gateway
 
 import (
@@ -23,10 +26,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/parley-im/parley/internal/account"
 	"github.com/parley-im/parley/internal/bus"
+	"github.com/parley-im/parley/internal/gateway/poll"
+	"github.com/parley-im/parley/internal/gateway/ws"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/media"
@@ -56,7 +59,18 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxConcurrent bounds the requests one connection has in progress. Default 32.
 	MaxConcurrent int
+	// Readiness is how idle connections wait for bytes: ReadinessGoroutine
+	// (the default; a goroutine per connection that only waits) or
+	// ReadinessEpoll (Linux: no goroutine while idle; connections over TLS
+	// still wait in a goroutine).
+	Readiness string
 }
+
+// Readiness modes.
+const (
+	ReadinessGoroutine = "goroutine"
+	ReadinessEpoll     = "epoll"
+)
 
 func (c *Config) defaults() {
 	if c.MaxFrameBytes == 0 {
@@ -77,6 +91,9 @@ func (c *Config) defaults() {
 	if c.MaxConcurrent == 0 {
 		c.MaxConcurrent = 32
 	}
+	if c.Readiness == "" {
+		c.Readiness = ReadinessGoroutine
+	}
 }
 
 // Deps are the services the gateway dispatches to.
@@ -96,8 +113,10 @@ type Deps struct {
 // Server is the gateway of one node.
 type Server struct {
 	Deps
-	cfg Config
-	hub *hub
+	cfg    Config
+	hub    *hub
+	wheel  *wheel
+	poller *poll.Poller // nil in goroutine mode
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -110,6 +129,15 @@ func New(cfg Config, d Deps) *Server {
 	cfg.defaults()
 	s := &Server{Deps: d, cfg: cfg, conns: make(map[*conn]struct{})}
 	s.hub = newHub(d.Bus, d.Log, d.Metrics)
+	s.wheel = newWheel(cfg.KeepAlive, (*conn).keepalive)
+	if cfg.Readiness == ReadinessEpoll {
+		p, err := poll.New()
+		if err != nil {
+			d.Log.Warn("epoll readiness unavailable: idle connections wait in goroutines", "err", err)
+		} else {
+			s.poller = p
+		}
+	}
 	d.Bus.OnReconnect(s.rescanAll)
 	return s
 }
@@ -126,41 +154,48 @@ func (s *Server) rescanAll() {
 	}
 }
 
-// ServeHTTP upgrades the request to a WebSocket and serves it.
+// ServeHTTP upgrades the request to a WebSocket and serves it. The
+// handler returns at once: net/http's request and response are not kept
+// for the connection's life.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Compression would cost each connection a flate state and buy
-		// little: envelopes are ciphertext.
-		CompressionMode: websocket.CompressionDisabled,
-		// Browsers (the web client) connect from other origins; auth is by
-		// device proof, not cookies, so cross-origin use is harmless.
-		InsecureSkipVerify: true,
+	wsc, err := ws.Upgrade(w, r, ws.Options{
+		MaxMessageBytes: s.cfg.MaxFrameBytes,
+		WriteTimeout:    s.cfg.WriteTimeout,
 	})
 	if err != nil {
-		return // Accept has answered the client
+		return // Upgrade has answered the client
 	}
-	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
-	c := newConn(s, ws, remoteIP(r))
+	c := newConn(s, wsc, remoteIP(r))
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		_ = wsc.Close(ws.StatusGoingAway, "server shutting down")
+		go func() {
+			// The peer's answer, or the close timeout, ends it.
+			for wsc.Wait() == nil {
+				if _, _, err := wsc.ReadMessage(); err != nil {
+					break
+				}
+			}
+			wsc.Release()
+			_ = wsc.CloseNow()
+		}()
 		return
 	}
 	s.conns[c] = struct{}{}
 	s.handlers.Add(1)
 	s.mu.Unlock()
 	s.Metrics.Connections.Inc()
-	go func() {
-		defer func() {
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			s.Metrics.Connections.Dec()
-			s.handlers.Done()
-		}()
-		c.serve()
-	}()
+	c.start()
+}
+
+// forget is a connection's end.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.Metrics.Connections.Dec()
+	s.handlers.Done()
 }
 
 // Shutdown stops reading from every connection, lets requests in progress
@@ -185,6 +220,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 		s.Log.Warn("gateway shutdown timed out", "connections", len(conns))
 	}
 	s.hub.close()
+	s.wheel.close()
+	if s.poller != nil {
+		_ = s.poller.Close()
+	}
 }
 
 func remoteIP(r *http.Request) string {

@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley/internal/account"
 	"github.com/parley-im/parley/internal/bus"
+	"github.com/parley-im/parley/internal/gateway/ws"
 	"github.com/parley-im/parley/internal/mailbox"
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/proto/buspb"
@@ -143,14 +143,18 @@ func (c *conn) dispatch(f *wirepb.ClientFrame) bool {
 		c.reply(f.Id, nil, errStopping)
 		return true
 	}
+	if c.sem == nil {
+		c.sem = make(chan struct{}, c.s.cfg.MaxConcurrent)
+	}
+	sem := c.sem
 	select {
-	case c.sem <- struct{}{}:
+	case sem <- struct{}{}:
 	case <-c.ctx.Done():
 		c.requests.Done()
 		return false
 	}
 	go func() {
-		defer func() { <-c.sem; c.requests.Done() }()
+		defer func() { <-sem; c.requests.Done() }()
 		res, err := r.fn(c, f)
 		if errors.Is(err, errAnswered) {
 			return
@@ -185,13 +189,14 @@ func (c *conn) authenticate(id uint64, a *wirepb.Authenticate) bool {
 		if errors.Is(err, account.ErrAuthFailed) {
 			c.authFails++
 			if c.authFails >= maxAuthFailures {
-				c.close(websocket.StatusPolicyViolation, "too many failed authentications")
+				c.close(ws.StatusPolicyViolation, "too many failed authentications")
 				return false
 			}
 		}
 		return true
 	}
 	c.addr = addr
+	c.challenge = nil // used once
 	c.authedAt = time.Now().UnixNano()
 	if err := c.s.hub.joinDevice(c); err != nil {
 		c.reply(id, nil, c.wireError(err, id))

@@ -127,7 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.media.Start()
 	s.gateway = gateway.New(gateway.Config{
-		MaxFrameBytes: cfg.MaxFrameBytes, KeepAlive: cfg.KeepAlive,
+		MaxFrameBytes: cfg.MaxFrameBytes, KeepAlive: cfg.KeepAlive, Readiness: cfg.Readiness,
 	}, gateway.Deps{
 		Store: st, Bus: b, Accounts: accounts, Mailbox: s.mailbox, Metrics: m,
 		Groups: group.New(st, s.mailbox, group.Config{

@@ -120,6 +120,8 @@ func Start(t testing.TB, o Options) *Server {
 		// Media blobs of the files backend stay out of the source tree
 		// (the default is beside the database, which PostgreSQL has not).
 		MediaDir: filepath.Join(t.TempDir(), "media"),
+		// `make test` runs the gateway's tests in each readiness mode.
+		Readiness: os.Getenv("PARLEY_TEST_READINESS"),
 	}
 	if o.Config != nil {
 		o.Config(&cfg)
