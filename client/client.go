@@ -220,6 +220,9 @@ type testHooks struct {
 	beforeAck func() bool
 	// groupSent sees each SenderKeyMessage sent to a group.
 	groupSent func(types.GroupID, []byte)
+	// afterEncrypt runs once a message is encrypted for addr, before it is
+	// sent, with the crypto lock held (whatever else may happen then).
+	afterEncrypt func(addr session.Address)
 }
 
 // Open opens (or creates) the profile in dir: its store is dir/parley.db,

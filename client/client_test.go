@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,6 +246,58 @@ func TestIdentityChangeBlocksUntilAcknowledged(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if h := bob2.history(alice.id()); len(h) != 0 {
 		t.Fatalf("a message went out before the change was acknowledged: %q", texts(h))
+	}
+	if err := alice.AcknowledgeIdentity(ctxT(t), bob2.id()); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.WaitSent(ctxT(t), held); err != nil {
+		t.Fatal(err)
+	}
+	bob2.waitHistory(alice.id(), "< after reinstall")
+}
+
+// TestIdentityChangeSessionGoneMidSend: the session a message was
+// encrypted with is forgotten before the message goes out (another send to
+// the same account was just told the device is stale, as when the UI's
+// typing indicator and the message race). The message must still name the
+// registration id it was encrypted for, so that the server refuses it as
+// stale and the reinstall holds it, instead of accepting a message the new
+// device cannot decrypt (and Alice seeing it sent, never delivered).
+func TestIdentityChangeSessionGoneMidSend(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	alice := register(t, srv, "").connect()
+	bob := register(t, srv, "").connect()
+	alice.send(bob, "before")
+	bob.waitHistory(alice.id(), "< before")
+	bob.Close()
+	bob2 := register(t, srv, bob.Account().Phone).connect()
+
+	var once sync.Once
+	client.SetAfterEncrypt(alice.Client, func(name string, device uint32) {
+		if name != bob2.id().String() {
+			return
+		}
+		once.Do(func() {
+			if err := client.DeleteSession(ctxT(t), alice.Client, bob2.id(), types.DeviceID(device)); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	held := alice.send(bob2, "after reinstall")
+	status := func() clientstore.Status {
+		for _, m := range alice.history(bob2.id()) {
+			if m.Ref.ID == held {
+				return m.Status()
+			}
+		}
+		return 0
+	}
+	eventually(t, "the message held or sent", func() (bool, string) {
+		ch, _ := alice.ChangedIdentities(ctxT(t))
+		return len(ch) == 1 || status() != 0, fmt.Sprint(ch)
+	})
+	if s := status(); s != 0 {
+		t.Fatalf("the message went out before the change was acknowledged (status %d)", s)
 	}
 	if err := alice.AcknowledgeIdentity(ctxT(t), bob2.id()); err != nil {
 		t.Fatal(err)

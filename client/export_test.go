@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parley-im/parley/client/clientstore"
+	"github.com/parley-im/parley/e2ee/session"
 	"github.com/parley-im/parley/proto/wirepb"
 	"github.com/parley-im/parley/types"
 )
@@ -42,6 +43,21 @@ func SetGroupSentHook(c *Client, f func(types.GroupID, []byte)) { c.hook.groupSe
 // (a server that tampers), and reports whether c would acknowledge it.
 func InjectEnvelope(ctx context.Context, c *Client, e *wirepb.Envelope) bool {
 	return c.receiveOne(ctx, c.current(), e)
+}
+
+// SetAfterEncrypt runs f each time c has encrypted a message for the
+// device addr names (account id in UUID form, device id), before it is
+// sent; f may touch c's store as another goroutine of c would.
+func SetAfterEncrypt(c *Client, f func(name string, device uint32)) {
+	c.hook.afterEncrypt = func(a session.Address) { f(a.Name, a.DeviceID) }
+}
+
+// DeleteSession forgets c's session with one device of account, as the
+// send path does when the server says the device is stale or gone, but
+// straight in the store: an afterEncrypt hook, which holds the crypto
+// lock, may call it.
+func DeleteSession(ctx context.Context, c *Client, account types.AccountID, device types.DeviceID) error {
+	return c.st.DeleteSession(ctx, sessionAddr(account, device))
 }
 
 // GroupHead is the head hash of c's verified state of group g.

@@ -443,7 +443,7 @@ func (c *Client) deliver(ctx context.Context, conn *transport.Conn, dest types.A
 		m := se.E.GetMismatched()
 		c.log.Debug("device list corrected", "missing", m.GetMissing(), "extra", m.GetExtra(), "stale", m.GetStale())
 		for _, d := range slices.Concat(m.GetExtra(), m.GetStale()) {
-			if err := c.st.DeleteSession(ctx, sessionAddr(dest, types.DeviceID(d))); err != nil {
+			if err := c.forgetSession(ctx, sessionAddr(dest, types.DeviceID(d))); err != nil {
 				return err
 			}
 		}
@@ -532,23 +532,41 @@ func (c *Client) encryptFor(ctx context.Context, conn *transport.Conn, dest type
 	}
 }
 
+// encrypt encrypts plaintext with the session with addr. The envelope
+// names the registration id of that very session: it is all the server
+// recognises a reinstalled device by (it takes 0 for "unknown" and lets
+// the message through), so a message for a session that went stale must
+// carry the old id and be refused, whatever happens to the session after.
 func (c *Client) encrypt(ctx context.Context, addr session.Address, plaintext []byte) (*wirepb.OutgoingEnvelope, error) {
 	c.crypto.Lock()
 	defer c.crypto.Unlock()
-	ct, err := session.Encrypt(ctx, c.stores(), addr, plaintext, c.o.Now())
-	if err != nil {
-		return nil, err
-	}
 	rec, err := c.st.LoadSession(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	reg, _ := rec.RemoteRegistrationID()
+	reg, _ := rec.RemoteRegistrationID() // none: Encrypt reports ErrNoSession
+	ct, err := session.Encrypt(ctx, c.stores(), addr, plaintext, c.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	if c.hook.afterEncrypt != nil {
+		c.hook.afterEncrypt(addr)
+	}
 	typ := wirepb.EnvelopeType_ENVELOPE_TYPE_CIPHERTEXT
 	if ct.Type == session.TypePreKey {
 		typ = wirepb.EnvelopeType_ENVELOPE_TYPE_PREKEY_MESSAGE
 	}
 	return &wirepb.OutgoingEnvelope{DeviceId: addr.DeviceID, RegistrationId: reg, Type: typ, Content: ct.Body}, nil
+}
+
+// forgetSession deletes the session with addr, under the crypto lock like
+// every change of a session: unlocked, it could vanish between another
+// send's encryption and its store, which would write the stale session
+// back over it (or over a new one).
+func (c *Client) forgetSession(ctx context.Context, addr session.Address) error {
+	c.crypto.Lock()
+	defer c.crypto.Unlock()
+	return c.st.DeleteSession(ctx, addr)
 }
 
 // fetchSession starts a new session with one device from its bundle.
