@@ -45,9 +45,10 @@ type conn struct {
 	id     string // names this connection in kicks
 	remote string
 	desc   *poll.Desc // the poller's watch, in epoll mode
-	// startMu is held while start registers the watch, whose callback may
+	// startMu is held while the watch is registered, as its callback may
 	// run before Add has returned: the callback waits for desc to be set.
-	startMu sync.Mutex
+	startMu   sync.Mutex
+	pollTried bool
 
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
@@ -119,31 +120,33 @@ func (c *conn) start() {
 		c.close(ws.StatusPolicyViolation, "no hello")
 	})
 	c.s.wheel.add(c)
-	if c.s.poller != nil && !c.ws.Buffered() {
-		if rc, ok := c.ws.SyscallConn(); ok {
-			c.startMu.Lock()
-			d, err := c.s.poller.Add(rc, c.readable)
-			c.desc = d
-			c.startMu.Unlock()
-			if err == nil {
-				return
-			}
-		}
-	}
 	c.idle()
 }
 
 // idle hands the connection to the poller or to a waiter goroutine.
 func (c *conn) idle() {
-	if c.ws.Buffered() {
+	switch {
+	case c.ws.Buffered():
 		go c.read(nil) // bytes read along with the last frame
 		return
-	}
-	if c.desc != nil {
-		if err := c.desc.Rearm(); err == nil {
+	case c.desc != nil:
+		if c.desc.Rearm() == nil {
 			return
 		}
-		// Removed: the connection is ending, and the reader below finds out.
+		// The poller is closing with the node: a waiter sees the end.
+	case c.s.poller != nil && !c.pollTried:
+		c.pollTried = true
+		if rc, ok := c.ws.SyscallConn(); ok { // not over TLS
+			c.startMu.Lock()
+			d, err := c.s.poller.Add(rc, c.readable)
+			if err == nil {
+				c.desc = d
+			}
+			c.startMu.Unlock()
+			if err == nil {
+				return
+			}
+		}
 	}
 	go c.wait()
 }
@@ -158,7 +161,7 @@ func (c *conn) wait() {
 // readable is the poller's callback, on a goroutine of its own.
 func (c *conn) readable() {
 	c.startMu.Lock()
-	// An empty critical section: waiting for start to have set desc.
+	// An empty critical section: waiting for idle to have set desc.
 	c.startMu.Unlock()
 	c.read(nil)
 }
