@@ -194,7 +194,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx db) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(db{q: tx, d: s.d}); err != nil {
+	if err := fn(db{q: cached(tx, tx, s.rs), d: s.d}); err != nil {
 		return err
 	}
 	return tx.Commit()

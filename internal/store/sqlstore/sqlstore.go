@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/bits"
 	"runtime"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type Store struct {
 	w   *sql.DB // write transactions; one connection on SQLite
 	r   *sql.DB // reads; the same pool as w except on an on-disk SQLite database
 	log *slog.Logger
+	// Prepared statements of w and r, on SQLite (pgx caches its own): nil
+	// on PostgreSQL. rs is ws when r is w.
+	ws, rs *sqldb.StmtCache
 }
 
 // Open connects to the database dsn names and brings its schema up to date.
@@ -92,7 +96,12 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	return &Store{d: sqliteDialect, w: w, r: r, log: log}, nil
+	st := &Store{d: sqliteDialect, w: w, r: r, log: log, ws: sqldb.NewStmtCache(w)}
+	st.rs = st.ws
+	if r != w {
+		st.rs = sqldb.NewStmtCache(r)
+	}
+	return st, nil
 }
 
 // Ping checks that the database answers.
@@ -110,6 +119,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connections.
 func (s *Store) Close() error {
+	if s.ws != nil {
+		s.ws.Close()
+		s.rs.Close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -150,10 +163,18 @@ func (c db) execN(ctx context.Context, query string, args ...any) (int64, error)
 }
 
 // reader is for single queries outside a transaction.
-func (s *Store) reader() db { return db{q: s.r, d: s.d} }
+func (s *Store) reader() db { return db{q: cached(s.r, nil, s.rs), d: s.d} }
 
 // writer is for single writes outside a transaction.
-func (s *Store) writer() db { return db{q: s.w, d: s.d} }
+func (s *Store) writer() db { return db{q: cached(s.w, nil, s.ws), d: s.d} }
+
+// cached runs q's queries through cache's statements, if there is a cache.
+func cached(q querier, tx *sql.Tx, cache *sqldb.StmtCache) querier {
+	if cache == nil {
+		return q
+	}
+	return sqldb.Cached{Q: q, Tx: tx, Cache: cache}
+}
 
 // inTx runs fn in a write transaction and commits it, running it again after
 // a PostgreSQL deadlock or serialization failure; fn must therefore set its
@@ -174,7 +195,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx db) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(db{q: tx, d: s.d}); err != nil {
+	if err := fn(db{q: cached(tx, tx, s.ws), d: s.d}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -287,8 +308,14 @@ func chunks[T any](xs []T, paramsEach int) [][]T {
 		out = append(out, xs[:size])
 		xs = xs[size:]
 	}
-	if len(xs) > 0 {
-		out = append(out, xs)
+	// The rest in parts of 2^k items, largest first: a statement's text
+	// depends on its number of rows, and a handful of sizes are prepared
+	// once and reused (sqldb.StmtCache), where any size would be parsed
+	// anew each time.
+	for len(xs) > 0 {
+		n := 1 << (bits.Len(uint(len(xs))) - 1)
+		out = append(out, xs[:n])
+		xs = xs[n:]
 	}
 	return out
 }
