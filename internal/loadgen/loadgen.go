@@ -49,7 +49,10 @@ const (
 	// MixChat sends 1:1 messages between random pairs of online devices
 	// at the target rate; every delivered message is acked.
 	MixChat Mix = "chat"
-	// MixIdle connects and authenticates the devices and holds them.
+	// MixIdle connects and authenticates the devices and holds them. On
+	// ws:// nodes a device is held on a connection of the minimal client
+	// in rawws.go, parked in a poller, so that this process's memory per
+	// connection (about 1 KiB) stays far below the server's.
 	MixIdle Mix = "idle"
 	// MixChurn is chat while devices go offline and come back, draining
 	// what was queued for them meanwhile.
@@ -255,7 +258,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		r.report.FileLimitError = err.Error()
 	}
-	r.clients, r.report.Sources = httpClients(target, cfg.Sources)
+	r.clients, r.dialers, r.report.Sources = httpClients(target, cfg.Sources)
+	if cfg.Mix == MixIdle {
+		r.hold = newHolder(r)
+	}
 	for _, u := range cfg.URLs {
 		r.metricsURLs = append(r.metricsURLs, metricsURL(u))
 		r.report.Nodes = append(r.report.Nodes, NodeReport{URL: u})
@@ -313,21 +319,24 @@ func fdsPerDevice(cfg Config) uint64 {
 
 // httpClients makes one HTTP client per source address, so that dials
 // cycle through 127.0.0.2, 127.0.0.3, ... and each address has its own
-// ephemeral ports. An IPv6 target gets one client on the default address.
-func httpClients(target net.IP, n int) ([]*http.Client, []string) {
+// ephemeral ports; the dialers are the same, for the idle mix's raw
+// connections. An IPv6 target gets one client on the default address.
+func httpClients(target net.IP, n int) ([]*http.Client, []*net.Dialer, []string) {
 	if target.To4() == nil {
-		return []*http.Client{{Transport: &http.Transport{}}}, []string{"default"}
+		return []*http.Client{{Transport: &http.Transport{}}}, []*net.Dialer{{Timeout: 10 * time.Second}}, []string{"default"}
 	}
 	n = min(n, 250)
 	var clients []*http.Client
+	var dialers []*net.Dialer
 	var names []string
 	for i := range n {
 		src := net.IPv4(127, 0, 0, byte(2+i))
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 10 * time.Second}
 		clients = append(clients, &http.Client{Transport: &http.Transport{DialContext: d.DialContext, Proxy: nil}})
+		dialers = append(dialers, d)
 		names = append(names, src.String())
 	}
-	return clients, names
+	return clients, dialers, names
 }
 
 // metricsURL is the server's /metrics beside its WebSocket path.
@@ -351,6 +360,9 @@ type device struct {
 
 	mu   sync.Mutex
 	sess *session // nil while offline
+	// raw is the idle mix's connection, held by the holder instead of a
+	// session.
+	raw *rawConn
 }
 
 // session is one connection of a device.
@@ -400,7 +412,9 @@ func (s *session) closeIdle(deadline time.Time) {
 type run struct {
 	cfg         Config
 	clients     []*http.Client
+	dialers     []*net.Dialer // the clients' dialers, in the same order
 	dials       atomic.Uint64
+	hold        *holder  // the idle mix's connections; nil for the others
 	metricsURLs []string // one per node
 	start       time.Time
 	runStart    time.Time
@@ -441,7 +455,10 @@ func errorKey(err error) string {
 		return strings.TrimPrefix(code.String(), "ERROR_CODE_")
 	}
 	var errno syscall.Errno
+	var closed *closedError
 	switch {
+	case errors.As(err, &closed):
+		return "disconnected by the server"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &errno):
@@ -550,6 +567,17 @@ func (r *run) register(ctx context.Context, d *device) error {
 	}
 	d.addr = types.Address{Account: types.AccountID(reg.AccountId), Device: types.DeviceID(reg.DeviceId)}
 	d.key = priv
+	if r.hold != nil && rawTarget(r.cfg.URLs[d.node]) {
+		// The idle mix holds the device on a connection of its own that
+		// costs this process next to nothing; this one has done its part.
+		c.Close()
+		rc, err := r.hold.connect(cctx, d.node, d.addr, priv)
+		if err != nil {
+			return err
+		}
+		d.raw = rc
+		return nil
+	}
 	if _, err := c.Authenticate(cctx, d.addr, priv); err != nil {
 		c.Close()
 		return err
@@ -853,6 +881,15 @@ func (r *run) drain(ctx context.Context) {
 
 func (r *run) closeAll() {
 	r.closing.Store(true)
+	if r.hold != nil {
+		// Raw connections close without waiting for the server's answer.
+		for _, d := range r.devs {
+			if d.raw != nil {
+				r.hold.close(d.raw)
+			}
+		}
+		defer r.hold.shutdown()
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	for _, d := range r.devs {
