@@ -87,7 +87,23 @@ func (s *Service) Offline(ctx context.Context, a types.Address, conn string) {
 	if s.online(ctx, a.Account) {
 		return
 	}
-	s.publishPresence(a.Account, false, now)
+	s.announceOffline(ctx, a.Account, now)
+}
+
+// announceOffline tells acct's subscribers it went offline at, then asks
+// the nodes again: a device that connected in between may have announced
+// itself online before this notice went out, and its subscribers would be
+// left believing it offline. Asked after the notice, a node that holds it
+// answers, and it is announced online again; one that took it after the
+// question publishes its own online notice after this one. It reports
+// whether acct stayed offline.
+func (s *Service) announceOffline(ctx context.Context, acct types.AccountID, at time.Time) bool {
+	s.publishPresence(acct, false, at)
+	if on, _ := s.probe(ctx, acct); on {
+		s.publishPresence(acct, true, s.now())
+		return false
+	}
+	return true
 }
 
 // Gone tells the subscribers of the accounts of devs, which a node that
@@ -119,8 +135,9 @@ func (s *Service) Gone(ctx context.Context, devs []types.Address, lastSeen time.
 				if acc, err := s.st.Account(ctx, acct); err == nil && acc.LastSeen.After(at) {
 					at = acc.LastSeen
 				}
-				s.publishPresence(acct, false, at)
-				offline.Add(1)
+				if s.announceOffline(ctx, acct, at) {
+					offline.Add(1)
+				}
 			}
 		})
 	}
