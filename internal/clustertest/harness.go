@@ -140,13 +140,20 @@ var nodeSeq struct {
 func StartNode(t testing.TB, o Options) *Node {
 	t.Helper()
 	bin := Binary(t)
+	nodeSeq.Lock()
+	nodeSeq.n++
+	seq := nodeSeq.n
+	nodeSeq.Unlock()
 	if o.Name == "" {
-		nodeSeq.Lock()
-		nodeSeq.n++
-		o.Name = fmt.Sprintf("node-%d", nodeSeq.n)
-		nodeSeq.Unlock()
+		o.Name = fmt.Sprintf("node-%d", seq)
 	}
-	args := []string{"serve",
+	// Nodes alternate between the readiness modes, so that every test
+	// here runs a cluster that mixes them, as a rolling change would.
+	readiness := "goroutine"
+	if seq%2 == 0 {
+		readiness = "epoll"
+	}
+	args := []string{"serve", "--readiness", readiness,
 		"--listen", "127.0.0.1:0", "--store", o.Store, "--nats", o.NATS, "--node-name", o.Name,
 		"--code-secret", CodeSecret, "--code-sender", "fixed", "--fixed-code", "123456",
 		"--ip-rate-limit", "-1", "--code-interval", "1ms",
