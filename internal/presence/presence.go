@@ -113,43 +113,90 @@ func (s *Service) announceOffline(ctx context.Context, acct types.AccountID, at 
 // it announced offline.
 func (s *Service) Gone(ctx context.Context, devs []types.Address, lastSeen time.Time) int {
 	seen := make(map[types.AccountID]bool, len(devs))
-	accts := make(chan types.AccountID)
-	var (
-		wg      sync.WaitGroup
-		offline atomic.Int64
-	)
-	// Probes of accounts nobody holds return at once; those that only the
-	// dead node still seemed to hold (NATS has not noticed yet) wait for
-	// their timeout, so several run at a time.
-	for range goneProbes {
-		wg.Go(func() {
-			for acct := range accts {
-				on, known := s.probe(ctx, acct)
-				if !known || on {
-					continue
-				}
-				// The account's last seen, as State reports it: later
-				// than lastSeen if a device connected after the node's
-				// last heartbeat, or another device left later.
-				at := lastSeen
-				if acc, err := s.st.Account(ctx, acct); err == nil && acc.LastSeen.After(at) {
-					at = acc.LastSeen
-				}
-				if s.announceOffline(ctx, acct, at) {
-					offline.Add(1)
-				}
-			}
-		})
-	}
+	var accts []types.AccountID
 	for _, d := range devs {
 		if !seen[d.Account] {
 			seen[d.Account] = true
-			accts <- d.Account
+			accts = append(accts, d.Account)
 		}
 	}
-	close(accts)
-	wg.Wait()
+	// Which of them another node holds, from the store: asking the nodes
+	// would wait out the silent node's own subscriptions, still there in
+	// NATS if it only stalled (half a second an account).
+	held, err := s.st.HeldAccounts(ctx, accts)
+	if err != nil {
+		s.log.Warn("presence: asking the store which accounts are held failed; asking the nodes", "err", err)
+		return s.goneByProbes(ctx, accts, lastSeen)
+	}
+	var gone []types.AccountID
+	for _, acct := range accts {
+		if !held[acct] {
+			gone = append(gone, acct)
+		}
+	}
+	s.run(gone, func(acct types.AccountID) {
+		s.publishPresence(acct, false, s.lastSeenAt(ctx, acct, lastSeen))
+	})
+	// Asked again after the notices: a device that connected meanwhile may
+	// have announced itself before them (see announceOffline); one that
+	// connects after this question announces itself after them.
+	again, err := s.st.HeldAccounts(ctx, gone)
+	if err != nil {
+		s.log.Warn("presence: asking the store which accounts are held failed", "err", err)
+	}
+	offline := len(gone)
+	now := s.now()
+	for _, acct := range gone {
+		if again[acct] {
+			s.publishPresence(acct, true, now)
+			offline--
+		}
+	}
+	return offline
+}
+
+// goneByProbes is Gone asking the nodes, for when the store cannot answer.
+func (s *Service) goneByProbes(ctx context.Context, accts []types.AccountID, lastSeen time.Time) int {
+	var offline atomic.Int64
+	s.run(accts, func(acct types.AccountID) {
+		on, known := s.probe(ctx, acct)
+		if !known || on {
+			return
+		}
+		if s.announceOffline(ctx, acct, s.lastSeenAt(ctx, acct, lastSeen)) {
+			offline.Add(1)
+		}
+	})
 	return int(offline.Load())
+}
+
+// lastSeenAt is the account's last seen as State reports it: later than
+// lastSeen if a device connected after the node's last heartbeat, or
+// another device left later.
+func (s *Service) lastSeenAt(ctx context.Context, acct types.AccountID, lastSeen time.Time) time.Time {
+	if acc, err := s.st.Account(ctx, acct); err == nil && acc.LastSeen.After(lastSeen) {
+		return acc.LastSeen
+	}
+	return lastSeen
+}
+
+// run calls fn for every account, goneProbes at a time: probes of accounts
+// that only a stalled node seems to hold wait for their timeout.
+func (s *Service) run(accts []types.AccountID, fn func(types.AccountID)) {
+	work := make(chan types.AccountID)
+	var wg sync.WaitGroup
+	for range goneProbes {
+		wg.Go(func() {
+			for acct := range work {
+				fn(acct)
+			}
+		})
+	}
+	for _, acct := range accts {
+		work <- acct
+	}
+	close(work)
+	wg.Wait()
 }
 
 // goneProbes is how many probes Gone runs at a time.

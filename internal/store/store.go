@@ -140,6 +140,10 @@ type Holders interface {
 	ReleaseNode(ctx context.Context, node string, t time.Time) ([]types.Address, error)
 	// HolderNodes lists the nodes that hold a device.
 	HolderNodes(ctx context.Context) ([]string, error)
+	// HeldAccounts reports which of accts have a device that some node
+	// holds: a question for the store, where asking the nodes over the bus
+	// would wait out every stalled node's subscriptions.
+	HeldAccounts(ctx context.Context, accts []types.AccountID) (map[types.AccountID]bool, error)
 }
 
 // CodePurpose separates codes so a registration code cannot link a device.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -126,6 +127,33 @@ func (s *Store) ReleaseNode(ctx context.Context, node string, t time.Time) ([]ty
 		s.log.Warn("last seen of a released node's devices not updated", "node", node, "devices", len(out), "err", err)
 	}
 	return out, nil
+}
+
+// HeldAccounts reports which of accts have a holder row.
+func (s *Store) HeldAccounts(ctx context.Context, accts []types.AccountID) (map[types.AccountID]bool, error) {
+	held := make(map[types.AccountID]bool)
+	for _, part := range chunks(accts, 1) {
+		args := make([]any, len(part))
+		for i, a := range part {
+			args[i] = idArg(a)
+		}
+		rows, err := s.reader().query(ctx, `SELECT DISTINCT account_id FROM device_holders WHERE account_id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: held accounts: %w", err)
+		}
+		for rows.Next() {
+			var a types.AccountID
+			if err := rows.Scan(scanAccount(&a)); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlstore: held accounts: %w", err)
+			}
+			held[a] = true
+		}
+		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+			return nil, fmt.Errorf("sqlstore: held accounts: %w", err)
+		}
+	}
+	return held, nil
 }
 
 // HolderNodes lists the nodes with at least one holder row.

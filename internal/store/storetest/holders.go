@@ -37,6 +37,33 @@ func lastSeen(t *testing.T, s store.Store, a types.Address) (account, device tim
 }
 
 var holderTests = []test{
+	{"HeldAccounts reports the accounts with a device held by some node", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		held, _ := createAccount(t, s)
+		left, _ := createAccount(t, s)
+		never, _ := createAccount(t, s)
+		addDevice(t, s, held.ID)
+		noErr(t, "DeviceOnline", s.DeviceOnline(ctx, addr(held.ID, 2), store.Holder{Node: "n1", Conn: "c1", Since: t0}, t0))
+		noErr(t, "DeviceOnline", s.DeviceOnline(ctx, addr(left.ID, 1), store.Holder{Node: "n2", Conn: "c2", Since: t0}, t0))
+		noErr(t, "DeviceOffline", s.DeviceOffline(ctx, addr(left.ID, 1), "c2", t0.Add(time.Second)))
+		ask := []types.AccountID{held.ID, left.ID, never.ID, types.NewAccountID()}
+		got, err := s.HeldAccounts(ctx, ask)
+		noErr(t, "HeldAccounts", err)
+		if len(got) != 1 || !got[held.ID] {
+			t.Fatalf("HeldAccounts = %v, want only %v", got, held.ID)
+		}
+		got, err = s.HeldAccounts(ctx, nil)
+		noErr(t, "HeldAccounts of none", err)
+		if len(got) != 0 {
+			t.Fatalf("HeldAccounts(nil) = %v", got)
+		}
+		released(t, s, "n1", t0.Add(time.Minute))
+		got, err = s.HeldAccounts(ctx, ask)
+		noErr(t, "HeldAccounts after the release", err)
+		if len(got) != 0 {
+			t.Fatalf("HeldAccounts after releasing the node = %v, want none", got)
+		}
+	}},
 	{"DeviceOnline and DeviceOffline keep the latest last seen per device and account", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		a, _ := createAccount(t, s)
