@@ -26,22 +26,25 @@ const (
 type StmtCache struct {
 	pool *sql.DB
 
-	mu      sync.RWMutex
-	stmts   map[string]*sql.Stmt
-	warming map[string]bool
-	seen    map[string]uint8
-	closed  bool
+	mu        sync.RWMutex
+	stmts     map[string]*sql.Stmt
+	preparing map[string]bool
+	seen      map[string]uint8 // runs of queries not prepared yet
+	closed    bool
 }
 
 // NewStmtCache returns a cache of statements prepared on pool.
 func NewStmtCache(pool *sql.DB) *StmtCache {
-	return &StmtCache{pool: pool, stmts: make(map[string]*sql.Stmt), warming: make(map[string]bool), seen: make(map[string]uint8)}
+	return &StmtCache{pool: pool, stmts: make(map[string]*sql.Stmt), preparing: make(map[string]bool), seen: make(map[string]uint8)}
 }
 
-// worth counts a run of an unprepared query and reports whether it is now
-// worth preparing; c.mu is held.
-func (c *StmtCache) worthLocked(query string) bool {
-	if c.closed || len(c.stmts)+len(c.warming) >= maxCachedStmts {
+// claim counts a run of query unprepared and reports whether the caller
+// should prepare it now: it has run often enough, the cache has room, and
+// nobody prepares it already (claimed queries are marked preparing).
+func (c *StmtCache) claim(query string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.stmts[query] != nil || c.preparing[query] || len(c.stmts)+len(c.preparing) >= maxCachedStmts {
 		return false
 	}
 	if len(c.seen) >= maxSeen {
@@ -52,7 +55,28 @@ func (c *StmtCache) worthLocked(query string) bool {
 		return false
 	}
 	delete(c.seen, query)
+	c.preparing[query] = true
 	return true
+}
+
+// prepare prepares a claimed query and keeps the statement; nil if it
+// cannot be prepared. It runs without the lock: preparing may wait for a
+// connection of the pool, which a transaction looking up its statements
+// may hold.
+func (c *StmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
+	st, err := c.pool.PrepareContext(ctx, query)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.preparing, query)
+	if err != nil {
+		return nil
+	}
+	if c.closed {
+		_ = st.Close()
+		return nil
+	}
+	c.stmts[query] = st
+	return st
 }
 
 // lookup returns the statement prepared for query, if any.
@@ -62,64 +86,28 @@ func (c *StmtCache) lookup(query string) *sql.Stmt {
 	return c.stmts[query]
 }
 
-// warm prepares query in the background. A transaction holding a
-// connection cannot wait for the pool to prepare on another: SQLite's
-// writer pool has just the one, and readers may all be in transactions.
+// warm prepares query in the background, once it is worth it. A
+// transaction holding a connection cannot wait for the pool to prepare on
+// another: SQLite's writer pool has just the one, and readers may all be
+// in transactions.
 func (c *StmtCache) warm(query string) {
-	c.mu.Lock()
-	if c.warming[query] || c.stmts[query] != nil || !c.worthLocked(query) {
-		c.mu.Unlock()
-		return
+	if c.claim(query) {
+		go c.prepare(context.Background(), query)
 	}
-	c.warming[query] = true
-	c.mu.Unlock()
-	go func() {
-		st, err := c.pool.PrepareContext(context.Background(), query)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		delete(c.warming, query)
-		if err != nil {
-			return
-		}
-		if c.closed {
-			_ = st.Close()
-			return
-		}
-		c.stmts[query] = st
-	}()
 }
 
 // Stmt returns the prepared statement for query; nil when it is not worth
-// preparing yet, the cache is full or the statement cannot be prepared
-// (the caller runs the query unprepared, and its error, if any, comes
-// from there).
+// preparing yet, the cache is full, another caller is preparing it, or it
+// cannot be prepared (the caller runs the query unprepared, and its error,
+// if any, comes from there).
 func (c *StmtCache) Stmt(ctx context.Context, query string) *sql.Stmt {
-	c.mu.RLock()
-	st := c.stmts[query]
-	c.mu.RUnlock()
-	if st != nil {
+	if st := c.lookup(query); st != nil {
 		return st
 	}
-	c.mu.Lock()
-	worth := c.stmts[query] == nil && !c.warming[query] && c.worthLocked(query)
-	c.mu.Unlock()
-	if !worth {
-		return c.lookup(query)
-	}
-	// Prepared without the lock: preparing may wait for a connection of
-	// the pool, which a transaction looking up its statements may hold.
-	st, err := c.pool.PrepareContext(ctx, query)
-	if err != nil {
+	if !c.claim(query) {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if had := c.stmts[query]; had != nil || c.closed {
-		_ = st.Close() // prepared twice at once, or closing
-		return had
-	}
-	c.stmts[query] = st
-	return st
+	return c.prepare(ctx, query)
 }
 
 // Close closes every statement; the pool is closed by its owner after.
