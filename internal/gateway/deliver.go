@@ -79,23 +79,33 @@ func (d *delivery) done(ids []uint64) (rescan bool) {
 	if len(d.inflight) == 0 {
 		d.inflight = nil // a drained map keeps its memory
 	}
-	return d.behind && len(d.inflight) <= d.window/2
+	return d.rescanDueLocked()
 }
 
 // forgetPushed drops the ids of the last drain once their bus notices can
 // no longer arrive late, so that an idle connection holds none.
 func (d *delivery) forgetPushed(now time.Time) {
 	d.mu.Lock()
+	d.forgetPushedLocked(now)
+	d.mu.Unlock()
+}
+
+func (d *delivery) forgetPushedLocked(now time.Time) {
 	if d.pushed != nil && now.After(d.pushedTill) {
 		d.pushed = nil
 	}
-	d.mu.Unlock()
+}
+
+// rescanDueLocked reports whether the loop fell behind (bus envelopes left
+// in the store) and the window has room again; d.mu is held.
+func (d *delivery) rescanDueLocked() bool {
+	return d.behind && len(d.inflight) <= d.window/2
 }
 
 func (c *conn) needRescan() bool {
 	c.d.mu.Lock()
 	defer c.d.mu.Unlock()
-	return c.d.behind && len(c.d.inflight) <= c.d.window/2
+	return c.d.rescanDueLocked()
 }
 
 // pushLive pushes envelopes that came over the bus.
@@ -104,9 +114,7 @@ func (c *conn) pushLive(batch []*wirepb.Envelope) bool {
 	out := batch[:0]
 	now := time.Now()
 	d.mu.Lock()
-	if d.pushed != nil && now.After(d.pushedTill) {
-		d.pushed = nil
-	}
+	d.forgetPushedLocked(now)
 	for _, e := range batch {
 		if e.Id == 0 { // ephemeral: now or never
 			if len(d.inflight) < d.window {
