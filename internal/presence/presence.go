@@ -99,7 +99,7 @@ func (s *Service) Offline(ctx context.Context, a types.Address, conn string) {
 // whether acct stayed offline.
 func (s *Service) announceOffline(ctx context.Context, acct types.AccountID, at time.Time) bool {
 	s.publishPresence(acct, false, at)
-	if on, _ := s.probe(ctx, acct); on {
+	if s.online(ctx, acct) {
 		s.publishPresence(acct, true, s.now())
 		return false
 	}
@@ -209,10 +209,8 @@ const probeTimeout = 500 * time.Millisecond
 // online asks the nodes whether any holds a connection of acct. No node
 // answering at all is the common "offline" and takes no time.
 func (s *Service) online(ctx context.Context, acct types.AccountID) bool {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	_, err := s.bus.Request(ctx, bus.ProbeSubject(acct), nil)
-	return err == nil
+	on, _ := s.probe(ctx, acct)
+	return on
 }
 
 // probe is online that tells "nobody holds it" (no responder, or only
